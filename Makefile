@@ -1,0 +1,61 @@
+# The course's commands. Only `python3` (>= 3.11) and `make` are needed: the first target
+# that needs the environment creates .venv and installs the pinned versions into it.
+#   make lab        open the course in JupyterLab
+#   make test       set-up, then every test (unit, consistency, notebooks with nbval)
+#   make test-unit  unit tests of course_utils with coverage (under a minute)
+#   make student    regenerate the student versions of the notebooks
+#   make sync       re-pair notebooks (.py -> .ipynb) and regenerate repository links
+#   make lint       ruff
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.course-installed
+PORT ?= 8888
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
+
+# TensorFlow's C++ logs would otherwise land in notebook outputs and on stderr.
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SDL_VIDEODRIVER := dummy
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: venv lab test test-unit test-notebooks student sync lint clean
+
+venv: $(STAMP)
+
+$(STAMP): environment.yml pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 needed"'
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PYTHON) course_utils/tools/envfile.py environment.yml > $(VENV)/requirements.txt
+	$(BIN)/python -m pip install --quiet -r $(VENV)/requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) --ServerApp.open_browser=$(if $(CI),False,True)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests $(NOTEBOOKS:.py=.ipynb) --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=600
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit --cov=course_utils --cov-report=term-missing:skip-covered
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest $(NOTEBOOKS:.py=.ipynb) tests/test_student_notebooks.py \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+student: $(STAMP)
+	$(BIN)/python -m course_utils.tools.student
+
+sync: $(STAMP)
+	$(BIN)/python -m course_utils.tools.links
+	$(BIN)/jupytext --quiet --set-kernel python3 --sync $(NOTEBOOKS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .coverage

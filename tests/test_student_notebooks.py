@@ -1,0 +1,77 @@
+"""Each student notebook runs cleanly up to its first exercise and stops there.
+
+A student opens the generated version, runs every cell, and must meet a clean notebook
+(no error, nothing on stderr) until the first exercise, whose stub raises
+``NotImplementedError`` naming the exercise. The cells are executed with nbclient in a
+fresh kernel, in a temporary working folder.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from course_utils.tools import student
+
+ROOT = student.Path(__file__).resolve().parent.parent
+STUDENT_NOTEBOOKS = [student.student_path(s) for s in student.solution_notebooks(ROOT)]
+
+
+def first_stub_index(notebook) -> int:
+    """Index of the first code cell that holds an exercise's stub."""
+    return next(
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and "raise NotImplementedError(" in cell.source
+    )
+
+
+@pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=lambda p: p.name)
+def test_student_notebook_stops_at_first_exercise(path, tmp_path):
+    notebook = nbformat.read(path, as_version=4)
+    stub = first_stub_index(notebook)
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    failure = None
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type != "code":
+                continue
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as error:
+                failure = (index, error)
+                break
+            noise = [
+                out.get("text", "")
+                for out in cell.outputs
+                if out.get("output_type") == "stream" and out.get("name") == "stderr"
+            ]
+            assert not noise, f"{path.name}, cell {index + 1} wrote to stderr: {noise}"
+    assert failure is not None, (
+        f"{path.name} ran to the end: its exercises raise nothing"
+    )
+    index, error = failure
+    assert index >= stub, (
+        f"{path.name}: cell {index + 1} failed before the first exercise "
+        f"(cell {stub + 1}):\n{str(error)[-1500:]}"
+    )
+    # The stub itself may be a definition: the error then comes from its check cell.
+    assert error.ename == "NotImplementedError", (
+        f"{path.name}, cell {index + 1}: expected the exercise's NotImplementedError, "
+        f"got {error.ename}: {error.evalue}"
+    )
+    assert "Exercise" in error.evalue, error.evalue
+    first_code_after_stub = [
+        i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and i > stub
+    ]
+    assert index <= (first_code_after_stub[0] if first_code_after_stub else stub), (
+        f"{path.name}: the first exercise's stub (cell {stub + 1}) did not stop the "
+        f"notebook; it stopped at cell {index + 1}"
+    )
