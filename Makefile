@@ -6,6 +6,7 @@
 #   make student    regenerate the student versions of the notebooks
 #   make sync       re-pair notebooks (.py -> .ipynb) and regenerate repository links
 #   make lint       ruff
+#   make bench      the course's training against Stable-Baselines3 (about 40 min)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -19,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SDL_VIDEODRIVER := dummy
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv lab test test-unit test-notebooks student sync lint clean
+.PHONY: venv lab test test-unit test-notebooks student sync lint bench clean
 
 venv: $(STAMP)
 
@@ -57,5 +58,20 @@ sync: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Stable-Baselines3 and PyTorch live in their own environment, never in the course's.
+BENCH_VENV ?= benchmarks/.venv-sb3
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_ARGS ?= --seeds 0 1 2 3 4
+
+$(BENCH_STAMP): benchmarks/requirements-sb3.txt
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-sb3.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS) --baselines \
+		--sb3-python $(BENCH_VENV)/bin/python --time-make-test --readme
+
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .coverage
