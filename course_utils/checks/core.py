@@ -1,0 +1,350 @@
+"""The check framework: run student code safely and explain failures simply.
+
+A check calls the student's function on small cases through :func:`call_student`,
+converts what comes back with :func:`as_array`, compares it with a reference with
+:func:`assert_close`, and ends with :func:`passed`. Every problem, including an
+exception inside the student's code, ``None`` or a wrong shape, becomes a
+:class:`CheckFailed` whose message speaks of the exercise, not of the checker.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+_MAX_MESSAGE = 300
+
+
+class CheckFailed(AssertionError):
+    """A check did not pass; the message says why, in the exercise's terms."""
+
+
+def call_student(fn: Callable[..., Any], *args: Any, exercise: str, **kwargs: Any):
+    """Call the student's function on copies of the inputs.
+
+    NumPy arrays (also inside lists, tuples and dicts) are deep-copied, so the
+    student's code can neither change the check's cases nor be blamed for it;
+    other objects (models, buffers) are passed as they are.
+
+    Args:
+        fn: the student's function.
+        *args: positional inputs.
+        exercise: exercise name used in messages, e.g. ``"1.2 returns"``.
+        **kwargs: keyword inputs.
+
+    Returns:
+        Whatever ``fn`` returns.
+
+    Raises:
+        CheckFailed: ``fn`` is not callable, is not done yet
+            (``NotImplementedError``), or raised another exception.
+    """
+    if not callable(fn):
+        raise CheckFailed(
+            f"Exercise {exercise}: expected a function, got {_describe(fn)}."
+        )
+    try:
+        return fn(*_copy_inputs(args), **_copy_inputs(kwargs))
+    except NotImplementedError as error:
+        detail = f" ({_short(str(error))})" if str(error) else ""
+        raise CheckFailed(
+            f"Exercise {exercise} is not done yet: replace the "
+            f"`raise NotImplementedError` line with your solution{detail}."
+        ) from None
+    except Exception as error:  # any student error is a failure
+        raise CheckFailed(_error_message(fn, error, exercise, args, kwargs)) from None
+
+
+def as_array(
+    value: Any,
+    *,
+    name: str,
+    shape: tuple[int | None, ...] | None = None,
+    dtype_kind: str | None = "f",
+) -> np.ndarray:
+    """Convert a student's result to a NumPy array, or fail with a clear message.
+
+    Args:
+        value: the result (NumPy array, list, number, or TensorFlow tensor).
+        name: what the value is, in the exercise's words, e.g. ``"returns"``.
+        shape: expected shape; ``None`` entries match any size; ``None`` skips
+            the check.
+        dtype_kind: ``"f"`` numbers (returned as float64, must be finite),
+            ``"i"`` integers (returned as int64), ``"b"`` booleans, ``None`` any
+            numbers (dtype kept).
+
+    Returns:
+        A new array of ``shape`` (never a view of ``value``).
+
+    Raises:
+        CheckFailed: ``None``, not numeric, ragged, wrong shape, wrong kind, NaN.
+    """
+    expected = f"{name} with shape {_shape_text(shape)}" if shape is not None else name
+    if value is None:
+        raise CheckFailed(f"expected {expected}, got None. Did you forget a `return`?")
+    array = _to_numpy(value, expected)
+    if shape is not None:
+        _check_shape(array, shape, name)
+    return _check_kind(array, dtype_kind, name)
+
+
+def assert_close(
+    got: Any,
+    expected: Any,
+    *,
+    what: str,
+    case: Any,
+    hint: str,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+) -> None:
+    """Fail unless ``got`` matches ``expected`` within tolerances.
+
+    Args:
+        got: the student's value (converted with :func:`as_array`).
+        expected: the reference value (array-like of numbers).
+        what: name of the value, e.g. ``"discounted returns"``.
+        case: the small input case, as a string or a dict of input names to values.
+        hint: what to look at when it fails.
+        atol: absolute tolerance.
+        rtol: relative tolerance.
+
+    Raises:
+        CheckFailed: showing the case, expected vs got (rounded) and the hint.
+    """
+    reference = np.asarray(expected, dtype=np.float64)
+    values = as_array(got, name=what, shape=reference.shape)
+    if np.allclose(values, reference, atol=atol, rtol=rtol):
+        return
+    lines = [
+        f"{what} is not right on this case:",
+        f"  {_case_text(case)}",
+        "  expected: " + _format(reference).replace("\n", "\n" + " " * 12),
+        "  got:      " + _format(values).replace("\n", "\n" + " " * 12),
+    ]
+    diagnosis = _diagnose(values, reference, atol=atol, rtol=rtol)
+    if diagnosis:
+        lines.append(f"  ({diagnosis})")
+    lines.append(f"Hint: {hint}")
+    raise CheckFailed("\n".join(lines))
+
+
+def passed(message: str) -> None:
+    """Print the one-line success message of a check.
+
+    Args:
+        message: what passed, e.g. ``"discounted returns: 4 cases passed"``.
+    """
+    print(f"✔ {message}")
+
+
+def _copy_inputs(value: Any) -> Any:
+    """Copy NumPy arrays, recursing into lists, tuples and dicts.
+
+    Args:
+        value: an input or container of inputs.
+
+    Returns:
+        The same structure with fresh copies of every array.
+    """
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [_copy_inputs(item) for item in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_copy_inputs(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _copy_inputs(item) for key, item in value.items()}
+    return value
+
+
+def _error_message(fn, error: Exception, exercise: str, args, kwargs) -> str:
+    """Explain an exception raised by the student's code.
+
+    Returns:
+        The message: exception type and text, the student's line, the inputs.
+    """
+    lines = [
+        f"Exercise {exercise}: your code raised "
+        f"{type(error).__name__}: {_short(str(error))}"
+    ]
+    where = _student_line(fn, error)
+    if where:
+        lines.append(f"  at {where}")
+    inputs = [_describe(arg) for arg in args]
+    inputs += [f"{key}={_describe(value)}" for key, value in kwargs.items()]
+    if inputs:
+        lines.append("  when called with: " + ", ".join(inputs))
+    return "\n".join(lines)
+
+
+def _student_line(fn, error: Exception) -> str | None:
+    """Find the deepest line of the traceback inside the student's source file.
+
+    Returns:
+        ``"line N: <source>"``, or None when the function has no Python source.
+    """
+    # Plain functions, lambdas and methods have __code__; callable objects have
+    # it on their __call__ method.
+    code = getattr(fn, "__code__", None)
+    if code is None and not isinstance(fn, type):
+        code = getattr(type(fn).__call__, "__code__", None)
+    if code is None:
+        return None
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename == code.co_filename
+    ]
+    if not frames:
+        return None
+    frame = frames[-1]
+    source = f": {frame.line.strip()}" if frame.line else ""
+    return f"line {frame.lineno} of {frame.name}(){source}"
+
+
+def _to_numpy(value: Any, expected: str) -> np.ndarray:
+    if isinstance(value, (str, bytes, Mapping)) or callable(value):
+        raise CheckFailed(f"expected {expected}, got {_describe(value)}")
+    try:
+        array = np.array(value)
+    except Exception:  # ragged lists, symbolic tensors, ...
+        raise CheckFailed(
+            f"expected {expected}, got {_describe(value)} that cannot be turned "
+            "into an array (nested lists of different lengths?)"
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise CheckFailed(
+            f"expected {expected} made of numbers, got {_describe(value)}"
+        )
+    return array
+
+
+def _check_shape(array: np.ndarray, shape: tuple, name: str) -> None:
+    pairs = zip(shape, array.shape, strict=False)
+    if len(array.shape) == len(shape) and all(
+        want is None or want == have for want, have in pairs
+    ):
+        return
+    message = (
+        f"expected {name} with shape {_shape_text(shape)}, got shape {array.shape}"
+    )
+    if array.size == int(np.prod([s or 1 for s in shape])) and None not in shape:
+        message += (
+            ". Same number of values, different dimensions: an extra or missing "
+            "axis of size 1 makes NumPy broadcast, e.g. (5,) - (5, 1) gives (5, 5). "
+            "Use np.squeeze/reshape or index with [0]."
+        )
+    raise CheckFailed(message)
+
+
+def _check_kind(array: np.ndarray, kind: str | None, name: str) -> np.ndarray:
+    if kind is None:
+        return array
+    if kind == "f":
+        result = array.astype(np.float64)
+        if not np.all(np.isfinite(result)):
+            raise CheckFailed(
+                f"{name} contains NaN or inf: {_format(result)}. Look for a division "
+                "by zero (e.g. normalising by a standard deviation of 0) or a log of 0."
+            )
+        return result
+    if kind == "i":
+        if array.dtype.kind not in "iu":
+            raise CheckFailed(f"expected {name} as integers, got dtype {array.dtype}")
+        return array.astype(np.int64)
+    if kind == "b":
+        if array.dtype.kind != "b":
+            raise CheckFailed(f"expected {name} as booleans, got dtype {array.dtype}")
+        return array.copy()
+    raise ValueError(f"dtype_kind must be 'f', 'i', 'b' or None, got {kind!r}")
+
+
+def _diagnose(got: np.ndarray, expected: np.ndarray, *, atol, rtol) -> str | None:
+    """Name a common mistake when the answer is a simple transform of the truth.
+
+    Returns:
+        A short remark, or None.
+    """
+    if np.any(expected != 0) and np.allclose(got, -expected, atol=atol, rtol=rtol):
+        return "right size, opposite sign"
+    if expected.ndim == 1 and expected.size > 1:
+        if np.allclose(got, expected[::-1], atol=atol, rtol=rtol):
+            return "the right values in reverse order"
+    difference = np.abs(got - expected)
+    index = tuple(
+        int(i) for i in np.unravel_index(int(np.argmax(difference)), difference.shape)
+    )
+    at = f" at index {index[0] if len(index) == 1 else index}" if index else ""
+    return f"largest difference {float(difference[index]):.4g}{at}"
+
+
+def _case_text(case: Any) -> str:
+    if isinstance(case, Mapping):
+        return ", ".join(f"{key}={_format(value)}" for key, value in case.items())
+    return str(case)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, np.ndarray) or isinstance(value, (list, tuple)):
+        try:
+            array = np.asarray(value)
+        except ValueError:
+            return _short(repr(value))
+        if array.dtype.kind in "biuf" and array.ndim == 0:
+            return _format(array.item())
+        if array.dtype.kind in "biuf":
+            return np.array2string(
+                array,
+                precision=4,
+                suppress_small=True,
+                threshold=12,
+                edgeitems=3,
+                separator=", ",
+            )
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return _short(repr(value))
+
+
+def _describe(value: Any) -> str:
+    """Short description of a value for messages: type, shape and content.
+
+    Returns:
+        e.g. ``"None"``, ``"float 0.5"``, ``"array shape (3,) float32 [1, 2, 3]"``.
+    """
+    if value is None:
+        return "None"
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        kind = "array" if isinstance(value, np.ndarray) else type(value).__name__
+        content = _format(np.asarray(value)) if _is_concrete(value) else ""
+        dtype_name = getattr(dtype, "name", dtype)
+        return f"{kind} shape {tuple(shape)} {dtype_name} {content}".strip()
+    if isinstance(value, (int, float, bool, np.generic)):
+        return f"{type(value).__name__} {value!r}"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} {_format(value)}"
+    return _short(f"{type(value).__name__} {value!r}")
+
+
+def _is_concrete(value: Any) -> bool:
+    try:
+        np.asarray(value)
+    except Exception:  # symbolic tensors cannot be converted
+        return False
+    return True
+
+
+def _shape_text(shape: tuple) -> str:
+    parts = ["n" if size is None else str(size) for size in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
