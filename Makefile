@@ -34,8 +34,12 @@ $(STAMP): environment.yml pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	@touch $(STAMP)
 
+# The server's root is the repository (so jupytext finds jupytext.toml and keeps each
+# .ipynb paired with its .py); the browser opens on notebooks/.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) --ServerApp.open_browser=$(if $(CI),False,True)
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+		--port=$(PORT) --ServerApp.open_browser=$(if $(CI),False,True) \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests $(NOTEBOOKS:.py=.ipynb) --nbval-lax --nbval-current-env \
