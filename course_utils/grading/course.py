@@ -1,0 +1,244 @@
+"""The course's notebooks as the grader sees them: titles, exercises and their checks.
+
+A course notebook is a solution notebook (``notebooks/NN_*.ipynb``). Under a markdown
+heading ``### Exercise N: title``, the exercise is the code cell holding nbgrader's
+``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers (or several such cells), and its
+check is the next code cell that calls a check function (a call whose dotted name
+contains "check"), or else simply the next code cell.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from course_utils.tools.student import BEGIN, END, EXERCISE_HEADING, strip_solution
+
+DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
+CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+TITLE = re.compile(r"^\s*#\s+(.+?)\s*$", re.M)
+STUB = "NotImplementedError"
+
+
+class CourseError(ValueError):
+    """The course notebooks cannot be read or hold no gradable exercise."""
+
+
+class InvalidNotebook(ValueError):
+    """A file that is not a readable Jupyter notebook."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise of a course notebook.
+
+    Attributes:
+        number: the exercise's number as written in its heading ("1", "2b").
+        title: the heading's title.
+        cells: the student version of the exercise's code cell(s) (solutions stubbed).
+        names: functions and classes the exercise cells define at top level.
+        check: the source of the course's check cell.
+        check_calls: names of the check functions the check cell calls.
+    """
+
+    number: str
+    title: str
+    cells: tuple[str, ...]
+    names: frozenset[str]
+    check: str
+    check_calls: frozenset[str]
+
+    @property
+    def label(self) -> str:
+        """How reports name the exercise: ``Exercise 1: sum of rewards``."""
+        return f"Exercise {self.number}: {self.title}"
+
+
+@dataclass(frozen=True)
+class CourseNotebook:
+    """A course notebook: its file stem, its title and its exercises in order."""
+
+    name: str
+    title: str
+    exercises: tuple[Exercise, ...]
+
+
+def read_notebook(path: Path):
+    """Read a notebook file as nbformat version 4, without strict validation.
+
+    Args:
+        path: the ``.ipynb`` file.
+
+    Returns:
+        The ``NotebookNode``.
+
+    Raises:
+        InvalidNotebook: the file is unreadable, not JSON, or not a notebook.
+    """
+    import nbformat
+
+    try:
+        notebook = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    except Exception as error:  # any failure means "not a notebook we can read"
+        message = f"not a readable Jupyter notebook ({brief(error)})"
+        raise InvalidNotebook(message) from None
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(cells, list) or not all(
+        isinstance(cell, dict) and "cell_type" in cell for cell in cells
+    ):
+        raise InvalidNotebook("not a readable Jupyter notebook (no list of cells)")
+    return notebook
+
+
+def brief(error: BaseException) -> str:
+    """An exception's name and the first line of its message, at most 200 characters."""
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return text[:200]
+
+
+def normalise(text: str) -> str:
+    """Lower-case words separated by single spaces, for tolerant comparisons."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def notebook_title(cells) -> str:
+    """The normalised first level-1 heading of the notebook's markdown, or ""."""
+    for cell in cells:
+        if cell.get("cell_type") == "markdown":
+            found = TITLE.search(source_of(cell))
+            if found:
+                return normalise(found.group(1))
+    return ""
+
+
+def source_of(cell) -> str:
+    """A cell's source as one string (nbformat may leave a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def defined_names(source: str) -> frozenset[str]:
+    """Functions and classes defined at the top level of some code."""
+    return frozenset(DEFINITION.findall(source))
+
+
+def check_calls(source: str) -> frozenset[str]:
+    """Names of the check functions some code calls.
+
+    A call counts when its dotted name contains "check" (``cu.checks.cartpole.returns``,
+    ``check_double``); the name kept is its last component.
+    """
+    return frozenset(
+        dotted.rsplit(".", 1)[-1]
+        for dotted in CALL.findall(source)
+        if "check" in dotted.lower()
+    )
+
+
+def exercise_heading(cell) -> tuple[str, str] | None:
+    """The (number, title) of the last exercise heading in a markdown cell, if any."""
+    if cell.get("cell_type") != "markdown":
+        return None
+    found = EXERCISE_HEADING.findall(source_of(cell))
+    if not found:
+        return None
+    number, title = found[-1]
+    return number, title.rstrip(".")
+
+
+def has_markers(cell) -> bool:
+    """Whether a code cell holds nbgrader solution markers."""
+    source = source_of(cell)
+    return cell.get("cell_type") == "code" and (BEGIN in source or END in source)
+
+
+def sections(cells) -> list[tuple[tuple[str, str], list]]:
+    """Split cells at exercise headings: ``[((number, title), cells below), ...]``."""
+    found: list[tuple[tuple[str, str], list]] = []
+    for cell in cells:
+        heading = exercise_heading(cell)
+        if heading is not None:
+            found.append((heading, []))
+        elif found:
+            found[-1][1].append(cell)
+    return found
+
+
+def pick_check(code_cells: list) -> str | None:
+    """The check among the code cells after an exercise: first to call one, or first."""
+    for cell in code_cells:
+        if check_calls(source_of(cell)):
+            return source_of(cell)
+    return source_of(code_cells[0]) if code_cells else None
+
+
+def build_exercise(heading: tuple[str, str], cells: list, where: str):
+    """The exercise of one section of a course notebook, or None when it has none.
+
+    Args:
+        heading: the section's (number, title).
+        cells: the cells below the heading, up to the next exercise heading.
+        where: the notebook's name, for error messages.
+
+    Returns:
+        The ``Exercise``; None when no code cell of the section has solution markers.
+
+    Raises:
+        CourseError: the exercise has no check cell after it.
+    """
+    number, title = heading
+    marked = [i for i, cell in enumerate(cells) if has_markers(cell)]
+    if not marked:
+        return None
+    name = f"Exercise {number} ({title})"
+    stubbed = tuple(
+        strip_solution(source_of(cells[i]), name, f"{where}, {name}") for i in marked
+    )
+    after = [c for c in cells[marked[-1] + 1 :] if c.get("cell_type") == "code"]
+    check = pick_check(after)
+    if check is None:
+        raise CourseError(f"{where}: {name} has no check cell after it")
+    names = frozenset().union(*(defined_names(source) for source in stubbed))
+    return Exercise(number, title, stubbed, names, check, check_calls(check))
+
+
+def course_notebook(notebook, name: str) -> CourseNotebook:
+    """Describe one solution notebook as a ``CourseNotebook``."""
+    exercises = []
+    for heading, cells in sections(notebook.cells):
+        exercise = build_exercise(heading, cells, name)
+        if exercise is not None:
+            exercises.append(exercise)
+    return CourseNotebook(name, notebook_title(notebook.cells), tuple(exercises))
+
+
+def load_course(folder: Path) -> list[CourseNotebook]:
+    """Read the course notebooks (``*.ipynb``, not recursive) of a folder.
+
+    Args:
+        folder: a folder of solution notebooks, such as the repository's ``notebooks/``.
+
+    Returns:
+        The course notebooks that hold at least one exercise, sorted by file name.
+
+    Raises:
+        CourseError: the folder holds no notebook with an exercise.
+    """
+    if not folder.is_dir():
+        raise CourseError(f"course folder {folder} does not exist")
+    course = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            described = course_notebook(read_notebook(path), path.stem)
+        except InvalidNotebook as error:
+            raise CourseError(f"course notebook {path}: {error}") from None
+        if described.exercises:
+            course.append(described)
+    if not course:
+        raise CourseError(
+            f"no course notebook with an 'Exercise N: title' heading and solution "
+            f"markers in {folder}"
+        )
+    return course

@@ -1,0 +1,274 @@
+"""Recognise which course notebook a submission is, and find its exercises.
+
+Students rename files, delete, move and edit cells. A submission is recognised by
+its title, its exercise headings, the check functions its cells call and the functions
+its cells define. Each exercise's cell is found by the names it defines (else by the
+stub left in it, else as the first code cell under its heading), and its check cell by
+the check function it calls (else by its text). The check cell's source is then
+replaced by the course's own, so a tampered check still grades the student's code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from course_utils.grading.course import (
+    STUB,
+    CourseNotebook,
+    Exercise,
+    check_calls,
+    defined_names,
+    exercise_heading,
+    normalise,
+    notebook_title,
+    source_of,
+)
+from course_utils.grading.worker import GRADING_KEY
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What identifies a submission: title, headings, calls, names and code."""
+
+    title: str
+    headings: frozenset[tuple[str, str]]
+    calls: frozenset[str]
+    names: frozenset[str]
+    code: frozenset[str]
+
+
+@dataclass
+class Located:
+    """Where an exercise sits in a submission (cell indices), and what is left in it.
+
+    Attributes:
+        exercise_cell: index of the student's exercise cell, None when deleted.
+        check_cell: index of the check cell, None when deleted.
+        stub_left: whether the exercise cell still holds the exercise's stub.
+    """
+
+    exercise_cell: int | None = None
+    check_cell: int | None = None
+    stub_left: bool = False
+
+
+@dataclass
+class Plan:
+    """A recognised submission, ready to run.
+
+    Attributes:
+        course: the course notebook it is a version of.
+        notebook: the notebook to execute (a copy, the course's checks put in).
+        located: per exercise number, where its cells are.
+    """
+
+    course: CourseNotebook
+    notebook: object
+    located: dict[str, Located] = field(default_factory=dict)
+
+
+def code_key(source: str) -> str:
+    """Code compared while ignoring blank space."""
+    return " ".join(source.split())
+
+
+def signals(cells) -> Signals:
+    """Collect the identifying features of a list of cells."""
+    code = [source_of(cell) for cell in cells if cell.get("cell_type") == "code"]
+    headings = {exercise_heading(cell) for cell in cells} - {None}
+    return Signals(
+        title=notebook_title(cells),
+        headings=frozenset((n, normalise(t)) for n, t in headings),
+        calls=frozenset().union(*(check_calls(source) for source in code)),
+        names=frozenset().union(*(defined_names(source) for source in code)),
+        code=frozenset(code_key(source) for source in code),
+    )
+
+
+def exercise_seen(exercise: Exercise, seen: Signals) -> bool:
+    """Whether a submission shows any trace of an exercise."""
+    return bool(
+        (exercise.number, normalise(exercise.title)) in seen.headings
+        or exercise.check_calls & seen.calls
+        or exercise.names & seen.names
+        or code_key(exercise.check) in seen.code
+    )
+
+
+def score(course: CourseNotebook, seen: Signals, filename: str) -> float:
+    """How well a submission matches a course notebook; 0 when it does not.
+
+    A match needs the same title, or traces of at least half of the exercises. The
+    file name only breaks ties (students rename files).
+    """
+    title = bool(seen.title) and seen.title == course.title
+    traces = sum(exercise_seen(exercise, seen) for exercise in course.exercises)
+    if not title and (traces == 0 or 2 * traces < len(course.exercises)):
+        return 0.0
+    prefix = course.name.split("_", 1)[0]
+    named = course.name in filename or filename.startswith(prefix)
+    return 2.0 * title + traces / len(course.exercises) + 0.1 * named
+
+
+def recognise(cells, filename: str, course: list[CourseNotebook]):
+    """The course notebook a submission is a version of, or None.
+
+    Args:
+        cells: the submission's cells.
+        filename: the submission's file name.
+        course: the course notebooks.
+
+    Returns:
+        The best-matching ``CourseNotebook``, or None when none matches.
+    """
+    seen = signals(cells)
+    scored = [(score(notebook, seen, filename), notebook) for notebook in course]
+    best_score, best = max(scored, key=lambda pair: pair[0])
+    return best if best_score > 0 else None
+
+
+def heading_index(cells, number: str) -> int | None:
+    """Index of the markdown cell with the heading of exercise ``number``, if any."""
+    for index, cell in enumerate(cells):
+        heading = exercise_heading(cell)
+        if heading is not None and heading[0] == number:
+            return index
+    return None
+
+
+def closest(candidates: list[int], anchor: int | None) -> int | None:
+    """The first candidate after ``anchor``, else the first candidate, else None."""
+    if not candidates:
+        return None
+    if anchor is not None:
+        after = [index for index in candidates if index > anchor]
+        if after:
+            return after[0]
+    return candidates[0]
+
+
+def has_stub(source: str, number: str) -> bool:
+    """Whether code still raises the stub of exercise ``number``."""
+    pattern = rf"raise\s+{STUB}\(.*Exercise\s+{re.escape(number)}\b"
+    return re.search(pattern, source) is not None
+
+
+def is_a_check(source: str, course: CourseNotebook) -> bool:
+    """Whether code is (or calls) one of the course's checks."""
+    return any(
+        exercise.check_calls & check_calls(source)
+        or code_key(source) == code_key(exercise.check)
+        for exercise in course.exercises
+    )
+
+
+def find_exercise_cell(cells, exercise, course, free: list[int]) -> int | None:
+    """Locate the student's cell for an exercise among the unclaimed code cells."""
+    heading = heading_index(cells, exercise.number)
+    sources = {index: source_of(cells[index]) for index in free}
+    by_names = [i for i in free if exercise.names & defined_names(sources[i])]
+    if exercise.names:
+        return closest(by_names, heading)
+    by_stub = [i for i in free if has_stub(sources[i], exercise.number)]
+    if by_stub or heading is None:
+        return closest(by_stub, heading)
+    following = [
+        i for i in free if i > heading and not is_a_check(sources[i], course)
+    ]
+    next_heading = [
+        i
+        for i, cell in enumerate(cells)
+        if i > heading and exercise_heading(cell) is not None
+    ]
+    end = next_heading[0] if next_heading else len(cells)
+    return following[0] if following and following[0] < end else None
+
+
+def find_check_cell(cells, exercise, anchor: int | None, free: list[int]):
+    """Locate the check cell of an exercise among the unclaimed code cells."""
+    sources = {index: source_of(cells[index]) for index in free}
+    if exercise.check_calls:
+        calling = [i for i in free if exercise.check_calls & check_calls(sources[i])]
+        return closest(calling, anchor)
+    same = [i for i in free if code_key(sources[i]) == code_key(exercise.check)]
+    if same or anchor is None:
+        return closest(same, anchor)
+    following = [i for i in free if i > anchor]
+    if not following:
+        return None
+    ratio = difflib.SequenceMatcher(
+        None, code_key(sources[following[0]]), code_key(exercise.check)
+    ).ratio()
+    return following[0] if ratio >= 0.6 else None
+
+
+def locate(cells, course: CourseNotebook) -> dict[str, Located]:
+    """Find every exercise's cell and check cell in a submission.
+
+    Args:
+        cells: the submission's cells.
+        course: the course notebook it was recognised as.
+
+    Returns:
+        Per exercise number, a ``Located`` (indices None for deleted cells).
+    """
+    free = [i for i, cell in enumerate(cells) if cell.get("cell_type") == "code"]
+    located: dict[str, Located] = {}
+    for exercise in course.exercises:
+        where = Located()
+        where.exercise_cell = find_exercise_cell(cells, exercise, course, free)
+        if where.exercise_cell is not None:
+            free.remove(where.exercise_cell)
+            where.stub_left = has_stub(
+                source_of(cells[where.exercise_cell]), exercise.number
+            )
+        where.check_cell = find_check_cell(cells, exercise, where.exercise_cell, free)
+        if where.check_cell is not None:
+            free.remove(where.check_cell)
+        located[exercise.number] = where
+    return located
+
+
+def clean_cell(cell):
+    """A fresh copy of a submitted cell: its type and source only, no outputs."""
+    import nbformat
+
+    source = source_of(cell)
+    if cell.get("cell_type") == "code":
+        return nbformat.v4.new_code_cell(source)
+    if cell.get("cell_type") == "markdown":
+        return nbformat.v4.new_markdown_cell(source)
+    return nbformat.v4.new_raw_cell(source)
+
+
+def prepare(cells, course: CourseNotebook) -> Plan:
+    """The notebook to execute for a recognised submission.
+
+    Outputs and metadata are dropped; each located exercise and check cell is tagged
+    in its metadata (``course_grading``), and each check cell gets the course's source.
+
+    Args:
+        cells: the submission's cells.
+        course: the course notebook it was recognised as.
+
+    Returns:
+        The ``Plan``.
+    """
+    import nbformat
+
+    located = locate(cells, course)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [clean_cell(cell) for cell in cells]
+    for exercise in course.exercises:
+        where = located[exercise.number]
+        if where.exercise_cell is not None:
+            tag = {"role": "exercise", "exercise": exercise.number}
+            notebook.cells[where.exercise_cell].metadata[GRADING_KEY] = tag
+        if where.check_cell is not None:
+            check = notebook.cells[where.check_cell]
+            check.source = exercise.check
+            check.metadata[GRADING_KEY] = {"role": "check", "exercise": exercise.number}
+    return Plan(course=course, notebook=notebook, located=located)
+

@@ -1,0 +1,210 @@
+"""Run one prepared submission in a fresh kernel (the grader's child process).
+
+Usage (by ``runner`` only)::
+
+    python -m course_utils.grading.worker JOB.json
+
+The job file names the notebook to run, the kernel's working folder, the per-cell time
+limit and the events file. Every code cell runs in order with nbclient, errors or not;
+a cell over its time limit is interrupted and the next one runs. The worker appends one
+JSON line to the events file as each cell starts, and one with the result of each
+exercise or check cell, so that the grader knows how far it got if it has to kill the
+worker. Outputs kept in memory are capped per cell.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+GRADING_KEY = "course_grading"
+SUCCESS_MARK = "✔"
+TIMEOUT_NAME = "CellTimeout"
+TRUNCATED = "\n[output truncated by the grader]\n"
+PROBE_SECONDS = 20.0
+
+
+class Events:
+    """The events file: one JSON object per line, flushed as written."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+
+    def write(self, event: str, **fields) -> None:
+        """Append one event."""
+        self._file.write(json.dumps({"event": event, **fields}) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+
+def output_size(msg: dict) -> int:
+    """Rough size in characters of an output message's payload."""
+    content = msg.get("content", {})
+    if "text" in content:
+        return len(content["text"])
+    data = content.get("data", {})
+    return sum(len(str(value)) for value in data.values()) + len(
+        str(content.get("traceback", ""))
+    )
+
+
+def success_printed(msg: dict) -> bool:
+    """Whether a stdout message holds a line starting with the success mark."""
+    content = msg.get("content", {})
+    if msg.get("msg_type") != "stream" or content.get("name") != "stdout":
+        return False
+    text = content.get("text", "")
+    return any(line.lstrip().startswith(SUCCESS_MARK) for line in text.splitlines())
+
+
+def make_client(notebook, job: dict):
+    """An nbclient ``NotebookClient`` that caps outputs and notes success lines.
+
+    Args:
+        notebook: the prepared notebook.
+        job: the job description (``cell_timeout``, ``kernel``, ``workdir``,
+            ``output_limit``).
+
+    Returns:
+        The client; ``client.replies`` and ``client.successes`` fill in as cells run.
+    """
+    from nbclient import NotebookClient
+
+    class CappedClient(NotebookClient):
+        """Keeps at most ``output_limit`` characters of output per cell."""
+
+        def output(self, outs, msg, display_id, cell_index):
+            if success_printed(msg):
+                self.successes.add(cell_index)
+            used = self.used.get(cell_index, 0) + output_size(msg)
+            self.used[cell_index] = used
+            if used > job["output_limit"]:
+                if cell_index not in self.truncated:
+                    self.truncated.add(cell_index)
+                    outs.append({"output_type": "stream", "name": "stderr",
+                                 "text": TRUNCATED})
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+
+    limit = job["cell_timeout"]
+    client = CappedClient(
+        notebook,
+        timeout=limit,
+        interrupt_on_timeout=True,
+        error_on_timeout={
+            "ename": TIMEOUT_NAME,
+            "evalue": f"ran over the time limit of {limit:g} s per cell and was "
+            "interrupted",
+        },
+        allow_errors=True,
+        kernel_name=job["kernel"],
+        startup_timeout=120,
+        iopub_timeout=2,
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": job["workdir"]}},
+    )
+    client.used, client.replies = {}, {}
+    client.truncated, client.successes = set(), set()
+
+    def remember(cell, cell_index, execute_reply):
+        client.replies[cell_index] = execute_reply.get("content", {})
+
+    client.on_cell_executed = remember
+    return client
+
+
+def cell_result(client, index: int, seconds: float) -> dict:
+    """What the grader needs to know about one executed cell."""
+    reply = client.replies.get(index, {})
+    return {
+        "cell": index,
+        "status": reply.get("status", "unknown"),
+        "ename": str(reply.get("ename", ""))[:200],
+        "evalue": str(reply.get("evalue", ""))[:2000],
+        "success_line": index in client.successes,
+        "seconds": round(seconds, 2),
+    }
+
+
+def timed_out(client, index: int) -> bool:
+    """Whether a cell was interrupted at the per-cell time limit."""
+    return client.replies.get(index, {}).get("ename") == TIMEOUT_NAME
+
+
+def kernel_responds(client, index: int) -> bool:
+    """After an interrupt, whether the kernel runs a trivial cell within the limit.
+
+    A kernel still busy (student code that ignores interrupts) would make every
+    later cell wait for the time limit in turn. The probe waits at most
+    ``PROBE_SECONDS`` (or the per-cell limit, if shorter).
+    """
+    import nbformat
+
+    probe = nbformat.v4.new_code_cell("pass")
+    client.replies.pop(index, None)
+    limit, client.timeout = client.timeout, min(client.timeout, PROBE_SECONDS)
+    try:
+        client.execute_cell(probe, index)
+    finally:
+        client.timeout = limit
+    return not timed_out(client, index)
+
+
+def run_cells(client, notebook, events: Events) -> None:
+    """Execute every code cell in order, logging starts and graded results.
+
+    Stops when the kernel dies, or stays busy after a cell was interrupted.
+    """
+    from nbclient.exceptions import DeadKernelError
+
+    with client.setup_kernel():
+        events.write("kernel_started")
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            events.write("start", cell=index)
+            started = time.monotonic()
+            try:
+                client.execute_cell(cell, index)
+            except DeadKernelError:
+                events.write("kernel_died", cell=index)
+                return
+            tag = cell.metadata.get(GRADING_KEY)
+            if tag:
+                result = cell_result(client, index, time.monotonic() - started)
+                events.write("done", **tag, **result)
+            if timed_out(client, index) and not kernel_responds(client, index):
+                events.write("stuck", cell=index)
+                return
+
+
+def run_job(job_path: Path) -> int:
+    """Run the job described by a JSON file; return the process exit code."""
+    from course_utils.grading import skip_slow_imports
+
+    skip_slow_imports()
+    import nbformat
+
+    job = json.loads(job_path.read_text(encoding="utf-8"))
+    events = Events(Path(job["events"]))
+    try:
+        notebook = nbformat.read(job["notebook"], as_version=4)
+        run_cells(make_client(notebook, job), notebook, events)
+    except Exception as error:  # report whatever stopped the run, then exit
+        lines = str(error).strip().splitlines()
+        message = f"{type(error).__name__}: {lines[0] if lines else ''}"
+        events.write("crash", message=message[:500])
+        return 1
+    finally:
+        events.write("finished")
+        events.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_job(Path(sys.argv[1])))
