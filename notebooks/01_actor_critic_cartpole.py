@@ -9,7 +9,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3 (course)
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -20,7 +20,20 @@
 # *Hands-on reinforcement learning*: see the course's README for the other chapters and
 # for how to run this notebook in Colab, Binder or JupyterLab.
 #
-# PLACEHOLDER: the chapter is being written; this stub exercises the tooling.
+# A pole stands on a cart. Push the cart left or right and keep the pole up for 500
+# steps. In this chapter you teach a small neural network to do it, from nothing but
+# the reward, with the **actor-critic** method:
+#
+# 1. meet the environment, and play it at random and by hand;
+# 2. build one network with two heads: an *actor* that picks actions, a *critic* that
+#    predicts how well things will go;
+# 3. turn rewards into learning targets (discounted, normalised returns);
+# 4. write the two losses;
+# 5. see where the time goes, and train fast: about ten seconds on a laptop;
+# 6. watch the trained agent, then design a network that learns in fewer episodes.
+#
+# Exercises are marked **Exercise N**. Each one is followed by a check cell: run it, it
+# prints a ✔ line or tells you what to fix.
 
 # %% [markdown]
 # ## Set-up
@@ -45,26 +58,721 @@ import os
 # Set before TensorFlow is imported: hides its C++ start-up log lines.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import time
+
+import keras
+import matplotlib.pyplot as plt
 import numpy as np
+import tensorflow as tf
+
+import course_utils as cu
+from course_utils.checks import cartpole as checks
 
 # %% [markdown]
-# ### Exercise 1: sum of rewards
-#
-# Return the total of a list of rewards.
+# Every knob of this chapter sits in the next cell, and one call seeds Python, NumPy,
+# TensorFlow and Keras. Same seed, same learning curve: rerun the notebook and you get
+# the same numbers. (An instructor can set the environment variable `COURSE_SEED` to
+# rerun everything with another seed without editing the notebook.)
 
 # %%
-def total_reward(rewards):
+SEED = 42  # the notebook's seed; COURSE_SEED, if set, replaces it
+ENV_ID = "CartPole-v1"  # gymnasium's CartPole, 500 steps at most
+NUM_HIDDEN = 128  # units in the hidden layer shared by actor and critic
+LEARNING_RATE = 0.03  # Adam's step size (tuned: 0.01 also works, a little slower)
+GAMMA = 0.99  # discount: a reward k steps ahead counts GAMMA**k as much as one now
+WINDOW = 100  # "solved" = mean reward of the last WINDOW episodes reaches the target
+MAX_EPISODES = 1000  # give up after this many training episodes
+EVAL_EPISODES = 20  # seeded episodes played to evaluate a trained agent
+
+rng = cu.seed_everything(SEED)  # also returns a NumPy generator for action sampling
+seed = cu.resolve_seed(SEED)  # the seed actually used (COURSE_SEED wins)
+print(f"seed: {seed}")
+
+# %% [markdown]
+# ## 1. The CartPole environment
+#
+# gymnasium describes a task as an *environment*: `reset()` starts an episode and
+# returns the first observation; `step(action)` applies an action and returns five
+# things: the next observation, the reward, `terminated`, `truncated` and an `info`
+# dictionary.
+#
+# **Observation**: four numbers (a NumPy array of shape `(4,)`).
+#
+# | index | meaning               | range seen                   | episode ends if     |
+# |------:|-----------------------|------------------------------|---------------------|
+# | 0     | cart position         | -4.8 … 4.8                   | beyond ±2.4         |
+# | 1     | cart velocity         | any                          |                     |
+# | 2     | pole angle (radians)  | -0.418 … 0.418 (±24°)        | beyond ±0.2095 (12°)|
+# | 3     | pole angular velocity | any                          |                     |
+#
+# **Action**: one of two integers.
+#
+# | action | effect                  |
+# |-------:|-------------------------|
+# | 0      | push the cart left      |
+# | 1      | push the cart right     |
+#
+# **Reward**: +1 for every step, the last one included. The total reward of an episode
+# is simply the number of steps the pole stayed up.
+#
+# **Two ways to end.** An episode ends in one of two ways, and the difference matters
+# for learning:
+#
+# - **terminated**: the pole fell past 12° or the cart left the track. The game is
+#   really over: no reward can follow.
+# - **truncated**: 500 steps went by. The pole is still up; the episode is cut by a
+#   time limit, not by failure. Had it gone on, more reward would have followed.
+#
+# The task counts as solved when the mean total reward of 100 consecutive episodes
+# reaches the threshold stored in the environment's specification:
+
+# %%
+env = cu.make_env(ENV_ID, seed)
+num_inputs = int(env.observation_space.shape[0])
+num_actions = int(env.action_space.n)  # a NumPy integer: Keras wants an int
+threshold = env.spec.reward_threshold
+print(f"observation space: {env.observation_space}")
+print(f"action space:      {env.action_space}")
+print(f"time limit:        {env.spec.max_episode_steps} steps")
+print(f"reward threshold:  {threshold}")
+
+state, info = env.reset(seed=seed)
+print(f"first observation: {state}")
+state, reward, terminated, truncated, info = env.step(0)  # push left once
+print(f"after one push:    {state}, reward={reward}, {terminated=}, {truncated=}")
+
+# %% [markdown]
+# An environment made with `render_mode="rgb_array"` draws itself as an image (a NumPy
+# array of pixels), which needs no screen, so it works in Colab, Binder and on a
+# server alike.
+
+# %%
+screen = cu.make_env(ENV_ID, seed, render_mode="rgb_array")
+cu.show_frame(screen.render(), title="CartPole-v1, first state")
+
+# %% [markdown]
+# ## 2. Playing
+#
+# A *player* (a *policy*, in RL words) is any function from an observation to an
+# action. The simplest player ignores the observation and picks at random. Here is
+# one of its episodes:
+
+# %%
+random_episode = cu.play_episode(screen, seed=seed, render=True, verbose=True)
+cu.animate(random_episode, title="random player")
+
+# %% [markdown]
+# A random player keeps the pole up for twenty steps or so: far from 475.
+#
+# ### Play it yourself
+#
+# Try to beat the random player with the buttons below (the cart is redrawn after
+# every push). It is harder than it looks: the pole's lean only shows after a few
+# pushes, so you have to act early.
+
+# %%
+cu.cartpole_widget(seed=seed)
+
+# %% [markdown]
+# ## 3. The agent: one network, two heads
+#
+# The agent is a single neural network that takes an observation and gives two
+# answers:
+#
+# - the **actor** head says what to do: a probability for each action,
+#   $\pi_\theta(a \mid s)$, from a softmax over two units;
+# - the **critic** head says how good the situation is: one number $V_\theta(s)$, the
+#   return it expects from state $s$ on (a linear unit: a value can be any number).
+#
+# Both heads read the same hidden layer. Features useful to judge a state (is the pole
+# falling fast?) are also useful to choose the action, so sharing them lets each head
+# help the other learn.
+#
+# $$
+# h = \mathrm{ReLU}(W_1 s + b_1), \qquad
+# \pi_\theta(\cdot \mid s) = \mathrm{softmax}(W_\pi h + b_\pi), \qquad
+# V_\theta(s) = w_V^\top h + b_V
+# $$
+
+# %% [markdown]
+# ### Exercise 1: the agent network
+#
+# Write `build_agent(num_inputs, num_actions, num_hidden)`, returning a `keras.Model`
+# that maps a batch of observations, shape `(batch, num_inputs)`, to two outputs:
+#
+# - `action_probs`, shape `(batch, num_actions)`, from a Dense layer with a softmax;
+# - `value`, shape `(batch, 1)`, from a Dense layer of one unit and no activation;
+#
+# both computed from one shared Dense layer of `num_hidden` ReLU units. Use Keras's
+# functional API: `keras.Input(shape=(num_inputs,))` (a tuple), layers called on
+# tensors, then `keras.Model(inputs=..., outputs=[action_probs, value])`.
+
+
+# %%
+def build_agent(num_inputs, num_actions, num_hidden):
+    """The actor-critic network: a shared hidden layer and two heads.
+
+    Args:
+        num_inputs: size of an observation (4 for CartPole).
+        num_actions: number of discrete actions (2 for CartPole).
+        num_hidden: units in the shared hidden layer.
+
+    Returns:
+        A keras.Model: (batch, num_inputs) -> [(batch, num_actions), (batch, 1)].
+    """
     ### BEGIN SOLUTION
-    return float(np.sum(rewards))
+    inputs = keras.Input(shape=(num_inputs,))
+    hidden = keras.layers.Dense(num_hidden, activation="relu")(inputs)
+    action_probs = keras.layers.Dense(num_actions, activation="softmax")(hidden)
+    value = keras.layers.Dense(1)(hidden)
+    return keras.Model(inputs=inputs, outputs=[action_probs, value])
     ### END SOLUTION
 
 
 # %%
-assert total_reward([1.0, 2.0]) == 3.0
-print("✔ total_reward works")
+checks.check_agent_network(build_agent)
 
 # %% [markdown]
-# Why does this cell exist?
+# Let us build the agent and ask it about the first observation. Untrained, it hesitates
+# (probabilities near one half) and its value means nothing yet.
+
+# %%
+model = build_agent(num_inputs, num_actions, NUM_HIDDEN)
+model.summary()
+
+state, _ = env.reset(seed=seed)
+batch = np.expand_dims(state, axis=0)  # shape (4,) -> (1, 4)
+action_probs, value = model(batch)
+print(f"observation shape {state.shape}, network input shape {batch.shape}")
+print(f"action_probs: {action_probs.numpy()}  (shape {action_probs.shape})")
+print(f"value:        {value.numpy()}  (shape {value.shape})")
+
+# %% [markdown]
+# **Question.** We added an extra dimension to the observation before calling the
+# network, and both outputs carry one too. Why?
 
 # %% [markdown] tags=["solution"]
-# **Answer.** To exercise the tooling until the chapter lands.
+# **Answer.** Keras layers work on *batches*: the first axis indexes examples, the
+# others describe one example. `Dense` multiplies a `(batch, inputs)` matrix by its
+# `(inputs, units)` weights, so a lone observation of shape `(4,)` must become a batch
+# of one, `(1, 4)`. The outputs keep that batch axis: `(1, 2)` probabilities and a
+# `(1, 1)` value, one row per example. Batches are what make training efficient: the
+# update step below feeds a whole episode, `(T, 4)`, through the network in one call.
+
+# %% [markdown]
+# ## 4. From rewards to learning targets
+#
+# ### Discounted returns
+#
+# An action is good if what *follows* it is good, so each step is judged by the
+# rewards from that step on, its **return**. Rewards far in the future are less
+# certain and less tied to the action, so each step of distance multiplies them by a
+# **discount factor** $\gamma < 1$:
+#
+# $$
+# G_t = r_t + \gamma\, r_{t+1} + \gamma^2 r_{t+2} + \dots
+#     = r_t + \gamma\, G_{t+1}.
+# $$
+#
+# The right-hand form gives the algorithm: walk the episode **backwards**, from the last
+# reward to the first, carrying the running sum.
+#
+# What comes after the last reward? If the pole fell (terminated), nothing: the sum
+# starts from 0. If the episode was cut at 500 steps (truncated), the pole was still up
+# and rewards would have kept coming. Pretending they stop would tell the agent that
+# its last moves, which were fine, lead nowhere. So we start the sum from a
+# **bootstrap** value, an estimate of what the rest would have been worth. For
+# CartPole we know it: a pole balanced forever earns $1 + \gamma + \gamma^2 + \dots =
+# 1/(1-\gamma) = 100$. (In other tasks one uses the critic's estimate $V(s_T)$.)
+
+# %% [markdown]
+# ### Exercise 2: discounted returns
+#
+# Write `discounted_returns(rewards, gamma, bootstrap=0.0)`: given the `T` rewards of
+# one episode, return a NumPy array of the `T` returns, with $G_{T} = $ `bootstrap` as
+# the value after the last step, so that $G_{T-1} = r_{T-1} + \gamma\,$`bootstrap`.
+# Accept a list or a NumPy array of rewards.
+
+
+# %%
+def discounted_returns(rewards, gamma, bootstrap=0.0):
+    """Discounted return of every step of one episode.
+
+    Args:
+        rewards: the T rewards, in order (list or array).
+        gamma: discount factor in [0, 1].
+        bootstrap: value of what follows the last reward (0 if the episode ended).
+
+    Returns:
+        float array of shape (T,): G_t = r_t + gamma * G_(t+1), G_T = bootstrap.
+    """
+    ### BEGIN SOLUTION
+    returns = np.zeros(len(rewards))
+    running = bootstrap
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running
+        returns[t] = running
+    return returns
+    ### END SOLUTION
+
+
+# %%
+checks.check_discounted_returns(discounted_returns)
+
+# %% [markdown]
+# ### Exercise 3: normalising the returns
+#
+# The returns of a long episode go from about 100 down to 1, those of a short one stay
+# small: their scale changes as the agent improves, and so would the size of the
+# updates. As in the original tutorial, we rescale the returns of each episode to
+# **zero mean and unit standard deviation**:
+#
+# $$
+# \hat G_t = \frac{G_t - \operatorname{mean}(G)}{\operatorname{std}(G) + \varepsilon}.
+# $$
+#
+# After this, the better half of an episode's steps get positive targets and the worse
+# half negative ones. $\varepsilon$ (say $10^{-8}$) avoids a division by zero when all
+# returns are equal: a one-step episode, or a perfect 500-step one.
+#
+# Write `normalise(values)` returning the normalised array.
+
+
+# %%
+def normalise(values):
+    """Rescale to zero mean and unit standard deviation.
+
+    Args:
+        values: float array of shape (T,).
+
+    Returns:
+        float array of shape (T,); all zeros if the values are all equal.
+    """
+    ### BEGIN SOLUTION
+    values = np.asarray(values, dtype=np.float64)
+    return (values - values.mean()) / (values.std() + 1e-8)
+    ### END SOLUTION
+
+
+# %%
+checks.check_normalise(normalise)
+
+# %% [markdown]
+# Here are the targets for a pole that falls after 60 steps, and for an episode cut at
+# 500 steps (with the bootstrap value of 100). Notice the first: the returns drop as
+# the fall comes near, so after normalisation the last steps stand out as the bad ones.
+# In the second, all returns equal 100: after normalisation they are all zero, and the
+# agent gets no reason to change a perfect episode.
+
+# %%
+fallen = discounted_returns(np.ones(60), GAMMA)
+balanced = discounted_returns(np.ones(500), GAMMA, bootstrap=1 / (1 - GAMMA))
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+for ax, returns, title in [
+    (axes[0], fallen, "pole fell after 60 steps"),
+    (axes[1], balanced, "cut at 500 steps, bootstrap 100"),
+]:
+    ax.plot(returns / 100, label="return $G_t$ / 100")
+    ax.plot(normalise(returns), label="normalised $\\hat G_t$")
+    ax.set(title=title, xlabel="step t")
+    ax.axhline(0, color="grey", lw=0.5)
+axes[0].legend()
+plt.show()
+
+
+# %% [markdown]
+# ## 5. The losses
+#
+# **The critic** learns to predict the normalised return from each state: a
+# regression. Instead of the squared error we use the **Huber loss**, quadratic for
+# small errors and linear for large ones, so that one surprising return cannot yank
+# the weights (its gradient is at most 1 in size):
+#
+# $$
+# L_\text{critic} = \frac{1}{T}\sum_t \ell_\delta\big(\hat G_t - V(s_t)\big), \qquad
+# \ell_\delta(x) = \begin{cases} \tfrac12 x^2 & |x| \le \delta \\
+# \delta\,(|x| - \tfrac12\delta) & \text{otherwise} \end{cases}
+# $$
+# with $\delta = 1$ (`keras.losses.Huber()`).
+#
+# **The actor** should make an action more likely when it turned out *better than the
+# critic expected*. That surprise is the **advantage**, $A_t = \hat G_t - V(s_t)$. The
+# loss to minimise is
+#
+# $$
+# L_\text{actor} = -\frac{1}{T}\sum_t \log \pi_\theta(a_t \mid s_t)\, A_t .
+# $$
+#
+# Minimising it raises $\log\pi(a_t|s_t)$ where $A_t > 0$ and lowers it where
+# $A_t < 0$. The critic acts as a *baseline*: without it, every action of a long
+# episode would be encouraged, the lucky ones with the good ones.
+#
+# One subtlety: for the actor, $A_t$ is a fixed weight, not something to optimise.
+# If gradients flowed through $V(s_t)$ inside $A_t$, the actor's loss would also push
+# the critic, towards values that make the advantage large, the opposite of what the
+# critic's own loss wants. `tf.stop_gradient` cuts that path.
+
+# %%
+errors = np.linspace(-4, 4, 161, dtype=np.float32)
+huber_per_step = keras.losses.Huber(reduction=None)
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(errors, 0.5 * errors**2, label="squared error / 2")
+ax.plot(errors, huber_per_step(np.zeros((161, 1)), errors[:, None]), label="Huber")
+ax.set(xlabel="error $\\hat G_t - V(s_t)$", ylabel="loss", ylim=(0, 4))
+ax.legend()
+plt.show()
+
+
+# %% [markdown]
+# ### Exercise 4: the actor-critic loss
+#
+# Write `actor_critic_loss(action_probs, values, actions, returns)` returning the pair
+# `(actor_loss, critic_loss)`, two scalar tensors, as defined above. Inputs, for an
+# episode of `T` steps:
+#
+# - `action_probs`: the actor's output, a tensor of shape `(T, num_actions)`;
+# - `values`: the critic's output, shape `(T,)` (the training code drops the last axis
+#   of size 1: a `(T, 1)` minus a `(T,)` would broadcast to `(T, T)`!);
+# - `actions`: the actions taken, int32, shape `(T,)`;
+# - `returns`: the normalised returns, float32, shape `(T,)`.
+#
+# Use TensorFlow operations only (the function runs inside a `tf.function` and a
+# `GradientTape`). Useful: `tf.gather(action_probs, actions, batch_dims=1)` picks each
+# row's entry at the action taken; `tf.math.log`; `tf.stop_gradient`;
+# `tf.reduce_mean`; `keras.losses.Huber()`.
+
+# %%
+huber_loss = keras.losses.Huber()  # delta = 1, averaged over the steps
+
+
+def actor_critic_loss(action_probs, values, actions, returns):
+    """Actor and critic losses for one batch of steps.
+
+    Args:
+        action_probs: (T, num_actions) float32 tensor, pi(.|s_t).
+        values: (T,) float32 tensor, V(s_t).
+        actions: (T,) int32 tensor, the actions taken.
+        returns: (T,) float32 tensor, the normalised returns.
+
+    Returns:
+        (actor_loss, critic_loss): two scalar float32 tensors.
+    """
+    ### BEGIN SOLUTION
+    taken = tf.gather(action_probs, actions, batch_dims=1)  # pi(a_t | s_t)
+    advantage = tf.stop_gradient(returns - values)  # a weight, not a target
+    actor_loss = -tf.reduce_mean(tf.math.log(taken) * advantage)
+    critic_loss = huber_loss(returns, values)
+    return actor_loss, critic_loss
+    ### END SOLUTION
+
+
+# %%
+checks.check_actor_critic_loss(actor_critic_loss)
+
+# %% [markdown]
+# ## 6. Where the time goes
+#
+# The original tutorial called the Keras model on every step of every episode, inside
+# a `GradientTape`. It learns, but slowly: minutes for CartPole. Not because of the
+# maths (a 4→128→2 network is a few thousand multiplications) nor the environment, but
+# because of *overhead*: an eager Keras call goes through layers of Python and
+# TensorFlow bookkeeping before and after the tiny computation. Let us measure it on
+# one observation.
+
+
+# %%
+def seconds_per_call(function, repeats):
+    """Average wall-clock time of function() over repeats calls (after a warm-up)."""
+    function()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        function()
+    return (time.perf_counter() - start) / repeats
+
+
+def dense_layers(model):
+    """The model's Dense layers: hidden ones (in order), then the actor head.
+
+    Assumes the shape used in this chapter: a chain of Dense hidden layers shared by
+    a softmax actor head and a one-unit critic head (the critic is skipped).
+    """
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    actor = [layer for layer in dense if layer.activation is keras.activations.softmax]
+    hidden = [layer for layer in dense if layer.units > 1 and layer not in actor]
+    return hidden + actor
+
+
+NUMPY_ACTIVATIONS = {
+    "relu": lambda x: np.maximum(x, 0.0),
+    "tanh": np.tanh,
+    "linear": lambda x: x,
+}
+
+
+def numpy_policy(model):
+    """A NumPy copy of the actor's forward pass, for one observation at a time.
+
+    The weights are copied now: call it again after each update.
+    """
+    layers = [
+        (layer.kernel.numpy(), layer.bias.numpy(), layer.activation.__name__)
+        for layer in dense_layers(model)
+    ]
+
+    def policy(state):
+        x = state
+        for kernel, bias, activation in layers[:-1]:
+            x = NUMPY_ACTIVATIONS[activation](x @ kernel + bias)
+        kernel, bias, _ = layers[-1]
+        logits = x @ kernel + bias
+        exp = np.exp(logits - logits.max())  # minus the max: no overflow
+        return exp / exp.sum()
+
+    return policy
+
+
+compiled_model = tf.function(model)
+fast_policy = numpy_policy(model)
+speed_env = cu.make_env(ENV_ID, seed)
+
+
+def env_step():
+    _, _, terminated, truncated, _ = speed_env.step(0)
+    if terminated or truncated:
+        speed_env.reset()
+
+
+timings = {
+    "Keras model, eager call": seconds_per_call(lambda: model(batch), 200),
+    "Keras model, tf.function": seconds_per_call(lambda: compiled_model(batch), 1000),
+    "NumPy forward pass": seconds_per_call(lambda: fast_policy(state), 5000),
+    "CartPole env.step": seconds_per_call(env_step, 5000),
+}
+for name, seconds in timings.items():
+    print(f"{name:26s} {seconds * 1e6:8.1f} µs")
+print(
+    np.allclose(fast_policy(state), compiled_model(batch)[0][0].numpy(), atol=1e-5),
+    "<- NumPy and Keras agree",
+)
+
+# %% [markdown]
+# Typical numbers: an eager call costs a millisecond or more, a compiled call
+# (`tf.function` traces the Python once into a graph) a few tenths, and the same
+# forward pass in NumPy a few tens of *microseconds*, as cheap as the physics step.
+# A training run takes some 60,000 steps: at 2 ms a step that is two minutes of
+# overhead, at 50 µs three seconds.
+#
+# So the training loop below splits the work by size:
+#
+# - **acting**, one observation at a time, thousands of times: the NumPy copy of the
+#   actor, refreshed after every update;
+# - **learning**, once per episode on all its steps as one batch: a compiled
+#   (`tf.function`) update, where the network's cost is worth the call.
+#
+# The algorithm is unchanged: the update recomputes the probabilities and values of the
+# whole episode with the same weights the NumPy copy used to play it.
+
+# %% [markdown]
+# ## 7. Training
+#
+# One update per episode:
+#
+# 1. play an episode with the current policy, sampling each action from
+#    $\pi_\theta(\cdot|s_t)$ (sampling *is* the exploration);
+# 2. compute the returns (bootstrapped if truncated) and normalise them;
+# 3. one gradient step (Adam) on $L_\text{actor} + L_\text{critic}$ over the whole
+#    episode.
+#
+# We stop when the mean reward of the last 100 episodes reaches 475, or after
+# `MAX_EPISODES`.
+
+
+# %%
+def make_update_step(model, optimizer):
+    """A compiled update: one gradient step on a whole episode."""
+    signature = [
+        tf.TensorSpec([None, model.inputs[0].shape[-1]], tf.float32),  # states
+        tf.TensorSpec([None], tf.int32),  # actions
+        tf.TensorSpec([None], tf.float32),  # normalised returns
+    ]
+
+    # A fixed signature with unknown T: traced once, whatever the episode's length.
+    @tf.function(input_signature=signature)
+    def update_step(states, actions, returns):
+        with tf.GradientTape() as tape:
+            action_probs, values = model(states, training=True)
+            actor_loss, critic_loss = actor_critic_loss(
+                action_probs, values[:, 0], actions, returns
+            )
+            loss = actor_loss + critic_loss
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return actor_loss, critic_loss
+
+    return update_step
+
+
+def play_for_training(env, policy, rng, seed):
+    """Play one episode, sampling actions from the policy's probabilities."""
+    states, actions, rewards = [], [], []
+    state, _ = env.reset(seed=seed)
+    terminated = truncated = False
+    while not (terminated or truncated):
+        probs = policy(state)
+        # Sample an action with probability probs[a] (rng.choice does the same,
+        # but costs as much as a whole env.step).
+        action = int(np.searchsorted(np.cumsum(probs), rng.random() * probs.sum()))
+        states.append(state)
+        actions.append(action)
+        state, reward, terminated, truncated, _ = env.step(action)
+        rewards.append(reward)
+    # Cut by the time limit with the pole still up: the future is worth about
+    # 1 / (1 - gamma), not 0 (see section 4).
+    ended_by_time = truncated and not terminated
+    return np.array(states), np.array(actions), np.array(rewards), ended_by_time
+
+
+def train(model, *, seed, rng, title=""):
+    """Train the model until solved (or MAX_EPISODES); return rewards and figures."""
+    env = cu.make_env(ENV_ID, seed)
+    optimizer = keras.optimizers.Adam(learning_rate=LEARNING_RATE)
+    update_step = make_update_step(model, optimizer)
+    curve = cu.LiveCurve(title=title, window=WINDOW, threshold=threshold, every=20)
+    episode_rewards, env_steps = [], 0
+    solved = False
+    start = time.perf_counter()
+    for episode in range(MAX_EPISODES):
+        policy = numpy_policy(model)  # fresh copy of the weights
+        states, actions, rewards, ended_by_time = play_for_training(
+            env, policy, rng, seed=seed * 10_000 + episode
+        )
+        bootstrap = 1 / (1 - GAMMA) if ended_by_time else 0.0
+        returns = normalise(discounted_returns(rewards, GAMMA, bootstrap))
+        update_step(
+            states.astype(np.float32),
+            actions.astype(np.int32),
+            returns.astype(np.float32),
+        )
+        episode_rewards.append(float(rewards.sum()))
+        env_steps += len(rewards)
+        curve.update(episode_rewards)
+        if len(episode_rewards) >= WINDOW:
+            solved = np.mean(episode_rewards[-WINDOW:]) >= threshold
+            if solved:
+                break
+    seconds = time.perf_counter() - start
+    curve.close()
+    return {
+        "rewards": episode_rewards,
+        "solved": bool(solved),
+        "episodes": len(episode_rewards),
+        "env_steps": env_steps,
+        "seconds": seconds,
+    }
+
+
+# %% [markdown]
+# Now train. Watch the curve: the faint line is each episode's reward, the bold one
+# the mean of the last 100, the dashed one the target.
+
+# %%
+baseline = train(model, seed=seed, rng=rng, title="actor-critic, 128 hidden units")
+print(
+    f"solved: {baseline['solved']} after {baseline['episodes']} episodes, "
+    f"{baseline['env_steps']} steps, {baseline['seconds']:.1f} s "
+    f"({baseline['seconds'] / baseline['env_steps'] * 1e6:.0f} µs per step, "
+    "update included)"
+)
+cu.record_result(
+    notebook="01_actor_critic_cartpole",
+    env_id=ENV_ID,
+    seed=seed,
+    solved=baseline["solved"],
+    criterion=f"mean of last {WINDOW} episodes >= {threshold:g}",
+    episodes=baseline["episodes"],
+    env_steps=baseline["env_steps"],
+    train_seconds=round(baseline["seconds"], 2),
+)
+assert baseline["solved"], "training did not reach the threshold"
+
+# %% [markdown]
+# ## 8. The trained agent
+#
+# The agent is the actor: observation in, action probabilities out. Here is one of its
+# episodes (a subsample of its frames), then its score over 20 new seeded episodes.
+
+# %%
+trained_policy = numpy_policy(model)
+trained_episode = cu.play_episode(
+    screen, trained_policy, seed=seed + 1, rng=rng, render=True, verbose=True
+)
+cu.animate(trained_episode, title="trained agent")
+
+# %%
+evaluation = cu.evaluate(env, trained_policy, n_episodes=EVAL_EPISODES, seed=seed + 100)
+print(evaluation)
+
+# %% [markdown]
+# ## 9. A network that learns faster
+#
+# ### Exercise 5: fewer episodes
+#
+# The original tutorial ends with an open question: can another network (more or
+# fewer units, more layers) solve CartPole in **fewer episodes**?
+#
+# Write `build_my_agent(num_inputs, num_actions)`. Keep the structure the training
+# loop expects: a chain of Dense hidden layers (ReLU or tanh) shared by a softmax
+# actor head and a one-unit linear critic head. The next cell trains it exactly like
+# the baseline (same seed, same learning rate, same episodes' start states), and the
+# check compares the two runs: yours must reach the threshold in fewer episodes.
+#
+# One run is one sample: a network that wins by luck on one seed may lose on the next.
+# Think about what helps in general, and try a second seed (set `COURSE_SEED`) if you
+# want to be sure.
+
+
+# %%
+def build_my_agent(num_inputs, num_actions):
+    """My actor-critic network (same outputs as build_agent)."""
+    ### BEGIN SOLUTION
+    inputs = keras.Input(shape=(num_inputs,))
+    hidden = keras.layers.Dense(256, activation="relu")(inputs)
+    action_probs = keras.layers.Dense(num_actions, activation="softmax")(hidden)
+    value = keras.layers.Dense(1)(hidden)
+    return keras.Model(inputs=inputs, outputs=[action_probs, value])
+    ### END SOLUTION
+
+
+# %%
+rng = cu.seed_everything(SEED)  # same random numbers as for the baseline
+my_model = build_my_agent(num_inputs, num_actions)
+mine = train(my_model, seed=seed, rng=rng, title="my network")
+print(
+    f"my network: solved {mine['solved']} after {mine['episodes']} episodes "
+    f"({mine['seconds']:.1f} s); baseline: {baseline['episodes']} episodes"
+)
+cu.plot_rewards(
+    {"baseline (128 units)": baseline["rewards"], "my network": mine["rewards"]},
+    window=WINDOW,
+    threshold=threshold,
+    title="baseline vs my network",
+)
+
+# %%
+checks.check_fewer_episodes(
+    baseline["rewards"], mine["rewards"], baseline_model=model, my_model=my_model
+)
+
+# %% [markdown]
+# ## What to remember
+#
+# - An RL environment hands out observations and rewards; `terminated` (the game is
+#   over) and `truncated` (a time limit) are different, and the learning targets must
+#   treat them differently.
+# - Actor-critic: the actor's loss weights $\log\pi(a_t|s_t)$ by the advantage, the
+#   critic provides the baseline that turns raw returns into "better or worse than
+#   expected", and the advantage is held constant for the actor.
+# - Speed comes from removing per-call overhead: act with a cheap forward pass, learn
+#   in batches inside a compiled function. Same algorithm, a hundred times faster.
+#
+# Next chapter: DDPG on Pendulum, where the action is a continuous torque.
