@@ -420,7 +420,20 @@ def test_loss_broadcasting_bug_fails():
 def test_fewer_episodes_passes(capsys):
     # 95 episodes at 500 in the last 100 make a mean of exactly 475.
     cartpole.check_fewer_episodes([0.0] * 150 + [500.0] * 100, [500.0] * 100)
-    assert "100 episodes, the baseline in 245" in capsys.readouterr().out
+    assert "median of 100 episodes, the baseline in 245" in capsys.readouterr().out
+
+
+def test_fewer_episodes_compares_medians_over_seeds(capsys):
+    fast, slow = [500.0] * 100, [0.0] * 200 + [500.0] * 100
+    # Lucky on one seed, slower on two: the median says no.
+    with pytest.raises(CheckFailed, match="median of 295 .*not fewer"):
+        cartpole.check_fewer_episodes([slow, fast, fast], [fast, slow, slow])
+    cartpole.check_fewer_episodes([slow, slow, fast], [fast, fast, slow])
+    assert "[100, 100, 295] vs baseline [295, 295, 100]" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match="same seeds"):
+        cartpole.check_fewer_episodes([slow, slow], [fast])
+    with pytest.raises(CheckFailed, match="run 2"):
+        cartpole.check_fewer_episodes([slow, slow], [fast, [100.0] * 120])
 
 
 def test_fewer_episodes_recomputes_solve_point():
