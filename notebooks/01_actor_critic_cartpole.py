@@ -83,6 +83,8 @@ GAMMA = 0.99  # discount: a reward k steps ahead counts GAMMA**k as much as one 
 WINDOW = 100  # "solved" = mean reward of the last WINDOW episodes reaches the target
 MAX_EPISODES = 1000  # give up after this many training episodes
 EVAL_EPISODES = 20  # seeded episodes played to evaluate a trained agent
+COMPARE_SEEDS = (0, 1, 2)  # Exercise 5 compares networks on these seeds
+CRAMPED_HIDDEN = 8  # Exercise 5's starting point: a network with few units
 
 rng = cu.seed_everything(SEED)  # also returns a NumPy generator for action sampling
 seed = cu.resolve_seed(SEED)  # the seed actually used (COURSE_SEED wins)
@@ -632,12 +634,18 @@ def play_for_training(env, policy, rng, seed):
     return np.array(states), np.array(actions), np.array(rewards), ended_by_time
 
 
-def train(model, *, seed, rng, title=""):
+def train(model, *, seed, rng, title="", live=True):
     """Train the model until solved (or MAX_EPISODES); return rewards and figures."""
     env = cu.make_env(ENV_ID, seed)
     optimizer = keras.optimizers.Adam(learning_rate=LEARNING_RATE)
     update_step = make_update_step(model, optimizer)
-    curve = cu.LiveCurve(title=title, window=WINDOW, threshold=threshold, every=20)
+    curve = cu.LiveCurve(
+        title=title,
+        window=WINDOW,
+        threshold=threshold,
+        every=20,
+        live=None if live else False,
+    )
     episode_rewards, env_steps = [], 0
     solved = False
     start = time.perf_counter()
@@ -661,7 +669,8 @@ def train(model, *, seed, rng, title=""):
             if solved:
                 break
     seconds = time.perf_counter() - start
-    curve.close()
+    if live:
+        curve.close()
     return {
         "rewards": episode_rewards,
         "solved": bool(solved),
@@ -715,28 +724,62 @@ print(evaluation)
 # %% [markdown]
 # ## 9. A network that learns faster
 #
-# ### Exercise 5: fewer episodes
-#
 # The original tutorial ends with an open question: can another network (more or
 # fewer units, more layers) solve CartPole in **fewer episodes**?
 #
-# Write `build_my_agent(num_inputs, num_actions)`. Keep the structure the training
-# loop expects: a chain of Dense hidden layers (ReLU or tanh) shared by a softmax
-# actor head and a one-unit linear critic head. The next cell trains it exactly like
-# the baseline (same seed, same learning rate, same episodes' start states), and the
-# check compares the two runs: yours must reach the threshold in fewer episodes.
+# Answering it honestly takes more than one run. One training run is one sample of a
+# noisy process: over ten seeds, our 128-unit agent needed between 166 and 577
+# episodes (median 222). A change that "wins" on one seed can lose on the next, so we
+# compare networks on several seeds (`COMPARE_SEEDS`) and look at the **median**.
 #
-# One run is one sample: a network that wins by luck on one seed may lose on the next.
-# Think about what helps in general, and try a second seed (set `COURSE_SEED`) if you
-# want to be sure.
+# Our 128-unit agent is already tuned, and differences between reasonable networks
+# drown in that noise. So the exercise starts from a cramped agent, with only
+# `CRAMPED_HIDDEN` = 8 hidden units: it does learn, but slowly. Here it is, trained on
+# each comparison seed (about 10 s per run).
+
+
+# %%
+def train_on_seeds(build, seeds):
+    """Train a fresh network per seed (no live curve); return the runs' results."""
+    runs = []
+    for run_seed in seeds:
+        run_rng = cu.seed_everything(run_seed)  # same start for every network
+        model_ = build(num_inputs, num_actions)
+        run = train(model_, seed=run_seed, rng=run_rng, live=False)
+        print(f"  seed {run_seed}: solved={run['solved']}, {run['episodes']} episodes")
+        runs.append(run)
+    return runs
+
+
+def build_cramped_agent(num_inputs, num_actions):
+    return build_agent(num_inputs, num_actions, CRAMPED_HIDDEN)
+
+
+print(f"cramped agent ({CRAMPED_HIDDEN} units):")
+cramped_runs = train_on_seeds(build_cramped_agent, COMPARE_SEEDS)
+
+# %% [markdown]
+# ### Exercise 5: fewer episodes
+#
+# Write `build_my_agent(num_inputs, num_actions)`: a network that solves CartPole in
+# fewer episodes than the cramped agent, median over the same seeds. Keep the
+# structure the training loop expects: a chain of Dense hidden layers (ReLU or tanh)
+# shared by a softmax actor head and a one-unit linear critic head. The next cell
+# trains it exactly like the cramped agent (same seeds, same learning rate, same
+# start states) and the check compares the two.
+#
+# Think before you try: what does a hidden unit buy the agent, and what does a much
+# larger network cost with a learning rate tuned for 128 units?
 
 
 # %%
 def build_my_agent(num_inputs, num_actions):
     """My actor-critic network (same outputs as build_agent)."""
     ### BEGIN SOLUTION
+    # 128 units, as the tuned agent: over seeds 0-9 it needed a median of 222
+    # episodes, the 8-unit agent 420 (it won on 8 seeds out of 10).
     inputs = keras.Input(shape=(num_inputs,))
-    hidden = keras.layers.Dense(256, activation="relu")(inputs)
+    hidden = keras.layers.Dense(128, activation="relu")(inputs)
     action_probs = keras.layers.Dense(num_actions, activation="softmax")(hidden)
     value = keras.layers.Dense(1)(hidden)
     return keras.Model(inputs=inputs, outputs=[action_probs, value])
@@ -744,23 +787,28 @@ def build_my_agent(num_inputs, num_actions):
 
 
 # %%
-rng = cu.seed_everything(SEED)  # same random numbers as for the baseline
-my_model = build_my_agent(num_inputs, num_actions)
-mine = train(my_model, seed=seed, rng=rng, title="my network")
-print(
-    f"my network: solved {mine['solved']} after {mine['episodes']} episodes "
-    f"({mine['seconds']:.1f} s); baseline: {baseline['episodes']} episodes"
-)
-cu.plot_rewards(
-    {"baseline (128 units)": baseline["rewards"], "my network": mine["rewards"]},
-    window=WINDOW,
-    threshold=threshold,
-    title="baseline vs my network",
-)
+print("my agent:")
+my_runs = train_on_seeds(build_my_agent, COMPARE_SEEDS)
+fig, axes = plt.subplots(1, len(COMPARE_SEEDS), figsize=(4 * len(COMPARE_SEEDS), 3))
+for ax, run_seed, cramped, mine in zip(
+    axes, COMPARE_SEEDS, cramped_runs, my_runs, strict=True
+):
+    cu.plot_rewards(
+        {"cramped (8 units)": cramped["rewards"], "my network": mine["rewards"]},
+        window=WINDOW,
+        threshold=threshold,
+        ax=ax,
+        title=f"seed {run_seed}",
+    )
+fig.tight_layout()
+plt.show()
 
 # %%
 checks.check_fewer_episodes(
-    baseline["rewards"], mine["rewards"], baseline_model=model, my_model=my_model
+    [run["rewards"] for run in cramped_runs],
+    [run["rewards"] for run in my_runs],
+    baseline_model=build_cramped_agent(num_inputs, num_actions),
+    my_model=build_my_agent(num_inputs, num_actions),
 )
 
 # %% [markdown]

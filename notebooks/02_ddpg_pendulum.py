@@ -24,7 +24,7 @@
 # action is a **torque**, any number between -2 and 2. A network cannot output a
 # probability for every real number, so we need a different recipe: **DDPG**, the
 # *Deep Deterministic Policy Gradient*. By the end of the notebook an agent you trained
-# in well under a minute swings a pendulum up and balances it.
+# in under a minute swings a pendulum up and balances it.
 
 # %% [markdown]
 # ## Set-up
@@ -72,14 +72,15 @@ GAMMA = 0.99  # discount: a reward 100 steps ahead still counts for 37%
 TAU = 0.005  # share of the online weights blended into the targets per update
 ACTOR_LR = 2e-3  # Adam step size of the actor
 CRITIC_LR = 3e-3  # Adam step size of the critic (it leads, the actor follows)
-HIDDEN = 64  # units in the hidden layers (keras.io uses 256: slower, no better here)
+HIDDEN = 64  # units in the hidden layers (keras.io uses 256; small keeps updates cheap)
 BRANCH = 32  # units of the critic's state branch and of its action branch
-BATCH_SIZE = 64  # transitions per gradient step
+BATCH_SIZE = 128  # transitions per gradient step (64 was less steady across seeds)
+UPDATES_PER_STEP = 2  # gradient steps per environment step: learns in fewer episodes
 BUFFER_CAPACITY = 50_000  # transitions kept; 50 episodes make only 10,000
-UPDATE_EVERY = 10  # env steps between calls of the compiled step (10 updates each)
+UPDATE_EVERY = 10  # env steps between calls of the compiled step (20 updates each)
 OU_THETA = 0.15  # how hard the noise is pulled back to its mean
 OU_SIGMA = 0.2  # size of the noise's random kicks
-OU_DT = 0.01  # time step of the noise process
+OU_DT = 0.01  # time step of the noise process (the noise restarts at 0 every episode)
 EPISODES = 50  # training episodes, as in the original tutorial
 WINDOW = 10  # episodes in the training average
 GOAL = -200.0  # the training average we aim for
@@ -249,7 +250,8 @@ checks.check_ou_step(ou_step)
 
 # %% [markdown]
 # The noise generator keeps the current value $x$ and advances it with your `ou_step`
-# at every call, drawing $\varepsilon_t$ from our seeded generator.
+# at every call, drawing $\varepsilon_t$ from our seeded generator. As in the DDPG
+# paper, every episode gets a fresh process: `reset` puts $x$ back to 0.
 
 
 # %%
@@ -262,6 +264,10 @@ class OUNoise:
         self.rng = rng
         self.x = np.zeros(size)
 
+    def reset(self):
+        """Start a new process at 0, as at the beginning of every episode."""
+        self.x = np.zeros_like(self.mu)
+
     def __call__(self):
         kick = self.rng.standard_normal(self.mu.shape)
         self.x = ou_step(self.x, self.mu, self.theta, self.sigma, self.dt, kick)
@@ -271,7 +277,10 @@ class OUNoise:
 # %% [markdown]
 # Compare it with Gaussian noise of the same long-run spread: the OU process keeps
 # pushing the same way for hundreds of steps, which is what swings a pendulum. With
-# $dt = 0.01$ its "memory" is $1/(\theta\,dt) \approx 670$ steps.
+# $dt = 0.01$ its "memory" is $1/(\theta\,dt) \approx 670$ steps, longer than an
+# episode (200 steps). That is why we restart it at every episode: otherwise a push
+# that happened to build up in one episode would carry over, the same way, into the
+# next few.
 
 
 # %%
@@ -572,8 +581,13 @@ checks.check_soft_update(soft_update)
 # millisecond per compiled call, milliseconds per eager one). So `train_steps` goes
 # further: it takes a stack of several batches and runs one update per batch inside
 # the same compiled call. We call it every `UPDATE_EVERY` = 10 environment steps with
-# 10 batches: still one gradient step per environment step on average, for a tenth
-# of the overhead.
+# 20 batches: two gradient steps per environment step (`UPDATES_PER_STEP`), for the
+# overhead of one call every 10 steps.
+#
+# Why two? Each transition in the memory is then learnt from twice as often, so the
+# critic's values, and with them the actor, improve in fewer episodes. The price is
+# twice the arithmetic per environment step, which the small networks make
+# affordable.
 
 
 # %%
@@ -623,9 +637,15 @@ def train_steps(states, actions, rewards, next_states, terminated, truncated):
 #
 # One episode of training: the actor (plus OU noise, clipped to the torque bounds)
 # plays; each transition goes into the replay memory; every 10 steps the compiled
-# step learns from 10 random batches, and the NumPy copy of the actor is refreshed.
-# A live curve shows each episode's total reward and the average of the last 10.
-# We note the first episode where that average reaches -200.
+# step learns from 20 random batches, and the NumPy copy of the actor is refreshed.
+# The noise restarts at 0 at the start of every episode. A live curve shows each
+# episode's total reward and the average of the last 10. We note the first episode
+# where that average reaches -200.
+#
+# How long does it take? Measured on a two-core machine shared with other jobs, with
+# this training pinned to one of the cores, for seeds 0 to 4: the average reached -200
+# at episodes 17 to 39 (median 22) after a median of 18 s of processor time, and the
+# 50 episodes took 36 to 39 s of processor time.
 
 
 # %%
@@ -642,6 +662,7 @@ def run_training(env, n_episodes, rng):
     start = time.perf_counter()
     for episode in range(1, n_episodes + 1):
         state, _ = env.reset()
+        noise.reset()
         total, done = 0.0, False
         while not done:
             action = np.clip(
@@ -653,8 +674,9 @@ def run_training(env, n_episodes, rng):
             state, total, steps = next_state, total + reward, steps + 1
             done = terminated or truncated
             if steps % UPDATE_EVERY == 0:
-                batches = buffer.sample(UPDATE_EVERY * BATCH_SIZE, rng)
-                train_steps(*[b.reshape(UPDATE_EVERY, BATCH_SIZE, -1) for b in batches])
+                n_updates = UPDATE_EVERY * UPDATES_PER_STEP
+                batches = buffer.sample(n_updates * BATCH_SIZE, rng)
+                train_steps(*[b.reshape(n_updates, BATCH_SIZE, -1) for b in batches])
                 weights = actor.get_weights()
         rewards.append(total)
         curve.update(rewards)
@@ -730,9 +752,10 @@ assert first_crossing is not None, "training did not reach the goal"
 # ## The reward plot of the original tutorial
 #
 # The original tutorial ends with one plot: each episode's total reward and its
-# moving average. Early episodes sit around -1,200 to -1,600 (the pendulum mostly
-# spins or hangs); then, once the critic's values make sense, the actor learns to swing
-# up within a few episodes and the curve climbs to around -150.
+# moving average. Early episodes mostly score between -800 and -1,800 (the pendulum
+# mostly spins or hangs); then, once the critic's values make sense, the actor learns
+# to swing up within a few episodes. By the end most episodes score between about -120
+# and -250 (a start near the top costs almost nothing), with the odd failed swing-up.
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4))
