@@ -2,6 +2,8 @@
 # that needs the environment creates .venv and installs the pinned versions into it.
 #   make lab        open the course in JupyterLab
 #   make test       set-up, then every test (unit, consistency, notebooks with nbval)
+#   make test-browser  each notebook run in JupyterLab in headless Chromium (Playwright)
+#   make test-colab    the notebooks with nbval on Colab's library versions (.venv-colab)
 #   make test-unit  unit tests of course_utils with coverage (under a minute)
 #   make student    regenerate the student versions of the notebooks
 #   make sync       re-pair notebooks (.py -> .ipynb) and regenerate repository links
@@ -20,7 +22,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SDL_VIDEODRIVER := dummy
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv lab test test-unit test-notebooks student sync lint bench clean
+.PHONY: venv lab test test-browser test-colab test-unit test-notebooks student sync lint bench clean
 
 venv: $(STAMP)
 
@@ -43,7 +45,35 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests $(NOTEBOOKS:.py=.ipynb) --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=600
+		--nbval-cell-timeout=600 --ignore=tests/browser
+
+# Needs Debian's Chromium (`apt-get install chromium`); never downloads a browser.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser -v -rs --durations=3
+
+# Colab's library versions (tests/colab/colab-versions.txt) in their own environment,
+# with Python 3.13 like Colab when there is one (pyenv's counts), else $(PYTHON).
+COLAB_VENV ?= .venv-colab
+COLAB_VERSIONS := tests/colab/colab-versions.txt
+COLAB_STAMP := $(COLAB_VENV)/.installed
+COLAB_PYTHON ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13; do \
+	"$$p" -c '' 2>/dev/null && { echo "$$p"; break; }; done)
+
+$(COLAB_STAMP): $(COLAB_VERSIONS)
+	@test -n "$(COLAB_PYTHON)" || echo "NOTE: no working python3.13 (Colab's Python):" \
+		"using $(PYTHON) for $(COLAB_VENV); set COLAB_PYTHON=... to choose"
+	@test -x $(COLAB_VENV)/bin/python || $(or $(COLAB_PYTHON),$(PYTHON)) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLAB_VENV)/bin/python -m pip install --quiet -r $(COLAB_VERSIONS)
+	@touch $(COLAB_STAMP)
+
+# Installs the course package as the notebooks' Colab cell does (from this checkout),
+# fails if that moved a Colab version, then runs every solution notebook with nbval.
+# SDL_VIDEODRIVER and TF_CPP_MIN_LOG_LEVEL are unset: Colab sets neither.
+test-colab: $(COLAB_STAMP)
+	$(COLAB_VENV)/bin/python tests/colab/install_course.py
+	env -u SDL_VIDEODRIVER -u TF_CPP_MIN_LOG_LEVEL $(COLAB_VENV)/bin/python -m pytest \
+		$(NOTEBOOKS:.py=.ipynb) --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit --cov=course_utils --cov-report=term-missing:skip-covered
@@ -78,4 +108,4 @@ bench: $(STAMP) $(BENCH_STAMP)
 		--sb3-python $(BENCH_VENV)/bin/python --time-make-test --readme
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .coverage
+	rm -rf $(VENV) $(BENCH_VENV) $(COLAB_VENV) .pytest_cache .coverage test-artifacts
