@@ -63,16 +63,24 @@ def execute_notebook(path: Path, seed: int, timeout: int) -> dict:
             resources={"metadata": {"path": workdir}},
         )
         start = time.perf_counter()
-        client.execute()
+        notebook_error = None
+        try:
+            client.execute()
+        except Exception as error:  # a failing cell after training: keep the record
+            notebook_error = (str(error).strip().splitlines() or ["?"])[-1][:300]
         wall = time.perf_counter() - start
         lines = results.read_text().splitlines() if results.exists() else []
     if not lines:
-        raise RuntimeError(f"{path.name} (seed {seed}) wrote no COURSE_RESULTS record")
+        raise RuntimeError(
+            f"{path.name} (seed {seed}) wrote no COURSE_RESULTS record: "
+            f"{notebook_error}"
+        )
     record = json.loads(lines[0])
     record.update(
         implementation="course",
         task=next(task for task, nb in NOTEBOOKS.items() if nb == path),
         notebook_seconds=wall,
+        notebook_error=notebook_error,
         peak_memory_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     )
     return record
@@ -111,22 +119,24 @@ def table(records: list[dict]) -> str:
             if record["task"] == task:
                 groups.setdefault(record["implementation"], []).append(record)
         course = groups.get("course", [])
-        course_time = (
-            statistics.median(r["train_seconds"] for r in course) if course else None
-        )
+        course_seconds = [
+            r["train_seconds"] for r in course if r.get("train_seconds") is not None
+        ]
+        course_time = statistics.median(course_seconds) if course_seconds else None
         for name, group in groups.items():
-            seconds = [r["train_seconds"] for r in group]
+            done = [r for r in group if r.get("train_seconds") is not None]
+            seconds = [r["train_seconds"] for r in done]
             ratio = "–"
-            if course_time is not None and name != "course":
+            if course_time is not None and name != "course" and seconds:
                 ratio = f"{course_time / statistics.median(seconds):.2f}"
             evals = [r["eval_mean"] for r in group if r.get("eval_mean") is not None]
             rows.append(
                 f"| {CRITERIA[task].split(':')[0]} | {name} "
                 f"| {sum(r['solved'] for r in group)}/{len(group)} "
-                f"| {summarise([r['episodes'] for r in group], 0)} "
-                f"| {summarise([r['env_steps'] for r in group], 0)} "
+                f"| {summarise([r['episodes'] for r in done], 0)} "
+                f"| {summarise([r['env_steps'] for r in done], 0)} "
                 f"| {summarise(seconds)} "
-                f"| {summarise([r['peak_memory_mb'] for r in group], 0)} "
+                f"| {summarise([r['peak_memory_mb'] for r in done], 0)} "
                 f"| {summarise(evals) if evals else '–'} | {ratio} |"
             )
     return "\n".join(rows)
@@ -163,6 +173,18 @@ def report(records: list[dict], seeds: list[int], extra: list[str]) -> str:
         "deterministic actor over 20 seeded episodes (course: after its 50 training "
         "episodes; Stable-Baselines3: right after the criterion holds).",
     ]
+    failures = [
+        f"- {r['task']} {r['implementation']} seed {r['seed']}: "
+        f"{r.get('error') or r.get('notebook_error')}"
+        for r in records
+        if r.get("error") or r.get("notebook_error")
+    ]
+    if failures:
+        lines += [
+            "",
+            "Runs that failed (counted as unsolved when no record):",
+            *failures,
+        ]
     return "\n".join(lines + extra)
 
 
@@ -226,33 +248,53 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
+    def attempt(command: list[str], name: str, task: str, seed: int) -> None:
+        """Run one measurement; a failure is kept as an unsolved run, not a crash."""
+        try:
+            keep(run_json(command, args.timeout + 60))
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError) as error:
+            last = (str(error).strip().splitlines() or ["?"])[-1][:300]
+            print(f"{task} {name} seed {seed}: FAILED: {last}", flush=True)
+            records.append(
+                dict(
+                    implementation=name,
+                    task=task,
+                    seed=seed,
+                    solved=False,
+                    episodes=None,
+                    env_steps=None,
+                    train_seconds=None,
+                    peak_memory_mb=None,
+                    error=last,
+                )
+            )
+            with records_path.open("a") as handle:
+                handle.write(json.dumps(records[-1]) + "\n")
+
     records_path.write_text("")
     for task in args.tasks:
         for seed in args.seeds:
-            keep(
-                run_json(
-                    [sys.executable, __file__, "--one", task, str(seed)],
-                    args.timeout + 60,
-                )
+            attempt(
+                [sys.executable, __file__, "--one", task, str(seed)],
+                "course",
+                task,
+                seed,
             )
         if args.baselines:
+            script = str(ROOT / "benchmarks" / "sb3_baselines.py")
             for algo in BASELINES[task]:
                 for seed in args.seeds:
-                    keep(
-                        run_json(
-                            [
-                                args.sb3_python,
-                                str(ROOT / "benchmarks" / "sb3_baselines.py"),
-                                "--task",
-                                task,
-                                "--algo",
-                                algo,
-                                "--seed",
-                                str(seed),
-                            ],
-                            args.timeout,
-                        )
-                    )
+                    command = [
+                        args.sb3_python,
+                        script,
+                        "--task",
+                        task,
+                        "--algo",
+                        algo,
+                        "--seed",
+                        str(seed),
+                    ]
+                    attempt(command, f"SB3 {algo.upper()}", task, seed)
     extra = []
     if args.time_make_test:
         start = time.perf_counter()

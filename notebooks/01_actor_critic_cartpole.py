@@ -644,6 +644,7 @@ def train(model, *, seed, rng, title="", live=True):
         window=WINDOW,
         threshold=threshold,
         every=20,
+        min_interval=2.0,  # redrawing costs ~0.1 s: not more than every 2 s
         live=None if live else False,
     )
     episode_rewards, env_steps = [], 0
@@ -743,7 +744,11 @@ def train_on_seeds(build, seeds):
     """Train a fresh network per seed (no live curve); return the runs' results."""
     runs = []
     for run_seed in seeds:
-        run_rng = cu.seed_everything(run_seed)  # same start for every network
+        # Seed Keras and the sampling generator with the comparison seed itself (not
+        # through seed_everything, which COURSE_SEED would override): every network
+        # then meets the same seeds, whatever the notebook's own seed.
+        keras.utils.set_random_seed(run_seed)
+        run_rng = np.random.default_rng(run_seed)
         model_ = build(num_inputs, num_actions)
         run = train(model_, seed=run_seed, rng=run_rng, live=False)
         print(f"  seed {run_seed}: solved={run['solved']}, {run['episodes']} episodes")
