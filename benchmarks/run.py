@@ -302,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
             ["make", "test"], cwd=ROOT, capture_output=True, text=True
         )
         seconds = time.perf_counter() - start
-        summary = (done.stdout.strip().splitlines() or ["?"])[-1].strip("= ")
+        summaries = [line for line in done.stdout.splitlines() if " passed" in line]
+        summary = (summaries or ["no pytest summary"])[-1].strip("= ")
         extra.append(
             f"\n`make test` (environment already installed): {seconds:.0f} s, "
             f"exit code {done.returncode}, pytest: {summary}."

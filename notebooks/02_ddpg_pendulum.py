@@ -642,10 +642,10 @@ def train_steps(states, actions, rewards, next_states, terminated, truncated):
 # episode's total reward and the average of the last 10. We note the first episode
 # where that average reaches -200.
 #
-# How long does it take? Measured on a two-core machine shared with other jobs, with
-# this training pinned to one of the cores, for seeds 0 to 4: the average reached -200
-# at episodes 17 to 39 (median 22) after a median of 18 s of processor time, and the
-# 50 episodes took 36 to 39 s of processor time.
+# How long does it take? Measured by `make bench` on a machine with two CPU cores,
+# for seeds 0 to 4: the average reached -200 at episodes 17 to 39 (median
+# 22) after 10 to 19 s of training (median 14.5 s), and the 50 episodes took 24 to
+# 29 s. The README's Performance section has the whole table.
 
 
 # %%
