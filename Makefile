@@ -8,7 +8,7 @@
 #   make student    regenerate the student versions of the notebooks
 #   make sync       re-pair notebooks (.py -> .ipynb) and regenerate repository links
 #   make lint       ruff
-#   make bench      the course's training against Stable-Baselines3 (about 40 min)
+#   make bench      the course's training against Stable-Baselines3 (about 45 min)
 
 PYTHON ?= python3
 VENV ?= .venv
