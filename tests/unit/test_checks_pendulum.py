@@ -9,22 +9,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
+from check_testing import fails
 
 from course_utils.checks import pendulum
-from course_utils.checks.core import CheckFailed
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-
-def fails(check, answer, *fragments):
-    """Run a check expected to fail; assert its message holds every fragment."""
-    with pytest.raises(CheckFailed) as info:
-        check(answer)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 # --------------------------------------------------------------------------------------
