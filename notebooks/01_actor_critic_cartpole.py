@@ -729,14 +729,16 @@ print(evaluation)
 # fewer units, more layers) solve CartPole in **fewer episodes**?
 #
 # Answering it honestly takes more than one run. One training run is one sample of a
-# noisy process: over ten seeds, our 128-unit agent needed between 166 and 577
-# episodes (median 222). A change that "wins" on one seed can lose on the next, so we
-# compare networks on several seeds (`COMPARE_SEEDS`) and look at the **median**.
+# noisy process: on our test machine, over seeds 0 to 9, the 128-unit agent needed
+# between 183 and 412 episodes (median 257). (Other machines give slightly different
+# curves for the same seed: the CPU's instructions change the rounding of the sums.)
+# A change that "wins" on one seed can lose on the next, so we compare networks on
+# several seeds (`COMPARE_SEEDS`) and look at the **median**.
 #
 # Our 128-unit agent is already tuned, and differences between reasonable networks
 # drown in that noise. So the exercise starts from a cramped agent, with only
 # `CRAMPED_HIDDEN` = 8 hidden units: it does learn, but slowly. Here it is, trained on
-# each comparison seed (about 10 s per run).
+# each comparison seed (a few seconds per run).
 
 
 # %%
@@ -781,8 +783,8 @@ cramped_runs = train_on_seeds(build_cramped_agent, COMPARE_SEEDS)
 def build_my_agent(num_inputs, num_actions):
     """My actor-critic network (same outputs as build_agent)."""
     ### BEGIN SOLUTION
-    # 128 units, as the tuned agent: over seeds 0-9 it needed a median of 222
-    # episodes, the 8-unit agent 420 (it won on 8 seeds out of 10).
+    # 128 units, as the tuned agent: over seeds 0-9 it needed a median of 257
+    # episodes, the 8-unit agent 400 (it won on all 10 seeds, on our machine).
     inputs = keras.Input(shape=(num_inputs,))
     hidden = keras.layers.Dense(128, activation="relu")(inputs)
     action_probs = keras.layers.Dense(num_actions, activation="softmax")(hidden)
