@@ -9,6 +9,7 @@
 #   make sync       re-pair notebooks (.py -> .ipynb) and regenerate repository links
 #   make lint       ruff
 #   make bench      the course's training against Stable-Baselines3 (about 45 min)
+#   make bench-grade  the grader on a generated class of 30 submissions
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,7 +23,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SDL_VIDEODRIVER := dummy
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv lab test test-browser test-colab test-unit test-notebooks student sync lint bench clean
+.PHONY: venv lab test test-browser test-colab test-unit test-notebooks student sync lint bench \
+	bench-grade clean
 
 venv: $(STAMP)
 
@@ -106,6 +108,11 @@ $(BENCH_STAMP): benchmarks/requirements-sb3.txt
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS) --baselines \
 		--sb3-python $(BENCH_VENV)/bin/python --time-make-test --readme
+
+# The grader on a generated class of 30 submissions (right, wrong, broken, hostile):
+# checks every verdict and times the run (see the README's instructor guide).
+bench-grade: $(STAMP)
+	$(BIN)/python benchmarks/grade_class.py --workers 2
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) $(COLAB_VENV) .pytest_cache .coverage test-artifacts

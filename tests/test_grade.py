@@ -554,6 +554,20 @@ def test_verdicts(check, mine, expected):
     assert result.status == expected, result
 
 
+def test_stub_left_in_a_function_used_before_its_check_is_not_attempted():
+    # Notebook 01's Exercise 5: the stub sits in build_my_agent, which the training
+    # cell before the check calls; the check then meets a name never defined.
+    check = error("NameError", "name 'my_runs' is not defined")
+    ran = {"status": "ok"}
+    left = match.Located(exercise_cell=0, check_cell=1, stub_left=True)
+    result = verdict.judge(exercise(), left, run(check, ran), Limits())
+    assert result.status == "not attempted" and "my_runs" in result.message
+    written = match.Located(exercise_cell=0, check_cell=1, stub_left=False)
+    assert verdict.judge(exercise(), written, run(check, ran), Limits()).status == (
+        "error"
+    )
+
+
 def test_verdict_for_checks_never_reached_names_the_cause():
     where = match.Located(exercise_cell=0, check_cell=1)
     for end, words in [("timeout", "time limit"), ("memory", "memory cap"),
@@ -580,5 +594,5 @@ def test_real_student_notebook_with_stubs(tmp_path):
     assert {row["notebook"] for row in rows} == {source.stem}
     assert rows[0]["exercise"].startswith("Exercise 1")
     assert rows[0]["status"] == "not attempted", rows[0]
-    assert not [row for row in rows if row["status"] in ("passed", "missing")], rows
+    assert {row["status"] for row in rows} == {"not attempted"}, rows
     assert submission.read_bytes() == original
