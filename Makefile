@@ -8,7 +8,7 @@
 #   make student    regenerate the student versions of the notebooks
 #   make sync       re-pair notebooks (.py -> .ipynb) and regenerate repository links
 #   make lint       ruff
-#   make bench      the course's training against Stable-Baselines3 (about 45 min)
+#   make bench      the course's training against Stable-Baselines3 (about 20 min)
 #   make bench-grade  the grader on a generated class of 30 submissions
 
 PYTHON ?= python3

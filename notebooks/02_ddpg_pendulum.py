@@ -644,8 +644,8 @@ def train_steps(states, actions, rewards, next_states, terminated, truncated):
 #
 # How long does it take? Measured by `make bench` on a machine with two CPU cores,
 # for seeds 0 to 4: the average reached -200 at episodes 17 to 39 (median
-# 22) after 10 to 19 s of training (median 14.5 s), and the 50 episodes took 24 to
-# 29 s. The README's Performance section has the whole table.
+# 26) after 4.7 to 9.6 s of training (median 6.8 s), and the 50 episodes took 11 to
+# 13 s. The README's Performance section has the whole table.
 
 
 # %%
