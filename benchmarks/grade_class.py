@@ -153,7 +153,7 @@ WRONG = {
         self.terminated[row], self.truncated[row] = terminated, truncated
         self.count += 1""",
         RIGHT[PENDULUM]["2"][1],
-    ], "wrap"),
+    ], "overwritten"),
     # The right ddpg_losses calls this critic_target: Exercise 4 fails with it.
     "target_truncated": (PENDULUM, "3", [
         "return rewards + gamma * (1.0 - terminated - truncated) * next_q"
@@ -281,6 +281,19 @@ def colab_metadata(notebook) -> None:
         cell.metadata["id"] = f"cell{id(cell) % 10_000}"
 
 
+def tampered(sub: Submission) -> Submission:
+    """The submission with its last check fed the right answer instead of the
+    student's: the grader runs the course's own check cell, which fails."""
+    sub.name += "_check_tampered"
+    sub.edit = tamper_check("checks.check_soft_update", TAMPERED_CHECK)
+    return sub
+
+
+TAMPERED_CHECK = (
+    "checks.check_soft_update(\n"
+    "    lambda t, o, tau: [tau * b + (1 - tau) * a for a, b in zip(t, o)]\n"
+    ")"
+)
 FOREIGN = {
     "cells": [
         {"cell_type": "markdown", "metadata": {}, "source": "# Pandas, week 3"},
@@ -290,10 +303,13 @@ FOREIGN = {
     "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
 }
 ALL_C = {str(n): P for n in range(1, 6)}
+# A check cell replaced by a fake success line: the grader finds no check call, so
+# it reports the check as missing (it never takes a printed line for a pass).
+FAKE_CHECK = "print('✔ actor-critic loss: values and gradients right on 3 cases')"
 
 
 def class_of_30() -> list[Submission]:
-    """The 30 submissions: 12 of notebook 01, 16 of notebook 02, 2 unusable files."""
+    """The 30 submissions: 15 of notebook 01, 13 of notebook 02, 2 unusable files."""
     five = lambda status: {str(n): status for n in range(1, 6)}  # noqa: E731
     hog = """\
         import numpy as np
@@ -324,12 +340,11 @@ def class_of_30() -> list[Submission]:
                    all_right(CARTPOLE), edit=delete_exercise_cell("3"),
                    fragments={"3": "code cell"}),
         # Hostile but bounded.
-        Submission("c01_tampered_check", CARTPOLE, {**ALL_C, "4": F, "5": NA},
+        Submission("c01_faked_check", CARTPOLE, {**ALL_C, "4": M, "5": NA},
                    {k: v for k, v in all_right(CARTPOLE, **{"4": WRONG["loss_sign"][2]})
                     .items() if k != "5"},
-                   edit=tamper_check("checks.check_actor_critic_loss",
-                                     "print('✔ actor-critic loss: looks right')"),
-                   fragments={"4": "sign is flipped"}),
+                   edit=tamper_check("checks.check_actor_critic_loss", FAKE_CHECK),
+                   fragments={"4": "calls check_actor_critic_loss"}),
         Submission("c01_flood", CARTPOLE, five(P), all_right(CARTPOLE),
                    edit=append_to_exercise("2", "print('spam ' * 4_000_000)")),
         Submission("c01_memory_hog", CARTPOLE, {**ALL_C, "5": E},
@@ -343,9 +358,7 @@ def class_of_30() -> list[Submission]:
         wrong("buffer_never_wraps", skip_last=False),
         wrong("target_truncated", skip_last=False),
         wrong("actor_loss_sign", skip_last=False),
-        wrong("tau_backwards", skip_last=False),
-        Submission("p02_half_done", PENDULUM, {**five(NA), "1": P, "3": P},
-                   {"1": RIGHT[PENDULUM]["1"], "3": RIGHT[PENDULUM]["3"]}),
+        tampered(wrong("tau_backwards", skip_last=False)),
         Submission("p02_reordered", PENDULUM, five(P), all_right(PENDULUM),
                    edit=swap_sections("### Exercise 4:", "## Soft target updates",
                                       "## Training")),

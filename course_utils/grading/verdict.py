@@ -128,7 +128,9 @@ def judge(exercise: Exercise, where: Located, outcome: Outcome, limits: Limits):
     if where.exercise_cell is None:
         return Verdict(MISSING, "the exercise's code cell was deleted")
     if where.check_cell is None:
-        return Verdict(MISSING, "the exercise's check cell was deleted")
+        calls = ", ".join(sorted(exercise.check_calls))
+        return Verdict(MISSING, f"the exercise's check cell was deleted (no cell "
+                       f"calls {calls} any more)")
     check = outcome.results.get(where.check_cell)
     mine = outcome.results.get(where.exercise_cell)
     if check is None:
