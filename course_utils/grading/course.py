@@ -76,10 +76,16 @@ def read_notebook(path: Path):
     Raises:
         InvalidNotebook: the file is unreadable, not JSON, or not a notebook.
     """
+    import warnings
+
     import nbformat
 
     try:
-        notebook = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        with warnings.catch_warnings():
+            # Notebooks saved by older Jupyter versions have no cell ids: nbformat
+            # adds them and warns, which means nothing to an instructor.
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
     except Exception as error:  # any failure means "not a notebook we can read"
         message = f"not a readable Jupyter notebook ({brief(error)})"
         raise InvalidNotebook(message) from None
