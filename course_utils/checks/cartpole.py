@@ -183,17 +183,7 @@ def _check_one_network(model: Any, num_inputs: int, num_actions: int, hidden: in
             f"summing to 1); row sums are {np.round(probs.sum(axis=1), 3)}. "
             "Hint: the actor head needs activation='softmax'."
         )
-    # A linear critic on ReLU features grows without bound with the input's scale and
-    # takes both signs; relu/sigmoid/tanh/softmax heads do not.
-    big = rng.normal(size=(256, num_inputs)).astype(np.float32) * 1000.0
-    big_values = as_array(_run_model(model, big, case)[1], name="value", shape=(256, 1))
-    if np.all(big_values >= -1e-6) or np.max(np.abs(big_values)) <= 1.0 + 1e-6:
-        raise CheckFailed(
-            f"{case}: the critic's value looks squashed (on large inputs it stays in "
-            f"[{big_values.min():.3g}, {big_values.max():.3g}]). A value estimates a "
-            "sum of future rewards: it can be any real number. Hint: give the critic "
-            "head a single unit with no activation (linear)."
-        )
+    _check_linear_critic(model, states, case)
     expected = (num_inputs + 1) * hidden + (hidden + 1) * num_actions + (hidden + 1)
     count = int(sum(int(np.prod(v.shape)) for v in model.trainable_variables))
     if count != expected:
@@ -222,6 +212,45 @@ def _check_one_network(model: Any, num_inputs: int, num_actions: int, hidden: in
         raise CheckFailed(
             f"{case}: the actor and the critic share no layer. Hint: compute one "
             "hidden layer from the inputs and feed it to both heads."
+        )
+
+
+SHIFT = 1e4  # moved onto the critic's bias to see whether the value follows
+
+
+def _check_linear_critic(model: Any, states: np.ndarray, case: str) -> None:
+    """Fail unless the critic's output follows its bias one for one (no activation).
+
+    The critic head's bias is its only weight of shape (1,). Moving it by +-SHIFT
+    moves a linear value by exactly +-SHIFT; a relu, sigmoid, tanh or softmax head
+    cannot follow both ways. The bias is put back afterwards. (The model was built
+    by the check, but build_agent might hand out an object of the student's.)
+    A model with no such bias (a head without one) is not tested here.
+    """
+    biases = [v for v in model.trainable_variables if tuple(v.shape) == (1,)]
+    if len(biases) != 1:
+        return
+    bias, rows = biases[0], (len(states), 1)
+    original = bias.numpy().copy()
+    base = as_array(_run_model(model, states, case)[1], name="value", shape=rows)
+    moved = []
+    try:
+        for shift in (SHIFT, -SHIFT):
+            bias.assign(original + shift)
+            moved.append(
+                as_array(_run_model(model, states, case)[1], name="value", shape=rows)
+            )
+    finally:
+        bias.assign(original)
+    up, down = moved[0] - base, moved[1] - base
+    if not (np.allclose(up, SHIFT, atol=1.0) and np.allclose(down, -SHIFT, atol=1.0)):
+        raise CheckFailed(
+            f"{case}: the critic's value looks squashed: moving its output unit's "
+            f"bias by +{SHIFT:g} and -{SHIFT:g} moved the values by "
+            f"[{up.min():.3g}, {up.max():.3g}] and [{down.min():.3g}, "
+            f"{down.max():.3g}], not by exactly that. A value estimates a sum of "
+            "future rewards: it can be any real number. Hint: give the critic head a "
+            "single unit with no activation (linear)."
         )
 
 

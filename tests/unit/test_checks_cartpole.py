@@ -83,6 +83,25 @@ def test_network_with_squashed_critic_fails(activation):
     )
 
 
+def test_linear_critic_with_positive_values_passes_and_is_left_as_built():
+    # A right network whose critic happens to output only positive values (all its
+    # weights positive, as random initialisation sometimes nearly gives) is right.
+    built = []
+
+    def build_agent(num_inputs, num_actions, num_hidden):
+        model = network()(num_inputs, num_actions, num_hidden)
+        critic = model.layers[-1]
+        critic.kernel.assign(tf.abs(critic.kernel))
+        critic.bias.assign([0.5])
+        built.append((model, [w.copy() for w in model.get_weights()]))
+        return model
+
+    cartpole.check_agent_network(build_agent)
+    for model, weights in built:
+        for now, before in zip(model.get_weights(), weights, strict=True):
+            np.testing.assert_array_equal(now, before)
+
+
 def test_network_with_one_output_fails():
     fails(cartpole.check_agent_network, network(outputs="actor"), "two outputs")
 
