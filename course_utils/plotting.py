@@ -45,6 +45,7 @@ def plot_rewards(
     labels: Any = None,
     ax: Any = None,
     title: str | None = None,
+    legend: bool = True,
 ):
     """Plot episode rewards with their moving average, for one run or several.
 
@@ -58,6 +59,8 @@ def plot_rewards(
             (ignored for a dict, whose keys are the labels).
         ax: matplotlib Axes to draw on; by default a new figure is created.
         title: optional title.
+        legend: draw a legend on the Axes (False: e.g. to draw one for a whole
+            figure of small Axes with ``fig.legend``).
 
     Returns:
         The ``matplotlib.figure.Figure``. A new figure is closed for pyplot so it
@@ -73,7 +76,8 @@ def plot_rewards(
 
         fig, ax = plt.subplots(figsize=(7, 4))
         plt.close(fig)
-    _draw_runs(ax, runs, window=window, threshold=threshold, title=title)
+    _draw_runs(ax, runs, window=window, threshold=threshold, title=title,
+               legend=legend)
     return ax.figure
 
 
@@ -183,7 +187,9 @@ class LiveCurve:
         self.redraws += 1
 
 
-def _draw_runs(ax, runs: Mapping[str, np.ndarray], *, window, threshold, title):
+def _draw_runs(
+    ax, runs: Mapping[str, np.ndarray], *, window, threshold, title, legend=True
+):
     """Draw raw rewards (faint) and moving averages (bold) for each run.
 
     Args:
@@ -192,6 +198,7 @@ def _draw_runs(ax, runs: Mapping[str, np.ndarray], *, window, threshold, title):
         window: moving-average window.
         threshold: dashed horizontal line, or None.
         title: Axes title, or None.
+        legend: whether to draw the Axes' legend.
     """
     for index, (label, values) in enumerate(runs.items()):
         color = f"C{index % 10}"
@@ -217,7 +224,7 @@ def _draw_runs(ax, runs: Mapping[str, np.ndarray], *, window, threshold, title):
     ax.set_ylabel("total reward of the episode")
     if title:
         ax.set_title(title)
-    if runs or threshold is not None:
+    if legend and (runs or threshold is not None):
         ax.legend(loc="best", fontsize="small")
     ax.grid(alpha=0.3)
 

@@ -796,7 +796,7 @@ def build_my_agent(num_inputs, num_actions):
 # %%
 print("my agent:")
 my_runs = train_on_seeds(build_my_agent, COMPARE_SEEDS)
-fig, axes = plt.subplots(1, len(COMPARE_SEEDS), figsize=(4 * len(COMPARE_SEEDS), 3))
+fig, axes = plt.subplots(1, len(COMPARE_SEEDS), figsize=(4 * len(COMPARE_SEEDS), 3.6))
 for ax, run_seed, cramped, mine in zip(
     axes, COMPARE_SEEDS, cramped_runs, my_runs, strict=True
 ):
@@ -806,8 +806,10 @@ for ax, run_seed, cramped, mine in zip(
         threshold=threshold,
         ax=ax,
         title=f"seed {run_seed}",
+        legend=False,  # one legend for the three plots, below them
     )
-fig.tight_layout()
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3)
+fig.tight_layout(rect=(0, 0.1, 1, 1))
 plt.show()
 
 # %%

@@ -63,6 +63,14 @@ def test_plot_several_runs_from_dict():
     assert lines(fig)[1].get_color() != lines(fig)[3].get_color()
 
 
+def test_plot_without_legend_keeps_the_labels_for_a_figure_legend():
+    fig = plot_rewards({"a": [1, 2, 3]}, window=2, threshold=3, legend=False)
+    ax = fig.axes[0]
+    assert ax.get_legend() is None
+    _, labels = ax.get_legend_handles_labels()
+    assert labels == ["a: moving average (2 episodes)", "threshold 3"]
+
+
 def test_plot_list_of_runs_and_labels():
     fig = plot_rewards([[1, 2, 3], [4, 5]], labels=["a", "b"])
     assert len(lines(fig)) == 4
