@@ -560,7 +560,7 @@ print(
 # %% [markdown]
 # Typical numbers: an eager call costs a millisecond or more, a compiled call
 # (`tf.function` traces the Python once into a graph) a few tenths, and the same
-# forward pass in NumPy a few tens of *microseconds*, as cheap as the physics step.
+# forward pass in NumPy a few *microseconds*, about as cheap as the physics step.
 # A training run takes some 100,000 steps: at 2 ms a step that is more than three
 # minutes of overhead, at 40 µs four seconds.
 #
