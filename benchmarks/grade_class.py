@@ -185,6 +185,11 @@ class Submission:
     fragments: dict[str, str] = field(default_factory=dict)  # expected in messages
 
 
+def every(status: str) -> dict[str, str]:
+    """The same expected status for the five exercises of a notebook."""
+    return {str(n): status for n in range(1, 6)}
+
+
 def all_right(notebook: str, **changed: list[str]) -> dict[str, list[str]]:
     """The right answers of a notebook, with some exercises replaced."""
     answers = dict(RIGHT[notebook])
@@ -200,8 +205,7 @@ def wrong(key: str, *, skip_last: bool) -> Submission:
     """
     notebook, number, code, fragment, *knock_on = WRONG[key]
     answers = all_right(notebook, **{number: code})
-    expected = {n: P for n in RIGHT[notebook]}
-    expected[number] = F
+    expected = {**every(P), number: F}
     expected.update(*knock_on)
     if skip_last and number != "5":
         del answers["5"]
@@ -303,7 +307,6 @@ FOREIGN = {
     ],
     "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
 }
-ALL_C = {str(n): P for n in range(1, 6)}
 # A check cell replaced by a fake success line: the grader finds no check call, so
 # it reports the check as missing (it never takes a printed line for a pass).
 FAKE_CHECK = "print('✔ actor-critic loss: values and gradients right on 3 cases')"
@@ -311,7 +314,6 @@ FAKE_CHECK = "print('✔ actor-critic loss: values and gradients right on 3 case
 
 def class_of_30() -> list[Submission]:
     """The 30 submissions: 15 of notebook 01, 13 of notebook 02, 2 unusable files."""
-    five = lambda status: {str(n): status for n in range(1, 6)}  # noqa: E731
     hog = """\
         import numpy as np
         hoard = np.ones(400_000_000)  # 3.2 GB, over the grader's 2 GB cap"""
@@ -321,11 +323,11 @@ def class_of_30() -> list[Submission]:
         while True:
             pass"""
     return [
-        Submission("c01_right_a", CARTPOLE, five(P), all_right(CARTPOLE),
+        Submission("c01_right_a", CARTPOLE, every(P), all_right(CARTPOLE),
                    edit=colab_metadata),
-        Submission("alice/Copy of 01_actor_critic_cartpole (2)", CARTPOLE, five(P),
+        Submission("alice/Copy of 01_actor_critic_cartpole (2)", CARTPOLE, every(P),
                    all_right(CARTPOLE)),
-        Submission("c01_untouched", CARTPOLE, five(NA)),
+        Submission("c01_untouched", CARTPOLE, every(NA)),
         wrong("critic_relu", skip_last=True),
         wrong("int_shape", skip_last=True),
         wrong("returns_forward", skip_last=True),
@@ -334,40 +336,40 @@ def class_of_30() -> list[Submission]:
         wrong("loss_attached", skip_last=True),
         wrong("same_as_cramped", skip_last=True),
         # Broken: a syntax error; a deleted exercise cell (what needs it then fails).
-        Submission("c01_syntax_error", CARTPOLE, {**ALL_C, "2": E, "5": E},
+        Submission("c01_syntax_error", CARTPOLE, {**every(P), "2": E, "5": E},
                    all_right(CARTPOLE), edit=append_to_exercise("2", "oops = ("),
                    fragments={"2": "SyntaxError"}),
-        Submission("c01_deleted_cell", CARTPOLE, {**ALL_C, "3": M, "5": E},
+        Submission("c01_deleted_cell", CARTPOLE, {**every(P), "3": M, "5": E},
                    all_right(CARTPOLE), edit=delete_exercise_cell("3"),
                    fragments={"3": "code cell"}),
         # Hostile but bounded.
-        Submission("c01_faked_check", CARTPOLE, {**ALL_C, "4": M, "5": NA},
+        Submission("c01_faked_check", CARTPOLE, {**every(P), "4": M, "5": NA},
                    {k: v for k, v in all_right(CARTPOLE, **{"4": WRONG["loss_sign"][2]})
                     .items() if k != "5"},
                    edit=tamper_check("checks.check_actor_critic_loss", FAKE_CHECK),
                    fragments={"4": "calls check_actor_critic_loss"}),
-        Submission("c01_flood", CARTPOLE, five(P), all_right(CARTPOLE),
+        Submission("c01_flood", CARTPOLE, every(P), all_right(CARTPOLE),
                    edit=append_to_exercise("2", "print('spam ' * 4_000_000)")),
-        Submission("c01_memory_hog", CARTPOLE, {**ALL_C, "5": E},
+        Submission("c01_memory_hog", CARTPOLE, {**every(P), "5": E},
                    all_right(CARTPOLE), edit=prepend_to_exercise("5", hog),
                    fragments={"5": "memory cap"}),
-        Submission("p02_right_a", PENDULUM, five(P), all_right(PENDULUM),
+        Submission("p02_right_a", PENDULUM, every(P), all_right(PENDULUM),
                    edit=colab_metadata),
-        Submission("bob/pendulum_final", PENDULUM, five(P), all_right(PENDULUM)),
-        Submission("p02_untouched", PENDULUM, five(NA)),
+        Submission("bob/pendulum_final", PENDULUM, every(P), all_right(PENDULUM)),
+        Submission("p02_untouched", PENDULUM, every(NA)),
         wrong("ou_sign", skip_last=False),
         wrong("buffer_never_wraps", skip_last=False),
         wrong("target_truncated", skip_last=False),
         wrong("actor_loss_sign", skip_last=False),
         tampered(wrong("tau_backwards", skip_last=False)),
-        Submission("p02_reordered", PENDULUM, five(P), all_right(PENDULUM),
+        Submission("p02_reordered", PENDULUM, every(P), all_right(PENDULUM),
                    edit=swap_sections("### Exercise 4:", "## Soft target updates",
                                       "## Training")),
-        Submission("p02_deleted_check", PENDULUM, {**ALL_C, "5": M},
+        Submission("p02_deleted_check", PENDULUM, {**every(P), "5": M},
                    all_right(PENDULUM),
                    edit=delete_check_cell("checks.check_soft_update"),
                    fragments={"5": "check cell"}),
-        Submission("p02_endless_loop", PENDULUM, {**ALL_C, "5": E},
+        Submission("p02_endless_loop", PENDULUM, {**every(P), "5": E},
                    all_right(PENDULUM),
                    edit=prepend_to_exercise("5", "while True:\n    pass"),
                    fragments={"5": "time limit"}),
@@ -375,7 +377,7 @@ def class_of_30() -> list[Submission]:
                                                        "5": E},
                    all_right(PENDULUM), edit=prepend_to_exercise("3", hang),
                    fragments={"4": "ignored the interrupt"}),
-        Submission("p02_kernel_dies", PENDULUM, {**ALL_C, "4": E, "5": E},
+        Submission("p02_kernel_dies", PENDULUM, {**every(P), "4": E, "5": E},
                    all_right(PENDULUM),
                    edit=prepend_to_exercise("4", "import os\nos._exit(3)"),
                    fragments={"5": "kernel died"}),
@@ -459,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
                "--out", str(report), "--workers", str(args.workers)]
     print("$", " ".join(command), flush=True)
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env={**os.environ})
+    done = subprocess.run(command, cwd=ROOT)
     seconds = time.perf_counter() - start
     with open(report, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

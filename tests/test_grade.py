@@ -566,6 +566,14 @@ def test_stub_left_in_a_function_used_before_its_check_is_not_attempted():
     assert verdict.judge(exercise(), written, run(check, ran), Limits()).status == (
         "error"
     )
+    # Half written (one stub left, the other part wrong): the check's failure stands,
+    # and so does a check that ran over its time limit.
+    wrong = error("CheckFailed", "record() stored the wrong row")
+    assert verdict.judge(exercise(), left, run(wrong, ran), Limits()).status == (
+        "failed"
+    )
+    slow = error("CellTimeout", "ran over the time limit")
+    assert verdict.judge(exercise(), left, run(slow, ran), Limits()).status == "error"
 
 
 def test_verdict_for_checks_never_reached_names_the_cause():

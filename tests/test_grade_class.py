@@ -37,7 +37,7 @@ SUBMISSIONS = grade_class.class_of_30()
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("class") / "submissions"
-    grade_class.write_class(folder, grade_class.class_of_30())
+    grade_class.write_class(folder, SUBMISSIONS)  # reads them, never changes them
     return folder, course_model.load_course(ROOT / "notebooks")
 
 
