@@ -32,7 +32,7 @@ $(STAMP): environment.yml pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 needed"'
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(PYTHON) course_utils/tools/envfile.py environment.yml > $(VENV)/requirements.txt
+	$(PYTHON) instructor/tools/envfile.py environment.yml > $(VENV)/requirements.txt
 	$(BIN)/python -m pip install --quiet -r $(VENV)/requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
@@ -77,18 +77,20 @@ test-colab: $(COLAB_STAMP)
 	env -u SDL_VIDEODRIVER -u TF_CPP_MIN_LOG_LEVEL $(COLAB_VENV)/bin/python -m pytest \
 		$(NOTEBOOKS:.py=.ipynb) --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
+# Unit tests of both packages, no kernel started; coverage of each reported apart.
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit --cov=course_utils --cov-report=term-missing:skip-covered
+	$(BIN)/python -m pytest tests/unit tests/instructor -m "not kernel" \
+		--cov=course_utils --cov=instructor --cov-report=term-missing:skip-covered
 
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest $(NOTEBOOKS:.py=.ipynb) tests/test_student_notebooks.py \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 student: $(STAMP)
-	$(BIN)/python -m course_utils.tools.student
+	$(BIN)/python -m instructor.tools.student
 
 sync: $(STAMP)
-	$(BIN)/python -m course_utils.tools.links
+	$(BIN)/python -m instructor.tools.links
 	$(BIN)/jupytext --quiet --set-kernel python3 --sync $(NOTEBOOKS)
 
 lint: $(STAMP)

@@ -1,6 +1,6 @@
 """Grade a generated class of 30 submissions, check every verdict, time the run.
 
-The instructor's grader (``python -m course_utils.grade``) is judged on a realistic
+The instructor's grader (``python -m instructor.grade``) is judged on a realistic
 class: 30 submissions made from the real student notebooks, some right (written
 differently from the solutions), some wrong in the usual ways, some broken (a syntax
 error, a deleted or reordered cell, a tampered check, an unreadable file, another
@@ -457,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(args.out, ignore_errors=True)
     write_class(folder, submissions)
     report = args.out / "report.csv"
-    command = [sys.executable, "-m", "course_utils.grade", str(folder),
+    command = [sys.executable, "-m", "instructor.grade", str(folder),
                "--out", str(report), "--workers", str(args.workers)]
     print("$", " ".join(command), flush=True)
     start = time.perf_counter()

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-RESULTS_ENV_VAR = "COURSE_RESULTS"
+from .contract import RESULTS_ENV_VAR
+
 _RESERVED = frozenset({"timestamp", "python", "tensorflow", "keras", "gymnasium"})
 
 

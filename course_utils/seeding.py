@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-SEED_ENV_VAR = "COURSE_SEED"
+from .contract import SEED_ENV_VAR
 
 
 def resolve_seed(seed: int) -> int:

@@ -16,7 +16,7 @@ import pytest
 import tomllib
 from packaging.requirements import Requirement
 
-from course_utils.tools import envfile, links, student
+from instructor.tools import envfile, links, student
 
 ROOT = student.Path(__file__).resolve().parent.parent
 SOURCES = student.solution_notebooks(ROOT)

@@ -13,7 +13,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from course_utils.tools import student
+from instructor.tools import student
 
 ROOT = student.Path(__file__).resolve().parent.parent
 STUDENT_NOTEBOOKS = [student.student_path(s) for s in student.solution_notebooks(ROOT)]

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..contract import SUCCESS_MARK
+
 _MAX_MESSAGE = 300
 
 
@@ -138,7 +140,7 @@ def passed(message: str) -> None:
     Args:
         message: what passed, e.g. ``"discounted returns: 4 cases passed"``.
     """
-    print(f"✔ {message}")
+    print(f"{SUCCESS_MARK} {message}")
 
 
 def _copy_inputs(value: Any) -> Any:

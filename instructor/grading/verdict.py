@@ -20,18 +20,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from course_utils.grading.course import STUB, Exercise
-from course_utils.grading.match import Located
-from course_utils.grading.runner import Limits, Outcome
-from course_utils.grading.worker import TIMEOUT_NAME
+from course_utils.contract import (  # noqa: F401 (statuses re-exported)
+    ERROR,
+    FAILED,
+    INVALID,
+    MISSING,
+    NOT_ATTEMPTED,
+    NOT_GRADED,
+    PASSED,
+    STATUSES,
+    STUB_MESSAGE,
+    UNRECOGNISED,
+)
+from course_utils.contract import STUB_ERROR as STUB
+from instructor.grading.course import Exercise
+from instructor.grading.match import Located
+from instructor.grading.runner import Limits, Outcome
+from instructor.grading.worker import TIMEOUT_NAME
 
-PASSED, FAILED, ERROR = "passed", "failed", "error"
-NOT_ATTEMPTED, MISSING = "not attempted", "missing"
-INVALID, UNRECOGNISED = "invalid", "unrecognised"
-STATUSES = (PASSED, FAILED, ERROR, NOT_ATTEMPTED, MISSING, INVALID, UNRECOGNISED)
 FAILURE_NAMES = ("CheckFailed", "AssertionError")
 MESSAGE_LIMIT = 1000
-STUB_MESSAGE = re.compile(r"Exercise\s+(\d+[a-z]?)\s*\([^)]*\):\s*replace this line")
 EXERCISE_NAMED = re.compile(r"Exercise\s+(\d+[a-z]?)\b")
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.grading import course as course_model
-from course_utils.grading import match
+from instructor.grading import course as course_model
+from instructor.grading import match
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_grade_class():

@@ -1,4 +1,4 @@
-"""The instructor's grader, ``python -m course_utils.grade``.
+"""The instructor's grader, ``python -m instructor.grade``.
 
 Most tests grade a tiny synthetic course (two notebooks, cheap exercises, checks in a
 small module) so that kernels start and finish in seconds. One batch of synthetic
@@ -21,13 +21,13 @@ import nbformat
 import psutil
 import pytest
 
-from course_utils import grade
-from course_utils.grading import course as course_model
-from course_utils.grading import match, verdict
-from course_utils.grading.runner import Limits, Outcome
-from course_utils.tools import student
+from instructor import grade
+from instructor.grading import course as course_model
+from instructor.grading import match, verdict
+from instructor.grading.runner import Limits, Outcome
+from instructor.tools import student
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 CHECKS = '''
 class CheckFailed(AssertionError):
@@ -438,14 +438,14 @@ def test_summary_table_and_pass_rates(graded, tmp_path):
 
 def grade_row(**fields):
     """A report row from a CSV line."""
-    from course_utils.grading.report import Row
+    from instructor.grading.report import Row
 
     return Row(**fields)
 
 
 def report_summary(rows) -> str:
     """The printed summary of some rows."""
-    from course_utils.grading.report import summary
+    from instructor.grading.report import summary
 
     return summary(rows)
 

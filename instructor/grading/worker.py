@@ -2,7 +2,7 @@
 
 Usage (by ``runner`` only)::
 
-    python -m course_utils.grading.worker JOB.json
+    python -m instructor.grading.worker JOB.json
 
 The job file names the notebook to run, the kernel's working folder, the per-cell time
 limit and the events file. Every code cell runs in order with nbclient, errors or not;
@@ -19,8 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+from course_utils.contract import SUCCESS_MARK
+
 GRADING_KEY = "course_grading"
-SUCCESS_MARK = "✔"
 TIMEOUT_NAME = "CellTimeout"
 TRUNCATED = "\n[output truncated by the grader]\n"
 PROBE_SECONDS = 20.0
@@ -185,7 +186,7 @@ def run_cells(client, notebook, events: Events) -> None:
 
 def run_job(job_path: Path) -> int:
     """Run the job described by a JSON file; return the process exit code."""
-    from course_utils.grading import skip_slow_imports
+    from instructor.grading import skip_slow_imports
 
     skip_slow_imports()
     import nbformat

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_utils.grading.verdict import PASSED
+from instructor.grading.verdict import PASSED
 
 CSV_FIELDS = ("submission", "notebook", "exercise", "status", "message")
 NAME_WIDTH = 36

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from course_utils.tools import envfile, links, student
+from instructor.tools import envfile, links, student
 
 
 def test_strip_solution_keeps_indentation_and_names_the_exercise():

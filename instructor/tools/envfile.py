@@ -3,7 +3,7 @@
 ``environment.yml`` is the one place where the course's versions are pinned. This
 module turns its ``pip:`` list into a requirements file for ``pip install -r``. It
 needs the standard library only, so the Makefile can run it as a plain script before
-anything is installed: ``python course_utils/tools/envfile.py environment.yml``.
+anything is installed: ``python instructor/tools/envfile.py environment.yml``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Instructor grading of student submissions, behind ``course_utils.grade``.
+"""Instructor grading of student submissions, behind ``instructor.grade``.
 
 - ``course``: reads notebooks and the course's exercises (heading, exercise cell, check)
 - ``match``: recognises which course notebook a submission is, and locates its exercises

@@ -13,12 +13,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_utils.tools.student import BEGIN, END, EXERCISE_HEADING, strip_solution
+from instructor.tools.student import BEGIN, END, EXERCISE_HEADING, strip_solution
 
 DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
 CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
 TITLE = re.compile(r"^\s*#\s+(.+?)\s*$", re.M)
-STUB = "NotImplementedError"
 
 
 class CourseError(ValueError):

@@ -14,8 +14,8 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from course_utils.grading.course import (
-    STUB,
+from course_utils.contract import STUB_ERROR as STUB
+from instructor.grading.course import (
     CourseNotebook,
     Exercise,
     check_calls,
@@ -25,7 +25,7 @@ from course_utils.grading.course import (
     notebook_title,
     source_of,
 )
-from course_utils.grading.worker import GRADING_KEY
+from instructor.grading.worker import GRADING_KEY
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Run a prepared submission in its own process, within time and memory limits.
 
-Each submission runs in a worker process (``course_utils.grading.worker``) started in
+Each submission runs in a worker process (``instructor.grading.worker``) started in
 its own session, in a fresh temporary folder: the notebook's kernel works in
 ``work/``, the job and its events file sit in ``job/``. While it runs, the grader
 polls the resident memory of the worker's descendants (the kernel and whatever it
@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course_utils.contract import RESULTS_ENV_VAR
+
 TOKEN_VARIABLE = "COURSE_GRADE_TOKEN"
 POLL_SECONDS = 0.25
 # Quiet, headless kernels; results of students' runs must not land in the
@@ -32,7 +34,7 @@ KERNEL_ENVIRONMENT = {
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     "JUPYTER_PLATFORM_DIRS": "1",
 }
-DROPPED_VARIABLES = ("COURSE_RESULTS",)
+DROPPED_VARIABLES = (RESULTS_ENV_VAR,)
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,7 @@ def run_submission(notebook, limits: Limits, stop) -> Outcome:
     ) as tmp:
         job = write_job(Path(tmp), notebook, limits)
         worker = subprocess.Popen(
-            [sys.executable, "-m", "course_utils.grading.worker", str(job)],
+            [sys.executable, "-m", "instructor.grading.worker", str(job)],
             cwd=Path(tmp) / "work",
             env=worker_environment(token),
             stdin=subprocess.DEVNULL,

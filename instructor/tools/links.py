@@ -8,8 +8,8 @@ The address is ``[project.urls] Repository`` in ``pyproject.toml``. From it come
 
 Usage::
 
-    python -m course_utils.tools.links          # rewrite README.md and notebooks/*.py
-    python -m course_utils.tools.links --check  # fail if one of them is stale
+    python -m instructor.tools.links          # rewrite README.md and notebooks/*.py
+    python -m instructor.tools.links --check  # fail if one of them is stale
 """
 
 from __future__ import annotations

@@ -11,24 +11,26 @@ truth). Their student versions are ``notebooks/student/NN_*.ipynb``, generated h
 The exercise's name comes from the closest markdown heading above the cell that reads
 ``Exercise N: title``. Usage::
 
-    python -m course_utils.tools.student          # (re)write the student versions
-    python -m course_utils.tools.student --check  # fail if one is missing or stale
+    python -m instructor.tools.student          # (re)write the student versions
+    python -m instructor.tools.student --check  # fail if one is missing or stale
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import re
 import sys
 from pathlib import Path
 
-BEGIN = "### BEGIN SOLUTION"
-END = "### END SOLUTION"
-SOLUTION_TAG = "solution"
-EXERCISE_HEADING = re.compile(
-    r"^#+\s*Exercise\s+(\d+[a-z]?)\s*[:.\-–]\s*(.+?)\s*$", re.M
+from course_utils.contract import BEGIN_SOLUTION as BEGIN
+from course_utils.contract import END_SOLUTION as END
+from course_utils.contract import (
+    EXERCISE_HEADING,
+    SOLUTION_TAG,
+    STUB_ERROR,
+    stub_message,
 )
+
 STUDENT_DIR = Path("notebooks") / "student"
 
 
@@ -48,8 +50,7 @@ def student_path(source: Path) -> Path:
 
 def stub_line(indent: str, exercise: str) -> str:
     """The line that replaces a solution: it raises and names the exercise."""
-    message = f"{exercise}: replace this line with your code, then run the check below."
-    return f"{indent}raise NotImplementedError({message!r})"
+    return f"{indent}raise {STUB_ERROR}({stub_message(exercise)!r})"
 
 
 def strip_solution(source: str, exercise: str, where: str) -> str:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m course_utils.grade SUBMISSIONS... --out report.csv [--workers N]
+    python -m instructor.grade SUBMISSIONS... --out report.csv [--workers N]
         [--cell-timeout S] [--timeout S] [--memory-mb M] [--course DIR]
 
 SUBMISSIONS are ``.ipynb`` files or folders searched for them. Each submission is
@@ -27,8 +27,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from course_utils.grading import skip_slow_imports
-from course_utils.grading.course import CourseError, InvalidNotebook
+from instructor.grading import skip_slow_imports
+from instructor.grading.course import CourseError, InvalidNotebook
 
 REQUIRED = ("nbformat", "nbclient", "psutil")
 SKIPPED_FOLDERS = {".ipynb_checkpoints", "__pycache__", ".git"}
@@ -136,9 +136,9 @@ def grade_one(name: str, path: Path, course, limits, stop) -> list:
     Returns:
         One ``Row`` per exercise, or a single row for an invalid or unrecognised file.
     """
-    from course_utils.grading import match, runner, verdict
-    from course_utils.grading.course import read_notebook
-    from course_utils.grading.report import Row
+    from instructor.grading import match, runner, verdict
+    from instructor.grading.course import read_notebook
+    from instructor.grading.report import Row
 
     try:
         cells = read_notebook(path).cells
@@ -163,8 +163,8 @@ def grade_one(name: str, path: Path, course, limits, stop) -> list:
 
 def safe_grade(name: str, path: Path, course, limits, stop) -> list:
     """``grade_one``, turning a failure of the grader itself into an error row."""
-    from course_utils.grading.report import Row
-    from course_utils.grading.verdict import ERROR
+    from instructor.grading.report import Row
+    from instructor.grading.verdict import ERROR
 
     try:
         return grade_one(name, path, course, limits, stop)
@@ -248,7 +248,7 @@ def positive(kind):
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     """The command line's options."""
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.grade",
+        prog="python -m instructor.grade",
         description="Grade student submissions of the course's notebooks.",
         epilog="Submissions are untrusted code run with your rights: in a hostile "
         "setting, run the grader in a container (see the README).",
@@ -276,9 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the grader; return 0 once grading is done, 2 for misuse."""
     args = parse_arguments(argv)
     skip_slow_imports()
-    from course_utils.grading.course import load_course
-    from course_utils.grading.report import summary, write_csv
-    from course_utils.grading.runner import Limits
+    from instructor.grading.course import load_course
+    from instructor.grading.report import summary, write_csv
+    from instructor.grading.runner import Limits
 
     try:
         check_dependencies()
