@@ -16,7 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from .core import CheckFailed, as_array, assert_close, call_student, passed
+from .core import (
+    Check,
+    CheckFailed,
+    Mistake,
+    Probe,
+    Records,
+    as_array,
+    assert_close,
+    call_student,
+    passed,
+    recognise,
+    run_check,
+)
 
 EX_NETWORK = "1 (the agent network)"
 EX_RETURNS = "2 (discounted returns)"
@@ -268,52 +280,136 @@ def _run_model(model: Any, states: np.ndarray, case: str):
 # --------------------------------------------------------------------------------------
 # Exercise 2: discounted returns
 # --------------------------------------------------------------------------------------
-def _returns_mistakes(rewards, gamma, bootstrap) -> list[tuple[np.ndarray, str]]:
-    """What typical wrong answers return on a case, with the message for each."""
+def _returns_mistakes(rewards, gamma, bootstrap) -> list[Mistake]:
+    """What typical wrong answers return on a case, most specific first."""
     r = np.asarray(rewards, dtype=np.float64)
     T = len(r)
     forward = np.array(
         [sum(gamma ** (t - k) * r[k] for k in range(t + 1)) for t in range(T)]
     )
     right = reference_returns(r, gamma, bootstrap)
-    bootstrap_mistakes = [
-        (
-            reference_returns(r, gamma, 0.0),
-            "the bootstrap value is ignored: start the backward sum from "
-            "`bootstrap` instead of 0.",
-        ),
-        (
-            reference_returns(r, gamma, 0.0) + float(bootstrap),
-            "the bootstrap value is added without discounting: it lies one step "
-            "after the last reward, so it reaches G_t multiplied by gamma^(T-t).",
-        ),
-    ]
-    if bootstrap == 0.0:
-        bootstrap_mistakes = []
-    return bootstrap_mistakes + [
-        (
+    mistakes = []
+    if bootstrap != 0.0:
+        mistakes += [
+            Mistake(
+                "returns/bootstrap-ignored",
+                reference_returns(r, gamma, 0.0),
+                "the bootstrap value is ignored: start the backward sum from "
+                "`bootstrap` instead of 0.",
+            ),
+            Mistake(
+                "returns/bootstrap-undiscounted",
+                reference_returns(r, gamma, 0.0) + float(bootstrap),
+                "the bootstrap value is added without discounting: it lies one step "
+                "after the last reward, so it reaches G_t multiplied by gamma^(T-t).",
+            ),
+        ]
+    return mistakes + [
+        Mistake(
+            "returns/no-discount",
             reference_returns(r, 1.0, bootstrap),
             "your returns are plain sums of the future rewards: gamma is not used. "
             "Each step further away must be multiplied by one more factor gamma.",
         ),
-        (
+        Mistake(
+            "returns/looking-back",
             forward,
             "you accumulated the rewards from the start of the episode (looking "
             "back). A return looks ahead: G_t sums r_t and the rewards AFTER t. "
             "Walk through the rewards from the last one to the first.",
         ),
-        (
+        Mistake(
+            "returns/reversed",
             right[::-1].copy(),
             "the values are right but in reverse order: walking backwards through "
             "the rewards, you stored G_(T-1) first. Reverse the list at the end, or "
             "write each G_t at index t.",
         ),
-        (
+        Mistake(
+            "returns/normalised",
             reference_normalise(right),
             "your returns are normalised: this function returns the raw discounted "
             "returns; normalisation is Exercise 3.",
         ),
     ]
+
+
+def _returns_cases() -> list[tuple[Any, float, float]]:
+    """(rewards, gamma, bootstrap) cases; the same on both sides of the sandbox."""
+    rng = np.random.default_rng(1)
+    return [
+        ([1.0, 1.0, 1.0], 0.9, 0.0),
+        ([1.0, 2.0, 3.0, 4.0], 0.5, 0.0),
+        ([5.0], 0.99, 0.0),  # a one-step episode
+        ([1.0, -2.0, 3.0], 0.0, 0.0),  # gamma = 0: returns are the rewards
+        ([1.0, 2.0, 3.0], 1.0, 0.0),  # gamma = 1: plain sums of what follows
+        ([1.0, 1.0], 0.5, 4.0),  # cut short: what follows is worth 4
+        ([1.0], 0.9, 10.0),
+        (list(np.round(rng.normal(size=30), 2)), 0.95, 0.0),
+        (list(np.round(rng.normal(size=20), 2)), 0.8, 2.5),
+        # CartPole's rewards are Python ints or floats: integer rewards must not make
+        # integer returns (np.zeros_like of an int array truncates 2.71 to 2).
+        ([1, 1, 1], 0.9, 0.0),
+        (np.array([1.0, 0.0, 2.0]), 0.5, 0.0),  # an array works as well as a list
+    ]
+
+
+def _returns_case_text(rewards, gamma, bootstrap) -> dict[str, Any]:
+    if isinstance(rewards, np.ndarray):
+        rewards = f"np.array({rewards.tolist()})"
+    case = {"rewards": rewards, "gamma": gamma}
+    if bootstrap != 0.0:
+        case["bootstrap"] = bootstrap
+    return case
+
+
+def _probe_returns(probe: Probe, discounted_returns: Callable[..., Any]) -> None:
+    for index, (rewards, gamma, bootstrap) in enumerate(_returns_cases()):
+        given = rewards.copy() if isinstance(rewards, np.ndarray) else list(rewards)
+        keyword = {"bootstrap": bootstrap} if bootstrap != 0.0 else {}
+        probe.call(f"case{index}", discounted_returns, given, gamma, **keyword)
+        # What the student's function left in the caller's rewards.
+        probe.keep(f"rewards_after{index}", given)
+
+
+def _judge_returns(records: Records) -> str:
+    cases = _returns_cases()
+    for index, (rewards, gamma, bootstrap) in enumerate(cases):
+        case = _returns_case_text(rewards, gamma, bootstrap)
+        expected = reference_returns(rewards, gamma, bootstrap)
+        got = records[f"case{index}"]
+        values = as_array(got, name="returns", shape=expected.shape)
+        if not np.allclose(values, expected, atol=1e-5, rtol=1e-4):
+            mistake = recognise(values, _returns_mistakes(rewards, gamma, bootstrap))
+            if mistake is None and np.asarray(got).dtype.kind in "iu":
+                mistake = Mistake(
+                    "returns/integer-dtype", None,
+                    f"your returns are integers ({np.asarray(got).dtype}): the "
+                    "discounted values were truncated. With integer rewards, "
+                    "np.zeros_like(rewards) makes an integer array; create the "
+                    "result with a float dtype (np.zeros(len(rewards))).",
+                )
+            hint = (mistake.hint if mistake else
+                    "G_t = r_t + gamma * G_(t+1), starting after the end from "
+                    "`bootstrap`.")
+            assert_close(values, expected, what="returns", case=case, hint=hint,
+                         mistake=mistake.id if mistake else None)
+        after = as_array(
+            records[f"rewards_after{index}"], name="rewards", dtype_kind=None
+        )
+        if after.shape != np.shape(rewards) or not np.allclose(after, rewards):
+            raise CheckFailed(
+                f"your function changed the caller's `rewards` in place: called with "
+                f"{_returns_case_text(rewards, gamma, bootstrap)}, the list/array "
+                f"held {np.asarray(after).tolist()} afterwards. The training loop "
+                "uses the rewards again (to sum the episode's reward): work on a "
+                "copy, or write into a new array.",
+                "returns/changes-input",
+            )
+    return f"discounted returns: {len(cases)} cases passed"
+
+
+RETURNS = Check(EX_RETURNS, _probe_returns, _judge_returns)
 
 
 def check_discounted_returns(discounted_returns: Callable[..., Any]) -> None:
@@ -325,59 +421,91 @@ def check_discounted_returns(discounted_returns: Callable[..., Any]) -> None:
     Raises:
         CheckFailed: with what is wrong and a hint.
     """
-    rng = np.random.default_rng(1)
-    cases = [
-        ([1.0, 1.0, 1.0], 0.9, 0.0),
-        ([1.0, 2.0, 3.0, 4.0], 0.5, 0.0),
-        ([5.0], 0.99, 0.0),  # a one-step episode
-        ([1.0, -2.0, 3.0], 0.0, 0.0),  # gamma = 0: returns are the rewards
-        ([1.0, 2.0, 3.0], 1.0, 0.0),  # gamma = 1: plain sums of what follows
-        ([1.0, 1.0], 0.5, 4.0),  # cut short: what follows is worth 4
-        ([1.0], 0.9, 10.0),
-        (list(np.round(rng.normal(size=30), 2)), 0.95, 0.0),
-        (list(np.round(rng.normal(size=20), 2)), 0.8, 2.5),
-    ]
-    for rewards, gamma, bootstrap in cases:
-        if bootstrap == 0.0:
-            case = {"rewards": rewards, "gamma": gamma}
-            got = call_student(
-                discounted_returns, list(rewards), gamma, exercise=EX_RETURNS
-            )
-        else:
-            case = {"rewards": rewards, "gamma": gamma, "bootstrap": bootstrap}
-            got = call_student(
-                discounted_returns,
-                list(rewards),
-                gamma,
-                bootstrap=bootstrap,
-                exercise=EX_RETURNS,
-            )
-        expected = reference_returns(rewards, gamma, bootstrap)
-        values = as_array(got, name="returns", shape=expected.shape)
-        if np.allclose(values, expected, atol=1e-5, rtol=1e-4):
-            continue
-        hint = "G_t = r_t + gamma * G_(t+1), starting after the end from `bootstrap`."
-        for wrong, message in _returns_mistakes(rewards, gamma, bootstrap):
-            if np.allclose(values, wrong, atol=1e-5, rtol=1e-4):
-                hint = message
-                break
-        assert_close(values, expected, what="returns", case=case, hint=hint)
-    # NumPy arrays work as well as lists, and are not modified.
-    rewards = np.array([1.0, 0.0, 2.0])
-    got = call_student(discounted_returns, rewards, 0.5, exercise=EX_RETURNS)
-    assert_close(
-        got,
-        reference_returns(rewards, 0.5),
-        what="returns",
-        case={"rewards": "np.array([1., 0., 2.])", "gamma": 0.5},
-        hint="accept any sequence of rewards: np.asarray(rewards, dtype=float).",
-    )
-    passed(f"discounted returns: {len(cases) + 1} cases passed")
+    run_check(RETURNS, discounted_returns)
 
 
 # --------------------------------------------------------------------------------------
 # Exercise 3: normalising the returns
 # --------------------------------------------------------------------------------------
+def _normalise_cases() -> list[list[float]]:
+    rng = np.random.default_rng(2)
+    return [
+        [1.0, 2.0, 3.0],
+        [10.0, 0.0, 0.0, 30.0],
+        list(np.round(rng.normal(5.0, 3.0, size=25), 2)),
+        list(np.round(reference_returns(np.ones(50), 0.99), 3)),
+    ]
+
+
+def _normalise_mistakes(x: np.ndarray) -> list[Mistake]:
+    return [
+        Mistake("normalise/unchanged", x,
+                "the values came back unchanged: subtract their mean and divide by "
+                "their standard deviation."),
+        Mistake("normalise/only-centred", x - x.mean(),
+                "you centred the values; now also divide by their standard "
+                "deviation."),
+        Mistake("normalise/only-scaled", x / (x.std() + 1e-8),
+                "you scaled the values; first subtract their mean."),
+        Mistake("normalise/variance", (x - x.mean()) / (x.var() + 1e-8),
+                "you divided by the variance; divide by its square root, the std."),
+    ]
+
+
+EDGE_VALUES = ([7.0], [100.0] * 5)  # a one-step episode; constant values
+
+
+def _probe_normalise(probe: Probe, normalise: Callable[..., Any]) -> None:
+    for index, values in enumerate(_normalise_cases()):
+        probe.call(f"case{index}", normalise, np.array(values))
+    for index, values in enumerate(EDGE_VALUES):
+        probe.call(f"edge{index}", normalise, np.array(values))
+
+
+def _judge_normalise(records: Records) -> str:
+    cases = _normalise_cases()
+    for index, values in enumerate(cases):
+        x = np.asarray(values, np.float64)
+        expected = reference_normalise(x)
+        result = as_array(
+            records[f"case{index}"], name="normalised returns", shape=expected.shape
+        )
+        sample_std = (x - x.mean()) / (x.std(ddof=1) + 1e-8)
+        if np.allclose(result, expected, atol=1e-4) or np.allclose(
+            result, sample_std, atol=1e-4
+        ):
+            continue
+        mistake = recognise(result, _normalise_mistakes(x), atol=1e-4)
+        hint = mistake.hint if mistake else (
+            "(values - mean) / (std + a small number like 1e-8).")
+        assert_close(result, expected, what="normalised returns",
+                     case={"values": values}, hint=hint, atol=1e-4,
+                     mistake=mistake.id if mistake else None)
+    for index, values in enumerate(EDGE_VALUES):
+        result = records[f"edge{index}"]
+        if len(values) == 1 and np.all(np.isnan(np.asarray(result, dtype=float))):
+            raise CheckFailed(
+                f"normalised returns of a one-step episode, values={values}, came "
+                "back as NaN. With a single value, the sample standard deviation "
+                "(ddof=1) divides by n - 1 = 0 and is NaN, so adding 1e-8 does not "
+                "help. Use the population std (np.std's default, ddof=0): it is 0 "
+                "here, and 0 / (0 + 1e-8) = 0.",
+                "normalise/ddof1-single-value",
+            )
+        result = as_array(result, name="normalised returns", shape=(len(values),))
+        assert_close(
+            result, np.zeros(len(values)), what="normalised returns",
+            case={"values": values},
+            hint="when all values are equal their std is 0: add a small number "
+            "(like 1e-8) to the std so that the result is 0, not NaN.",
+            atol=1e-4, mistake="normalise/zero-std",
+        )
+    return f"normalise: {len(cases) + len(EDGE_VALUES)} cases passed"
+
+
+NORMALISE = Check(EX_NORMALISE, _probe_normalise, _judge_normalise)
+
+
 def check_normalise(normalise: Callable[..., Any]) -> None:
     """Check `normalise(values) -> np.ndarray`: zero mean and unit standard deviation.
 
@@ -390,60 +518,7 @@ def check_normalise(normalise: Callable[..., Any]) -> None:
     Raises:
         CheckFailed: with what is wrong and a hint.
     """
-    rng = np.random.default_rng(2)
-    cases = [
-        [1.0, 2.0, 3.0],
-        [10.0, 0.0, 0.0, 30.0],
-        list(np.round(rng.normal(5.0, 3.0, size=25), 2)),
-        list(np.round(reference_returns(np.ones(50), 0.99), 3)),
-    ]
-    for values in cases:
-        got = call_student(normalise, np.array(values), exercise=EX_NORMALISE)
-        x = np.asarray(values, np.float64)
-        expected = reference_normalise(x)
-        result = as_array(got, name="normalised returns", shape=expected.shape)
-        sample_std = (x - x.mean()) / (x.std(ddof=1) + 1e-8)
-        if np.allclose(result, expected, atol=1e-4) or np.allclose(
-            result, sample_std, atol=1e-4
-        ):
-            continue
-        if np.allclose(result, x, atol=1e-6):
-            hint = (
-                "the values came back unchanged: subtract their mean and divide by "
-                "their standard deviation."
-            )
-        elif np.allclose(result, x - x.mean(), atol=1e-4):
-            hint = (
-                "you centred the values; now also divide by their standard deviation."
-            )
-        elif np.allclose(result, x / (x.std() + 1e-8), atol=1e-4):
-            hint = "you scaled the values; first subtract their mean."
-        elif np.allclose(result, (x - x.mean()) / (x.var() + 1e-8), atol=1e-4):
-            hint = "you divided by the variance; divide by its square root, the std."
-        else:
-            hint = "(values - mean) / (std + a small number like 1e-8)."
-        assert_close(
-            result,
-            expected,
-            what="normalised returns",
-            case={"values": values},
-            hint=hint,
-            atol=1e-4,
-        )
-    for values in ([7.0], [100.0] * 5):  # a one-step episode; constant values
-        case = {"values": values}
-        got = call_student(normalise, np.array(values), exercise=EX_NORMALISE)
-        result = as_array(got, name="normalised returns", shape=(len(values),))
-        assert_close(
-            result,
-            np.zeros(len(values)),
-            what="normalised returns",
-            case=case,
-            hint="when all values are equal their std is 0: add a small number "
-            "(like 1e-8) to the std so that the result is 0, not NaN.",
-            atol=1e-4,
-        )
-    passed(f"normalise: {len(cases) + 2} cases passed")
+    run_check(NORMALISE, normalise)
 
 
 # --------------------------------------------------------------------------------------

@@ -1,27 +1,244 @@
-"""The check framework: run student code safely and explain failures simply.
+"""The check framework: cases, a probe, a judge; failures explained simply.
 
-A check calls the student's function on small cases through :func:`call_student`,
-converts what comes back with :func:`as_array`, compares it with a reference with
-:func:`assert_close`, and ends with :func:`passed`. Every problem, including an
-exception inside the student's code, ``None`` or a wrong shape, becomes a
-:class:`CheckFailed` whose message speaks of the exercise, not of the checker.
+A check is a :class:`Check`: a **probe** calls the student's code on the check's
+cases and keeps what comes back as plain data (:mod:`.plain`); a **judge** compares
+that data with an independent reference and returns the success message, or raises
+:class:`CheckFailed` naming the mistake. In a notebook, ``check_x(student_fn)`` runs
+both in the student's kernel (:func:`run_check`). The grader runs only the probe in
+the sandboxed kernel (:func:`emit_probe`) and the judge in its own process
+(:func:`judge_payload`), so no code of the student's can decide a verdict: the most a
+forged payload can do is hand over correct outputs.
+
+Inside a probe, :func:`call_student` calls the student's function and turns any
+exception, ``None`` or wrong type into a failure in the exercise's terms; the judge
+converts values with :func:`as_array` and compares with :func:`assert_close`.
 """
 
 from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..contract import SUCCESS_MARK
+from ..contract import PROBE_MIME, STUB_MESSAGE, SUCCESS_MARK
+from .plain import (
+    MalformedProbe,
+    Opaque,
+    StudentError,
+    decode,
+    dumps,
+    encode,
+    loads,
+    validate,
+)
+
+NOT_DONE = "not-done"  # the mistake id of an exercise whose stub still raises
 
 _MAX_MESSAGE = 300
 
 
 class CheckFailed(AssertionError):
-    """A check did not pass; the message says why, in the exercise's terms."""
+    """A check did not pass; the message says why, in the exercise's terms.
+
+    Attributes:
+        mistake: a stable identifier of the typical mistake recognised (for example
+            ``"returns/no-discount"``), or None when the check names none.
+    """
+
+    def __init__(self, message: str = "", mistake: str | None = None) -> None:
+        super().__init__(message)
+        self.mistake = mistake
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows: the message alone, not the checker's frames."""
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong answer: what it returns on a case, its id and its hint.
+
+    Attributes:
+        id: stable identifier, e.g. ``"returns/no-discount"``.
+        value: what such an answer returns on the case.
+        hint: the message that explains it.
+    """
+
+    id: str
+    value: Any
+    hint: str
+
+
+def recognise(
+    got: np.ndarray, mistakes: list[Mistake], *, atol: float = 1e-5, rtol: float = 1e-4
+) -> Mistake | None:
+    """The first typical mistake whose value matches ``got``, or None.
+
+    Args:
+        got: the student's value (as an array).
+        mistakes: candidates, most specific first.
+        atol: absolute tolerance.
+        rtol: relative tolerance.
+
+    Returns:
+        The matching :class:`Mistake`, or None.
+    """
+    for mistake in mistakes:
+        wrong = np.asarray(mistake.value, dtype=np.float64)
+        if wrong.shape == got.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
+            return mistake
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Checks: a probe (student's kernel) and a judge (anywhere)
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Check:
+    """One exercise's check.
+
+    Attributes:
+        exercise: the exercise's name in messages, e.g. ``"2 (discounted returns)"``.
+        probe: ``probe(probe_recorder, *student_objects)``: calls the student's code on
+            the cases and keeps the results with ``Probe.call`` / ``Probe.keep``.
+        judge: ``judge(records) -> str``: reads the kept results (a :class:`Records`),
+            compares them with the reference, returns the success message or raises
+            :class:`CheckFailed`.
+    """
+
+    exercise: str
+    probe: Callable[..., None]
+    judge: Callable[[Records], str]
+
+
+class Probe:
+    """What a probe keeps of the student's outputs, as plain records."""
+
+    def __init__(self, exercise: str) -> None:
+        self.exercise = exercise
+        self.records: dict[str, dict] = {}
+        self.stopped: dict | None = None
+
+    def call(self, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call the student's function; keep its result (or its failure) as ``key``.
+
+        Returns:
+            The result, or None when the call failed (the failure is kept).
+        """
+        try:
+            result = call_student(fn, *args, exercise=self.exercise, **kwargs)
+        except CheckFailed as failure:
+            self.keep(key, StudentError(str(failure), failure.mistake))
+            return None
+        self.keep(key, result)
+        return result
+
+    def keep(self, key: str, value: Any) -> None:
+        """Keep a value (array, tensor, number, sequence, anything) as ``key``."""
+        self.records[key] = encode(value, _describe)
+
+    def data(self) -> dict:
+        """Everything kept, as plain JSON-ready data."""
+        return {"records": self.records, "stopped": self.stopped}
+
+
+class Records:
+    """The judge's view of a probe's data: ``records[key]`` gives a decoded value.
+
+    A key the probe never wrote raises the failure that stopped the probe (so
+    failures surface in the order the cases run), or :class:`MalformedProbe` when
+    the probe did not stop: such data was not written by the course's probe.
+    """
+
+    def __init__(self, data: dict) -> None:
+        self._data = validate(data)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._data["records"]
+
+    def __getitem__(self, key: str) -> Any:
+        record = self._data["records"].get(key)
+        if record is None:
+            self.raise_stop()
+            raise MalformedProbe(f"the check's data has no {key!r}")
+        value = decode(record)
+        if isinstance(value, StudentError):
+            raise CheckFailed(value.message, value.mistake)
+        return value
+
+    def raise_stop(self) -> None:
+        """Raise the failure that stopped the probe early, if any."""
+        stopped = self._data.get("stopped")
+        if stopped is not None:
+            raise CheckFailed(stopped["message"], stopped.get("mistake"))
+
+
+def run_probe(check: Check, *args: Any, **kwargs: Any) -> dict:
+    """Run a check's probe on the student's objects (in the student's kernel).
+
+    Returns:
+        Plain data: the kept records, and the failure that stopped the probe if one
+        did (a step of the probe itself raising :class:`CheckFailed`).
+    """
+    probe = Probe(check.exercise)
+    try:
+        check.probe(probe, *args, **kwargs)
+    except CheckFailed as failure:
+        probe.stopped = encode(StudentError(str(failure), failure.mistake), _describe)
+    return probe.data()
+
+
+def judge_payload(check: Check, payload: str) -> str:
+    """Judge a probe's JSON (in the grader, or in the notebook after the probe).
+
+    Args:
+        check: the check whose probe wrote the payload.
+        payload: the probe's data as JSON text.
+
+    Returns:
+        The success message.
+
+    Raises:
+        CheckFailed: the answer is wrong (with the mistake's id when recognised).
+        MalformedProbe: the payload is not what the course's probe writes.
+    """
+    records = Records(loads(payload))
+    message = check.judge(records)
+    records.raise_stop()  # a probe that stopped early never passes
+    return message
+
+
+def run_check(check: Check, *args: Any, **kwargs: Any) -> None:
+    """Probe the student's code, judge the result, print the success line.
+
+    The data goes through the same JSON as in grading, so a check behaves the same
+    in the notebook and in the grader.
+
+    Raises:
+        CheckFailed: with what is wrong and a hint.
+    """
+    payload = dumps(run_probe(check, *args, **kwargs))
+    try:
+        message = judge_payload(check, payload)
+    except MalformedProbe as error:  # only a bug of the course's own probe
+        raise CheckFailed(f"Exercise {check.exercise}: {error}") from None
+    passed(message)
+
+
+def emit_probe(check: Check, *args: Any, **kwargs: Any) -> None:
+    """Run the probe and display its data for the grader (no verdict here).
+
+    The grader reads the display output of MIME type ``PROBE_MIME`` from the check
+    cell and judges it in its own process.
+    """
+    from IPython.display import display
+
+    payload = dumps(run_probe(check, *args, **kwargs))
+    display({PROBE_MIME: payload, "text/plain": "(check data for the grader)"},
+            raw=True)
 
 
 def call_student(fn: Callable[..., Any], *args: Any, exercise: str, **kwargs: Any):
@@ -51,10 +268,19 @@ def call_student(fn: Callable[..., Any], *args: Any, exercise: str, **kwargs: An
     try:
         return fn(*_copy_inputs(args), **_copy_inputs(kwargs))
     except NotImplementedError as error:
+        if _symbolic_misuse(error):
+            raise CheckFailed(
+                _error_message(fn, error, exercise, args, kwargs)
+                + "\nHint: inside tf.function the tensors are symbolic (no values "
+                "yet): .numpy() and np.* functions cannot run on them. Use TensorFlow "
+                "operations (tf.reduce_mean, tf.square, *, +...) instead.",
+                "tf/numpy-in-graph",
+            ) from None
         detail = f" ({_short(str(error))})" if str(error) else ""
         raise CheckFailed(
             f"Exercise {exercise} is not done yet: replace the "
-            f"`raise NotImplementedError` line with your solution{detail}."
+            f"`raise NotImplementedError` line with your solution{detail}.",
+            NOT_DONE,
         ) from None
     except Exception as error:  # any student error is a failure
         raise CheckFailed(_error_message(fn, error, exercise, args, kwargs)) from None
@@ -85,6 +311,10 @@ def as_array(
         CheckFailed: ``None``, not numeric, ragged, wrong shape, wrong kind, NaN.
     """
     expected = f"{name} with shape {_shape_text(shape)}" if shape is not None else name
+    if isinstance(value, StudentError):
+        raise CheckFailed(value.message, value.mistake)
+    if isinstance(value, Opaque):
+        raise CheckFailed(f"expected {expected}, got {value.description}")
     if value is None:
         raise CheckFailed(f"expected {expected}, got None. Did you forget a `return`?")
     array = _to_numpy(value, expected)
@@ -102,6 +332,7 @@ def assert_close(
     hint: str,
     atol: float = 1e-5,
     rtol: float = 1e-4,
+    mistake: str | None = None,
 ) -> None:
     """Fail unless ``got`` matches ``expected`` within tolerances.
 
@@ -113,6 +344,7 @@ def assert_close(
         hint: what to look at when it fails.
         atol: absolute tolerance.
         rtol: relative tolerance.
+        mistake: the id of the typical mistake the hint explains, if one.
 
     Raises:
         CheckFailed: showing the case, expected vs got (rounded) and the hint.
@@ -131,7 +363,7 @@ def assert_close(
     if diagnosis:
         lines.append(f"  ({diagnosis})")
     lines.append(f"Hint: {hint}")
-    raise CheckFailed("\n".join(lines))
+    raise CheckFailed("\n".join(lines), mistake)
 
 
 def passed(message: str) -> None:
@@ -161,6 +393,19 @@ def _copy_inputs(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _copy_inputs(item) for key, item in value.items()}
     return value
+
+
+def _symbolic_misuse(error: NotImplementedError) -> bool:
+    """Whether TensorFlow raised NotImplementedError for NumPy use on a graph tensor.
+
+    TensorFlow raises NotImplementedError when ``.numpy()`` or ``np.asarray`` meets a
+    symbolic tensor inside ``tf.function``; the course's stub raises it too, with a
+    message that names its exercise. Only the former is a mistake in the code.
+    """
+    text = str(error)
+    if not text or STUB_MESSAGE.search(text):
+        return False
+    return "symbolic" in text or "eager execution" in text or "numpy()" in text
 
 
 def _error_message(fn, error: Exception, exercise: str, args, kwargs) -> str:
