@@ -16,6 +16,7 @@ converts values with :func:`as_array` and compares with :func:`assert_close`.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -93,6 +94,41 @@ def recognise(
     return None
 
 
+def unpack(value: Any, names: tuple[str, ...], *, function: str) -> tuple:
+    """The items of a tuple or list the student's function returned (judge side).
+
+    Args:
+        value: the decoded result, e.g. ``(actor_loss, critic_loss)``.
+        names: what each item is, in order, e.g. ``("actor_loss", "critic_loss")``.
+        function: how to name the function in messages, e.g. ``"ddpg_losses"``.
+
+    Returns:
+        The items, as a tuple of ``len(names)``.
+
+    Raises:
+        CheckFailed: None, a failure, or not a tuple/list of that length.
+    """
+    expected = "(" + ", ".join(names) + ")"
+    if isinstance(value, StudentError):
+        raise CheckFailed(value.message, value.mistake)
+    if value is None:
+        raise CheckFailed(
+            f"{function} returned None: expected {expected}. Did you forget the "
+            "`return`?"
+        )
+    if isinstance(value, (tuple, list)) and len(value) == len(names):
+        return tuple(value)
+    if isinstance(value, (tuple, list)):
+        got = f"{type(value).__name__} of length {len(value)}"
+    elif isinstance(value, Opaque):
+        got = value.description
+    else:
+        got = _describe(value)
+    raise CheckFailed(
+        f"{function} should return {len(names)} values, {expected}, got {_short(got)}."
+    )
+
+
 # --------------------------------------------------------------------------------------
 # Checks: a probe (student's kernel) and a judge (anywhere)
 # --------------------------------------------------------------------------------------
@@ -134,6 +170,30 @@ class Probe:
             self.keep(key, StudentError(str(failure), failure.mistake))
             return None
         self.keep(key, result)
+        return result
+
+    def call_keeping_inputs(
+        self, key: str, fn: Callable[..., Any], inputs: Mapping[str, Any]
+    ) -> Any:
+        """Like :meth:`call` with ``fn(*inputs.values())``; also keep the inputs.
+
+        The student's function gets copies; each copy is kept as the call left it,
+        as ``f"{key}:{name}"``, so that the judge can see an input changed in place
+        (and name it).
+
+        Returns:
+            The result, or None when the call failed (the failure is kept).
+        """
+        given = _copy_inputs(list(inputs.values()))
+        try:
+            result = _invoke(fn, given, {}, self.exercise)
+        except CheckFailed as failure:
+            result = None
+            self.keep(key, StudentError(str(failure), failure.mistake))
+        else:
+            self.keep(key, result)
+        for name, value in zip(inputs, given, strict=True):
+            self.keep(f"{key}:{name}", value)
         return result
 
     def keep(self, key: str, value: Any) -> None:
@@ -261,29 +321,31 @@ def call_student(fn: Callable[..., Any], *args: Any, exercise: str, **kwargs: An
         CheckFailed: ``fn`` is not callable, is not done yet
             (``NotImplementedError``), or raised another exception.
     """
+    return _invoke(fn, _copy_inputs(args), _copy_inputs(kwargs), exercise)
+
+
+def _invoke(fn: Callable[..., Any], args, kwargs, exercise: str) -> Any:
+    """Call ``fn(*args, **kwargs)`` as given; explain any failure (see call_student)."""
     if not callable(fn):
         raise CheckFailed(
             f"Exercise {exercise}: expected a function, got {_describe(fn)}."
         )
     try:
-        return fn(*_copy_inputs(args), **_copy_inputs(kwargs))
-    except NotImplementedError as error:
+        return fn(*args, **kwargs)
+    except Exception as error:  # any student error is a failure
+        if isinstance(error, NotImplementedError) and not _symbolic_misuse(error):
+            detail = f" ({_short(str(error))})" if str(error) else ""
+            raise CheckFailed(
+                f"Exercise {exercise} is not done yet: replace the "
+                f"`raise NotImplementedError` line with your solution{detail}.",
+                NOT_DONE,
+            ) from None
+        message = _error_message(fn, error, exercise, args, kwargs)
         if _symbolic_misuse(error):
             raise CheckFailed(
-                _error_message(fn, error, exercise, args, kwargs)
-                + "\nHint: inside tf.function the tensors are symbolic (no values "
-                "yet): .numpy() and np.* functions cannot run on them. Use TensorFlow "
-                "operations (tf.reduce_mean, tf.square, *, +...) instead.",
-                "tf/numpy-in-graph",
+                message + "\n" + _symbolic_hint(error), "tf/numpy-in-graph"
             ) from None
-        detail = f" ({_short(str(error))})" if str(error) else ""
-        raise CheckFailed(
-            f"Exercise {exercise} is not done yet: replace the "
-            f"`raise NotImplementedError` line with your solution{detail}.",
-            NOT_DONE,
-        ) from None
-    except Exception as error:  # any student error is a failure
-        raise CheckFailed(_error_message(fn, error, exercise, args, kwargs)) from None
+        raise CheckFailed(message) from None
 
 
 def as_array(
@@ -395,17 +457,70 @@ def _copy_inputs(value: Any) -> Any:
     return value
 
 
-def _symbolic_misuse(error: NotImplementedError) -> bool:
-    """Whether TensorFlow raised NotImplementedError for NumPy use on a graph tensor.
+def _symbolic_misuse(error: Exception) -> bool:
+    """Whether TensorFlow refused NumPy use on a symbolic tensor (in tf.function).
 
-    TensorFlow raises NotImplementedError when ``.numpy()`` or ``np.asarray`` meets a
-    symbolic tensor inside ``tf.function``; the course's stub raises it too, with a
-    message that names its exercise. Only the former is a mistake in the code.
+    TensorFlow raises NotImplementedError when ``np.asarray`` (any ``np.*``
+    function) meets a symbolic tensor, and AttributeError for ``.numpy()``; the
+    course's stub raises NotImplementedError too, with a message that names its
+    exercise. Only the former are mistakes in the code.
     """
     text = str(error)
-    if not text or STUB_MESSAGE.search(text):
+    if isinstance(error, AttributeError):
+        return "SymbolicTensor" in text and "numpy" in text
+    if not isinstance(error, NotImplementedError) or not text:
+        return False
+    if STUB_MESSAGE.search(text):
         return False
     return "symbolic" in text or "eager execution" in text or "numpy()" in text
+
+
+# NumPy functions students reach for, and what works on a symbolic tensor instead.
+_TF_FOR_NP = {
+    "where": "tf.where", "mean": "tf.reduce_mean", "sum": "tf.reduce_sum",
+    "max": "tf.reduce_max", "min": "tf.reduce_min", "square": "tf.square",
+    "sqrt": "tf.sqrt", "abs": "tf.abs", "maximum": "tf.maximum",
+    "minimum": "tf.minimum", "exp": "tf.exp", "log": "tf.math.log",
+    "clip": "tf.clip_by_value", "concatenate": "tf.concat", "stack": "tf.stack",
+    "logical_not": "tf.logical_not", "multiply": "*", "add": "+", "subtract": "-",
+}
+_NP_CALL = re.compile(r"\bnp\.([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+# TensorFlow's error text inside tf.function: 'File "...", line N, in name  *' and
+# the source line under it, for each frame of the user's code.
+_GRAPH_FRAME = re.compile(
+    r'File "([^"]+)", line (\d+), in (\S+)[ \t]*\*?[ \t]*\n[ \t]*([^\n]*)'
+)
+
+
+def _symbolic_hint(error: Exception) -> str:
+    """Name the operation that cannot run on a symbolic tensor, and what to use.
+
+    Returns:
+        A ``"Hint: ..."`` line.
+    """
+    frames = _GRAPH_FRAME.findall(str(error))
+    source = frames[-1][3] if frames else ""
+    names = list(dict.fromkeys(_NP_CALL.findall(source)))
+    advice = []
+    for name in names:
+        if name in ("asarray", "array", "float32", "float64"):
+            advice.append(f"np.{name}(...) is not needed: use the tensor as it is "
+                          "(tf.cast to change its dtype)")
+        else:
+            instead = _TF_FOR_NP.get(name, "the tf.* function of that name")
+            advice.append(f"np.{name} -> {instead}")
+    if ".numpy()" in source:
+        advice.append(".numpy() has no value to give yet: drop it and compute with "
+                      "the tensor itself")
+    used = [f"np.{name}" for name in names]
+    used += [".numpy()"] if ".numpy()" in source else []
+    what = " and ".join(filter(None, [", ".join(used[:-1]), "".join(used[-1:])]))
+    lead = (f"Hint: inside tf.function the tensors are symbolic (no values yet), "
+            f"so {what or '.numpy() and np.* functions'} cannot run on them. ")
+    if not advice:
+        return lead + ("Use TensorFlow operations (tf.reduce_mean, tf.square, *, "
+                       "+...) instead.")
+    return lead + "Instead: " + "; ".join(advice) + "."
 
 
 def _error_message(fn, error: Exception, exercise: str, args, kwargs) -> str:
@@ -414,9 +529,16 @@ def _error_message(fn, error: Exception, exercise: str, args, kwargs) -> str:
     Returns:
         The message: exception type and text, the student's line, the inputs.
     """
+    text, inside = str(error), ""
+    if text.startswith("in user code:"):  # raised inside tf.function
+        # The error's own text is the last paragraph, after TensorFlow's frames.
+        text = text.strip().split("\n\n")[-1].strip()
+        prefix = f"{type(error).__name__}: "
+        text = text[len(prefix):] if text.startswith(prefix) else text
+        inside = " inside tf.function"
     lines = [
         f"Exercise {exercise}: your code raised "
-        f"{type(error).__name__}: {_short(str(error))}"
+        f"{type(error).__name__}{inside}: {_short(text)}"
     ]
     where = _student_line(fn, error)
     if where:
@@ -432,25 +554,38 @@ def _student_line(fn, error: Exception) -> str | None:
     """Find the deepest line of the traceback inside the student's source file.
 
     Returns:
-        ``"line N: <source>"``, or None when the function has no Python source.
+        ``"line N of name(): <source>"``, or None when the function has no Python
+        source.
     """
-    # Plain functions, lambdas and methods have __code__; callable objects have
-    # it on their __call__ method.
-    code = getattr(fn, "__code__", None)
-    if code is None and not isinstance(fn, type):
-        code = getattr(type(fn).__call__, "__code__", None)
+    # Plain functions, lambdas and methods have __code__; a class has it on its
+    # __init__, a callable object on its __call__, a tf.function on the Python
+    # function it compiles.
+    fn = getattr(fn, "python_function", fn)
+    if isinstance(fn, type):
+        code = getattr(fn.__init__, "__code__", None)
+    else:
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            code = getattr(type(fn).__call__, "__code__", None)
     if code is None:
         return None
     frames = [
-        frame
+        (frame.lineno, frame.name, frame.line or "")
         for frame in traceback.extract_tb(error.__traceback__)
         if frame.filename == code.co_filename
     ]
+    # Inside tf.function, TensorFlow runs converted code and writes the user's
+    # frames into the error's text instead.
+    frames += [
+        (int(line), name, source)
+        for filename, line, name, source in _GRAPH_FRAME.findall(str(error))
+        if filename == code.co_filename
+    ]
     if not frames:
         return None
-    frame = frames[-1]
-    source = f": {frame.line.strip()}" if frame.line else ""
-    return f"line {frame.lineno} of {frame.name}(){source}"
+    lineno, name, line = frames[-1]
+    source = f": {line.strip()}" if line.strip() else ""
+    return f"line {lineno} of {name}(){source}"
 
 
 def _to_numpy(value: Any, expected: str) -> np.ndarray:
