@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from instructor.grading.reading import InvalidNotebook, read_path
 from instructor.tools.student import BEGIN, END, EXERCISE_HEADING, strip_solution
 
 DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
@@ -22,10 +23,6 @@ TITLE = re.compile(r"^\s*#\s+(.+?)\s*$", re.M)
 
 class CourseError(ValueError):
     """The course notebooks cannot be read or hold no gradable exercise."""
-
-
-class InvalidNotebook(ValueError):
-    """A file that is not a readable Jupyter notebook."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +63,9 @@ class CourseNotebook:
 def read_notebook(path: Path):
     """Read a notebook file as nbformat version 4, without strict validation.
 
+    Submissions are read with ``reading.read_submission`` (links, size limit); this
+    reads a file the instructor named, such as a course notebook.
+
     Args:
         path: the ``.ipynb`` file.
 
@@ -73,34 +73,10 @@ def read_notebook(path: Path):
         The ``NotebookNode``.
 
     Raises:
-        InvalidNotebook: the file is unreadable, not JSON, or not a notebook.
+        InvalidNotebook: the file is unreadable, not JSON, or not a notebook (the
+            message never quotes the file).
     """
-    import warnings
-
-    import nbformat
-
-    try:
-        with warnings.catch_warnings():
-            # Notebooks saved by older Jupyter versions have no cell ids: nbformat
-            # adds them and warns, which means nothing to an instructor.
-            warnings.simplefilter("ignore")
-            notebook = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
-    except Exception as error:  # any failure means "not a notebook we can read"
-        message = f"not a readable Jupyter notebook ({brief(error)})"
-        raise InvalidNotebook(message) from None
-    cells = notebook.get("cells") if isinstance(notebook, dict) else None
-    if not isinstance(cells, list) or not all(
-        isinstance(cell, dict) and "cell_type" in cell for cell in cells
-    ):
-        raise InvalidNotebook("not a readable Jupyter notebook (no list of cells)")
-    return notebook
-
-
-def brief(error: BaseException) -> str:
-    """An exception's name and the first line of its message, at most 200 characters."""
-    lines = str(error).strip().splitlines()
-    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
-    return text[:200]
+    return read_path(path)
 
 
 def normalise(text: str) -> str:

@@ -1,36 +1,114 @@
-"""The grading report: the CSV, the summary table and the class pass rates."""
+"""The grading report: the CSV, the summary table and the class pass rates.
+
+Everything in a report may come from a student: a submission's file name, an
+exception's name and message raised by its code. So every cell of the CSV and every
+line printed goes through ``neutral`` or ``printable`` first (security):
+
+- control characters are removed (C0 and C1 codes, DEL, whole terminal escape
+  sequences such as ``ESC [ 2 J`` or an OSC hyperlink, and the Unicode bidi overrides
+  that make text read in another order than it is stored); in the CSV a message keeps
+  its line breaks, everything else becomes one line;
+- a CSV cell that a spreadsheet would read as a formula (first visible character
+  ``=``, ``+``, ``-`` or ``@``, or their full-width forms) gets a leading ``'``, as
+  OWASP's "CSV injection" advice says: the spreadsheet then shows it as text.
+"""
 
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from instructor.grading.verdict import PASSED
+from course_utils.contract import PASSED
 
-CSV_FIELDS = ("submission", "notebook", "exercise", "status", "message")
+CSV_FIELDS = ("submission", "notebook", "exercise", "status", "message", "flags")
 NAME_WIDTH = 36
+
+# Terminal escape sequences, removed whole so that no "[31m" is left behind: CSI
+# (ESC [ or the C1 code 0x9b, parameters, one final byte), OSC and the other
+# string commands (ESC ] P X ^ _ or their C1 codes, up to BEL or the string
+# terminator), then an ESC and the character after it. What is left of a sequence
+# cut short is plain text once its control characters are gone.
+ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -~]?"
+)
+BREAKS = re.compile(r"[\t\r\n\x0b\x0c\x85\u2028\u2029]")
+CONTROLS = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
 
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the report: a submission's exercise and its status."""
+    """One line of the report: a submission's exercise and its status.
+
+    Attributes:
+        submission: the submission's name (its path inside the submissions folder).
+        notebook: the course notebook it was recognised as ("" when none).
+        exercise: the exercise's label ("" for a whole-file row).
+        status: one of ``course_utils.contract.STATUSES``.
+        message: the explanation (the check's, the error's, the reading error).
+        flags: ``;``-joined words for the instructor to look at (see
+            ``instructor.grading.flags``); never changes the status.
+    """
 
     submission: str
     notebook: str
     exercise: str
     status: str
     message: str = ""
+    flags: str = ""
+
+
+def printable(text: object, keep_newlines: bool = False) -> str:
+    """Text without control characters, safe to print or to store.
+
+    Args:
+        text: anything (converted with ``str``).
+        keep_newlines: keep line breaks as ``\\n`` (other breaks become spaces);
+            otherwise every break becomes a space.
+
+    Returns:
+        The text with escape sequences and control characters removed.
+    """
+    text = ESCAPES.sub("", str(text))
+    if keep_newlines:
+        text = text.replace("\r\n", "\n")
+        text = BREAKS.sub(lambda found: "\n" if found.group() == "\n" else " ", text)
+    else:
+        text = BREAKS.sub(" ", text)
+    return CONTROLS.sub("", text)
+
+
+def neutral(text: object, keep_newlines: bool = False) -> str:
+    """A CSV cell that no spreadsheet runs: ``printable``, and no formula.
+
+    Args:
+        text: the cell's value.
+        keep_newlines: keep line breaks (the message column).
+
+    Returns:
+        The cleaned text, with a leading ``'`` when it would start a formula.
+    """
+    cell = printable(text, keep_newlines)
+    start = cell.lstrip()[:1]
+    return "'" + cell if start and start in FORMULA_START else cell
 
 
 def write_csv(path: Path, rows: list[Row]) -> None:
-    """Write the report, one row per submission and exercise."""
+    """Write the report, one row per submission and exercise, every cell neutral."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_FIELDS)
         for row in rows:
-            writer.writerow([getattr(row, name) for name in CSV_FIELDS])
+            writer.writerow(
+                [neutral(getattr(row, name), name == "message") for name in CSV_FIELDS]
+            )
 
 
 def clip(text: str, width: int) -> str:
@@ -49,30 +127,48 @@ def column_header(exercise: str) -> str:
     return label.replace("Exercise ", "Ex ")
 
 
+def name_cell(name: str) -> str:
+    """A submission's name as the summary shows it: printable, clipped, padded."""
+    return clip(printable(name), NAME_WIDTH).ljust(NAME_WIDTH)
+
+
 def notebook_table(notebook: str, rows: list[Row]) -> list[str]:
-    """The summary lines of one course notebook: a row per submission, pass rates."""
+    """The summary lines of one course notebook: a row per submission, pass rates.
+
+    A last column lists each submission's flags, when any has some.
+    """
     columns = exercise_columns(rows)
     width = max([13] + [len(column_header(c)) for c in columns])
     status = {(row.submission, row.exercise): row.status for row in rows}
+    flags = {row.submission: row.flags for row in rows}
     submissions = list(dict.fromkeys(row.submission for row in rows))
     header = " ".join(column_header(c).ljust(width) for c in columns)
+    if any(flags.values()):
+        header += " flags"
     count = len(submissions)
     lines = [f"{notebook} ({count} submission{'' if count == 1 else 's'})"]
     lines.append(f"{'submission'.ljust(NAME_WIDTH)} {header}")
     for name in submissions:
         cells = " ".join(status.get((name, c), "").ljust(width) for c in columns)
-        lines.append(f"{clip(name, NAME_WIDTH).ljust(NAME_WIDTH)} {cells}")
+        line = f"{name_cell(name)} {cells}"
+        if flags[name]:
+            line += " " + printable(flags[name])
+        lines.append(line.rstrip())
     rates = []
     for column in columns:
         passed = sum(status.get((name, column)) == PASSED for name in submissions)
         rate = f"{passed}/{len(submissions)} {100 * passed / len(submissions):.0f}%"
         rates.append(rate.ljust(width))
-    lines.append(f"{'class pass rate'.ljust(NAME_WIDTH)} {' '.join(rates)}")
+    lines.append(f"{'class pass rate'.ljust(NAME_WIDTH)} {' '.join(rates)}".rstrip())
     return lines
 
 
 def summary(rows: list[Row]) -> str:
-    """The table printed after grading: per notebook, then ungraded submissions."""
+    """The table printed after grading: per notebook, then ungraded submissions.
+
+    Every line is printable (no control character, whatever a name or a message
+    holds).
+    """
     by_notebook: dict[str, list[Row]] = defaultdict(list)
     ungraded = []
     for row in rows:
@@ -80,10 +176,16 @@ def summary(rows: list[Row]) -> str:
             by_notebook[row.notebook].append(row)
         else:
             ungraded.append(row)
-    blocks = [notebook_table(name, by_notebook[name]) for name in sorted(by_notebook)]
+    blocks = [
+        notebook_table(printable(name), by_notebook[name])
+        for name in sorted(by_notebook)
+    ]
     if ungraded:
         lines = ["Not graded"]
-        lines += [f"{clip(r.submission, NAME_WIDTH).ljust(NAME_WIDTH)} {r.status}: "
-                  f"{r.message}" for r in ungraded]
+        for row in ungraded:
+            line = f"{name_cell(row.submission)} {row.status}: {printable(row.message)}"
+            if row.flags:
+                line += f" [flags: {printable(row.flags)}]"
+            lines.append(line)
         blocks.append(lines)
     return "\n\n".join("\n".join(block) for block in blocks)
