@@ -109,7 +109,8 @@ HELP_LINE = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
 TEXT_RULES = (
     (REFERENCE, re.compile(r"\breference_\w+")),
     (INTERNALS, re.compile(
-        r"checks\.(core|plain)\b|course_utils\.contract|vnd\.course-probe|"
+        r"checks\.(core|plain)\b|checks\s+import\s+[^\n]*\b(core|plain)\b|"
+        r"course_utils\.contract|vnd\.course-probe|"
         r"\bchecks\._\w+|\b(emit_probe|emit_named|run_probe|judge_payload|find_check|"
         r"check_of|call_student)\b")),
     (MONKEYPATCH, re.compile(
@@ -213,7 +214,8 @@ class Scanner(ast.NodeVisitor):
             root = self.aliases.get(node.id)
             if root is None and node.id in ("open", "exec", "eval", "compile",
                                              "get_ipython", "__builtins__",
-                                             "__file__", "setattr", "vars"):
+                                             "__file__", "setattr", "vars",
+                                             "getattr", "delattr", "hasattr"):
                 root = node.id
         else:
             root = None
