@@ -317,7 +317,7 @@ def test_grading_completes_and_reports_every_submission(graded):
     assert len(submissions) == 16, sorted(submissions)
     assert not any("checkpoint" in name for name in submissions)
     assert list(graded["rows"][0]) == ["submission", "notebook", "exercise", "status",
-                                      "message"]
+                                      "message", "flags"]
 
 
 def test_submissions_are_never_written(graded):
