@@ -416,7 +416,8 @@ def test_exceptions_everywhere_are_errors_naming_the_cause(graded):
 
 def test_unreadable_and_foreign_notebooks_get_one_row(graded):
     assert status(graded, "invalid", "") == "invalid"
-    assert "not a readable Jupyter notebook" in message(graded, "invalid", "")
+    # Where the JSON breaks, never what the file holds.
+    assert message(graded, "invalid", "") == "not valid JSON (line 1, column 13)"
     assert status(graded, "foreign", "") == "unrecognised"
 
 
