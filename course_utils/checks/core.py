@@ -288,6 +288,43 @@ def run_check(check: Check, *args: Any, **kwargs: Any) -> None:
     passed(message)
 
 
+def check_of(function: Callable[..., Any]) -> Check:
+    """The :class:`Check` behind a notebook's check function (``check_x``).
+
+    A check function is ``def check_x(student): run_check(CHECK_X, student)``: its
+    Check is the module global it names. (Used by the grader, which calls the probe
+    and the judge apart.)
+
+    Raises:
+        LookupError: the function does not run a Check.
+    """
+    found = getattr(function, "check", None)
+    if isinstance(found, Check):
+        return found
+    code = getattr(function, "__code__", None)
+    module_globals = getattr(function, "__globals__", {})
+    for name in getattr(code, "co_names", ()):
+        candidate = module_globals.get(name)
+        if isinstance(candidate, Check):
+            return candidate
+    raise LookupError(f"{getattr(function, '__name__', function)!r} runs no Check")
+
+
+def find_check(module: str, function: str) -> Check:
+    """The Check of ``module.function`` (e.g. ``course_utils.checks.cartpole``)."""
+    import importlib
+
+    return check_of(getattr(importlib.import_module(module), function))
+
+
+def emit_named(module: str, function: str, *args: Any, **kwargs: Any) -> None:
+    """Run the probe of ``module.function`` on the student's objects, for the grader.
+
+    This is what the grader puts in a check cell instead of the check call.
+    """
+    emit_probe(find_check(module, function), *args, **kwargs)
+
+
 def emit_probe(check: Check, *args: Any, **kwargs: Any) -> None:
     """Run the probe and display its data for the grader (no verdict here).
 
@@ -345,6 +382,9 @@ def _invoke(fn: Callable[..., Any], args, kwargs, exercise: str) -> Any:
             raise CheckFailed(
                 message + "\n" + _symbolic_hint(error), "tf/numpy-in-graph"
             ) from None
+        if _ambiguous_truth(error):
+            hinted = message + "\n" + TRUTH_HINT
+            raise CheckFailed(hinted, "array/truth-value") from None
         raise CheckFailed(message) from None
 
 
@@ -473,6 +513,29 @@ def _symbolic_misuse(error: Exception) -> bool:
     if STUB_MESSAGE.search(text):
         return False
     return "symbolic" in text or "eager execution" in text or "numpy()" in text
+
+
+# `if terminated:` where terminated holds one flag per row: NumPy and eager TensorFlow
+# raise "The truth value of an array with more than one element is ambiguous";
+# inside tf.function, AutoGraph and TensorFlow refuse a tensor as a Python bool.
+_TRUTH_TEXTS = (
+    "truth value of an array",
+    "condition of if statement expected to be `tf.bool` scalar",
+    "as a Python `bool` is not allowed",
+)
+TRUTH_HINT = (
+    "Hint: `if`, `and`, `or` and `not` need ONE True or False, but this array holds "
+    "one value per row (per step). To test for an empty input use len(x) == 0; to "
+    "treat each row, use arithmetic (e.g. multiply by (1 - terminated)) or "
+    "np.where / tf.where."
+)
+
+
+def _ambiguous_truth(error: Exception) -> bool:
+    """Whether the error is an array (one value per row) used as one True/False."""
+    return isinstance(error, (ValueError, TypeError)) and any(
+        text in str(error) for text in _TRUTH_TEXTS
+    )
 
 
 # NumPy functions students reach for, and what works on a symbolic tensor instead.

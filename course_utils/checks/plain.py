@@ -13,6 +13,7 @@ Records (``kind``):
 - ``array``: ``{"dtype": "float64", "shape": [2, 3], "data": [...]}`` (numbers,
   booleans; NaN and inf allowed);
 - ``none``: the student returned ``None``;
+- ``text``: a string, ``{"text": ...}`` (at most ``MAX_TEXT`` characters);
 - ``seq``: a list or tuple, ``{"type": "tuple", "items": [record, ...]}``;
 - ``opaque``: anything else, kept as a short description (``{"description": ...}``);
 - ``error``: the student's code raised, or a probe step failed
@@ -75,6 +76,8 @@ def encode(value: Any, describe, depth: int = 0) -> dict:
     """
     if value is None:
         return {"kind": "none"}
+    if isinstance(value, str) and len(value) <= MAX_TEXT:
+        return {"kind": "text", "text": value}
     if isinstance(value, StudentError):
         return {"kind": "error", "message": value.message[:MAX_TEXT],
                 "mistake": value.mistake}
@@ -159,6 +162,10 @@ def _validate_record(record: Any, depth: int) -> None:
     kind = record.get("kind")
     if kind == "none":
         return
+    if kind == "text":
+        if not isinstance(record.get("text"), str) or len(record["text"]) > MAX_TEXT:
+            raise MalformedProbe("a text record is malformed")
+        return
     if kind in ("opaque", "error"):
         text = record.get("description" if kind == "opaque" else "message")
         mistake = record.get("mistake")
@@ -204,6 +211,8 @@ def decode(record: dict) -> Any:
     kind = record["kind"]
     if kind == "none":
         return None
+    if kind == "text":
+        return record["text"]
     if kind == "opaque":
         return Opaque(record["description"])
     if kind == "error":

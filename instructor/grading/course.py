@@ -9,6 +9,7 @@ contains "check"), or else simply the next code cell.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,11 @@ class Exercise:
         names: functions and classes the exercise cells define at top level.
         check: the source of the course's check cell.
         check_calls: names of the check functions the check cell calls.
+        probe: what the grader runs instead of the check cell: the same call, but to
+            the check's probe only (``emit_named``), which hands plain data to the
+            grader's judge; None when the check cell calls no check it can resolve.
+        check_target: ``(module, function)`` of the check, e.g.
+            ``("course_utils.checks.cartpole", "check_normalise")``, or None.
     """
 
     number: str
@@ -44,6 +50,8 @@ class Exercise:
     names: frozenset[str]
     check: str
     check_calls: frozenset[str]
+    probe: str | None = None
+    check_target: tuple[str, str] | None = None
 
     @property
     def label(self) -> str:
@@ -155,7 +163,90 @@ def pick_check(code_cells: list) -> str | None:
     return source_of(code_cells[0]) if code_cells else None
 
 
-def build_exercise(heading: tuple[str, str], cells: list, where: str):
+def module_aliases(cells) -> dict[str, str]:
+    """What each imported name stands for in a notebook: ``{"checks": "a.b.c"}``.
+
+    Only ``import a.b [as x]`` and ``from a.b import c [as x]`` at a cell's top level
+    count; cells that do not parse are skipped.
+    """
+    aliases: dict[str, str] = {}
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        try:
+            tree = ast.parse(source_of(cell))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for name in node.names:
+                    if name.asname:
+                        aliases[name.asname] = name.name
+                    else:
+                        head = name.name.split(".")[0]
+                        aliases[head] = head
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for name in node.names:
+                    aliases[name.asname or name.name] = f"{node.module}.{name.name}"
+    return aliases
+
+
+def dotted_name(node: ast.AST) -> str | None:
+    """``a.b.c`` for an attribute chain on a name, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def probe_cell(check: str, aliases: dict[str, str]):
+    """The check cell rewritten to run only the check's probe.
+
+    ``checks.check_x(args)`` becomes ``emit_named("<module>", "check_x", args)``, the
+    module resolved through the notebook's imports. The probe hands the student's
+    outputs to the grader, whose judge decides (the check's own verdict in the
+    kernel would be the student's to fake).
+
+    Returns:
+        ``(source, (module, function))``, or ``(None, None)`` when the cell holds no
+        single resolvable check call.
+    """
+    try:
+        tree = ast.parse(check)
+    except SyntaxError:
+        return None, None
+    calls = [
+        node for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and "check" in (dotted_name(node.func) or "")
+    ]
+    if len(calls) != 1:
+        return None, None
+    call = calls[0]
+    dotted = dotted_name(call.func)
+    head, _, rest = dotted.partition(".")
+    if head not in aliases or not rest:
+        return None, None
+    target = f"{aliases[head]}.{rest}"
+    module, function = target.rsplit(".", 1)
+    emitter = ast.Attribute(
+        value=ast.Call(
+            func=ast.Name("__import__", ast.Load()),
+            args=[ast.Constant("course_utils.checks.core")],
+            keywords=[ast.keyword("fromlist", ast.List([ast.Constant("emit_named")],
+                                                       ast.Load()))],
+        ),
+        attr="emit_named",
+        ctx=ast.Load(),
+    )
+    call.func = emitter
+    call.args[:0] = [ast.Constant(module), ast.Constant(function)]
+    return ast.unparse(ast.fix_missing_locations(tree)), (module, function)
+
+
+def build_exercise(heading: tuple[str, str], cells: list, where: str, aliases=None):
     """The exercise of one section of a course notebook, or None when it has none.
 
     Args:
@@ -182,14 +273,17 @@ def build_exercise(heading: tuple[str, str], cells: list, where: str):
     if check is None:
         raise CourseError(f"{where}: {name} has no check cell after it")
     names = frozenset().union(*(defined_names(source) for source in stubbed))
-    return Exercise(number, title, stubbed, names, check, check_calls(check))
+    probe, target = probe_cell(check, aliases or {})
+    return Exercise(number, title, stubbed, names, check, check_calls(check), probe,
+                    target)
 
 
 def course_notebook(notebook, name: str) -> CourseNotebook:
     """Describe one solution notebook as a ``CourseNotebook``."""
     exercises = []
+    aliases = module_aliases(notebook.cells)
     for heading, cells in sections(notebook.cells):
-        exercise = build_exercise(heading, cells, name)
+        exercise = build_exercise(heading, cells, name, aliases)
         if exercise is not None:
             exercises.append(exercise)
     return CourseNotebook(name, notebook_title(notebook.cells), tuple(exercises))

@@ -268,7 +268,9 @@ def prepare(cells, course: CourseNotebook) -> Plan:
             notebook.cells[where.exercise_cell].metadata[GRADING_KEY] = tag
         if where.check_cell is not None:
             check = notebook.cells[where.check_cell]
-            check.source = exercise.check
+            # The course's check call, reduced to its probe: the student's copy of
+            # the cell is never run, and the verdict is the grader's judge's.
+            check.source = exercise.probe or exercise.check
             check.metadata[GRADING_KEY] = {"role": "check", "exercise": exercise.number}
     return Plan(course=course, notebook=notebook, located=located)
 

@@ -45,10 +45,55 @@ EXERCISE_NAMED = re.compile(r"Exercise\s+(\d+[a-z]?)\b")
 
 @dataclass(frozen=True)
 class Verdict:
-    """One exercise's status and message."""
+    """One exercise's status and message, and the typical mistake recognised."""
 
     status: str
     message: str = ""
+    mistake: str = ""
+
+
+def judge_probe(exercise: Exercise, check: dict) -> Verdict:
+    """The verdict on a check cell that ran: the course's judge, in this process.
+
+    The student's kernel only handed over data (the probe's JSON); the comparison
+    with the reference happens here, so nothing the student's code did in its kernel
+    (a printed ✔, patched checks or NumPy, rewritten cells) can make it pass: only
+    the correct outputs can.
+    """
+    from course_utils.checks.core import (
+        NOT_DONE,
+        CheckFailed,
+        find_check,
+        judge_payload,
+    )
+    from course_utils.checks.plain import MalformedProbe
+
+    if exercise.check_target is None:
+        return Verdict(ERROR, "the course's check cell calls no check the grader can "
+                       "judge (a problem of the course notebook, not the student's)")
+    count = check.get("probe_count", 0)
+    if count != 1:
+        why = ("no data: the probe did not run to its end" if count == 0 else
+               f"{count} sets of data where the check makes one (output forged by "
+               "the submission's code?)")
+        return Verdict(ERROR, f"the check produced {why}")
+    try:
+        check_object = find_check(*exercise.check_target)
+        message = judge_payload(check_object, check.get("probe") or "")
+    except CheckFailed as failure:
+        if failure.mistake == NOT_DONE:
+            others = set(STUB_MESSAGE.findall(str(failure))) - {exercise.number}
+            if others:  # the student's code called another exercise's stub
+                return Verdict(ERROR, f"needs Exercise {min(others)}, which is not "
+                               f"done: {shorten(str(failure), 300)}")
+            return Verdict(NOT_ATTEMPTED, shorten(str(failure)), NOT_DONE)
+        return Verdict(FAILED, shorten(str(failure)), failure.mistake or "")
+    except MalformedProbe as error:
+        return Verdict(ERROR, f"the check's data is malformed ({error}): tampered "
+                       "with by the submission's code?")
+    except Exception as error:  # a judge must never crash the grader
+        return Verdict(ERROR, f"the grader's judge failed: {type(error).__name__}")
+    return Verdict(PASSED, shorten(message, 300))
 
 
 def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
@@ -146,9 +191,7 @@ def judge(exercise: Exercise, where: Located, outcome: Outcome, limits: Limits):
             return Verdict(NOT_ATTEMPTED, last_line(mine))
         return not_reached(outcome, limits)
     if check.get("status") == "ok":
-        if check.get("success_line"):
-            return Verdict(PASSED)
-        return Verdict(ERROR, "the check ran but printed no success line")
+        return judge_probe(exercise, check)
     for result in (mine, check):
         if stub_raised(result, exercise.number, where.stub_left):
             return Verdict(NOT_ATTEMPTED, last_line(result))

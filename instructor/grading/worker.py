@@ -19,12 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-from course_utils.contract import SUCCESS_MARK
+from course_utils.contract import PROBE_MIME, SUCCESS_MARK
 
 GRADING_KEY = "course_grading"
 TIMEOUT_NAME = "CellTimeout"
 TRUNCATED = "\n[output truncated by the grader]\n"
 PROBE_SECONDS = 20.0
+# A probe payload longer than this cannot be valid (see course_utils.checks.plain).
+PROBE_LIMIT = 4_000_001
 
 
 class Events:
@@ -63,13 +65,26 @@ def success_printed(msg: dict) -> bool:
     return any(line.lstrip().startswith(SUCCESS_MARK) for line in text.splitlines())
 
 
+def probe_payload(msg: dict) -> str | None:
+    """A check probe's JSON from a display message, or None for other outputs."""
+    if msg.get("msg_type") not in ("display_data", "update_display_data",
+                                   "execute_result"):
+        return None
+    data = msg.get("content", {}).get("data", {})
+    if not isinstance(data, dict) or PROBE_MIME not in data:
+        return None
+    payload = data[PROBE_MIME]
+    return payload if isinstance(payload, str) else ""
+
+
 def make_client(notebook, job: dict):
     """An nbclient ``NotebookClient`` that caps outputs and notes success lines.
 
     Args:
         notebook: the prepared notebook.
         job: the job description (``cell_timeout``, ``kernel``, ``workdir``,
-            ``output_limit``).
+            ``output_limit``, and ``sandbox``: how to start the kernel in its
+            sandbox, or None).
 
     Returns:
         The client; ``client.replies`` and ``client.successes`` fill in as cells run.
@@ -80,6 +95,13 @@ def make_client(notebook, job: dict):
         """Keeps at most ``output_limit`` characters of output per cell."""
 
         def output(self, outs, msg, display_id, cell_index):
+            payload = probe_payload(msg)
+            if payload is not None:
+                # The check's data for the grader's judge: kept apart, whatever the
+                # output cap, never shown. A cell may forge more of them: all are
+                # kept and the verdict refuses more than one.
+                self.probes.setdefault(cell_index, []).append(payload[:PROBE_LIMIT])
+                return None
             if success_printed(msg):
                 self.successes.add(cell_index)
             used = self.used.get(cell_index, 0) + output_size(msg)
@@ -93,6 +115,11 @@ def make_client(notebook, job: dict):
             return super().output(outs, msg, display_id, cell_index)
 
     limit = job["cell_timeout"]
+    sandboxed = {}
+    if job.get("sandbox"):  # the kernel starts in bubblewrap, over Unix sockets
+        from instructor.grading.sandbox import kernel_manager_class
+
+        sandboxed["kernel_manager_class"] = kernel_manager_class(job["sandbox"])
     client = CappedClient(
         notebook,
         timeout=limit,
@@ -108,8 +135,9 @@ def make_client(notebook, job: dict):
         iopub_timeout=2,
         shutdown_kernel="immediate",
         resources={"metadata": {"path": job["workdir"]}},
+        **sandboxed,
     )
-    client.used, client.replies = {}, {}
+    client.used, client.replies, client.probes = {}, {}, {}
     client.truncated, client.successes = set(), set()
 
     def remember(cell, cell_index, execute_reply):
@@ -128,6 +156,8 @@ def cell_result(client, index: int, seconds: float) -> dict:
         "ename": str(reply.get("ename", ""))[:200],
         "evalue": str(reply.get("evalue", ""))[:2000],
         "success_line": index in client.successes,
+        "probe_count": len(client.probes.get(index, [])),
+        "probe": (client.probes.get(index) or [None])[0],
         "seconds": round(seconds, 2),
     }
 

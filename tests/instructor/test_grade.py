@@ -30,44 +30,76 @@ from instructor.tools import student
 ROOT = Path(__file__).resolve().parents[2]
 
 CHECKS = '''
-class CheckFailed(AssertionError):
-    """A wrong answer."""
+from course_utils.checks.core import Check, CheckFailed, as_array, run_check
+
+CASES = (0, 1, -2.5)
 
 
-def _call(function, *args):
-    try:
-        return function(*args)
-    except NotImplementedError:
-        raise
-    except Exception as error:
-        raise CheckFailed(f"calling it raised {type(error).__name__}: {error}")
+def _probe_double(probe, double):
+    for index, x in enumerate(CASES):
+        probe.call(f"x{index}", double, x)
+
+
+def _judge_double(records):
+    for index, x in enumerate(CASES):
+        got = as_array(records[f"x{index}"], name=f"double({x})", shape=())
+        if got != 2 * x:
+            raise CheckFailed(f"double({x}) should be {2 * x}, got {got.item():g}",
+                              "double/wrong")
+    return "double works"
+
+
+def _probe_greet(probe, greet):
+    probe.call("ada", greet, "Ada")
+
+
+def _judge_greet(records):
+    got = records["ada"]
+    if got != "Hello, Ada!":
+        raise CheckFailed(f"greet('Ada') should be 'Hello, Ada!', got {got!r}")
+    return "greet works"
+
+
+def _probe_answer(probe, answer):
+    probe.keep("answer", answer)
+
+
+def _judge_answer(records):
+    if records["answer"] != 42:
+        raise CheckFailed(f"answer should be 42, got {records['answer']!r}")
+    return "the answer is right"
+
+
+def _probe_negate(probe, negate):
+    probe.call("three", negate, 3)
+
+
+def _judge_negate(records):
+    if records["three"] != -3:
+        raise CheckFailed("negate(3) should be -3")
+    return "negate works"
+
+
+DOUBLE = Check("1 (double)", _probe_double, _judge_double)
+GREET = Check("2 (greeting)", _probe_greet, _judge_greet)
+ANSWER = Check("3 (the answer)", _probe_answer, _judge_answer)
+NEGATE = Check("1 (negate)", _probe_negate, _judge_negate)
 
 
 def check_double(double):
-    for x in (0, 1, -2.5):
-        got = _call(double, x)
-        if got != 2 * x:
-            raise CheckFailed(f"double({x}) should be {2 * x}, got {got!r}")
-    print("✔ double works")
+    run_check(DOUBLE, double)
 
 
 def check_greet(greet):
-    got = _call(greet, "Ada")
-    if got != "Hello, Ada!":
-        raise CheckFailed(f"greet('Ada') should be 'Hello, Ada!', got {got!r}")
-    print("✔ greet works")
+    run_check(GREET, greet)
 
 
 def check_answer(answer):
-    if answer != 42:
-        raise CheckFailed(f"answer should be 42, got {answer!r}")
-    print("✔ the answer is right")
+    run_check(ANSWER, answer)
 
 
 def check_negate(negate):
-    if _call(negate, 3) != -3:
-        raise CheckFailed("negate(3) should be -3")
-    print("✔ negate works")
+    run_check(NEGATE, negate)
 '''
 
 TINY = [
@@ -122,8 +154,16 @@ def make_course(folder: Path) -> Path:
     folder.mkdir(parents=True)
     nbformat.write(notebook_of(TINY), folder / "01_tiny.ipynb")
     nbformat.write(notebook_of(OTHER), folder / "02_other.ipynb")
-    (folder / "tinychecks.py").write_text(CHECKS)
+    # The checks module sits apart from the course folder, on PYTHONPATH: a
+    # sandboxed kernel sees the former (read-only) but never the latter.
+    checks_path(folder).mkdir()
+    (checks_path(folder) / "tinychecks.py").write_text(CHECKS)
     return folder
+
+
+def checks_path(course: Path) -> Path:
+    """Where the tiny course's checks module lives."""
+    return course.parent / "checks"
 
 
 def student_version(course: Path, name: str):
@@ -289,7 +329,8 @@ def graded(tmp_path_factory):
             "--timeout", str(LIMITS["timeout"]),
             "--memory-mb", str(LIMITS["memory_mb"])]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", str(course))
+        patch.setenv("PYTHONPATH", str(checks_path(course)))
+        patch.syspath_prepend(str(checks_path(course)))  # the judge imports it
         code = grade.main(argv)
     with open(out, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -505,14 +546,36 @@ def test_real_notebooks_are_recognised_with_every_exercise(source):
         for exercise in found.exercises:
             where = plan.located[exercise.number]
             assert where.exercise_cell is not None and where.check_cell is not None
-            assert plan.notebook.cells[where.check_cell].source == exercise.check
+            # The check cell runs the course's probe, never the student's copy.
+            ran = plan.notebook.cells[where.check_cell].source
+            assert exercise.probe and ran == exercise.probe
+            assert "emit_named" in ran and exercise.check_target is not None
             assert where.stub_left == (path != source)
 
 
+NORMALISE = ("course_utils.checks.cartpole", "check_normalise")
+
+
 def exercise(number="1", names=frozenset({"f"})):
-    """A course exercise for verdict tests."""
+    """A course exercise for verdict tests (judged by the course's normalise check)."""
     return course_model.Exercise(number, "t", ("def f(): ...",), names, "check_f(f)",
-                                 frozenset({"check_f"}))
+                                 frozenset({"check_f"}), "emit(f)", NORMALISE)
+
+
+def probed(function):
+    """The check cell's record when the probe of the normalise check ran on it."""
+    from course_utils.checks import cartpole, core, plain
+
+    payload = plain.dumps(core.run_probe(cartpole.NORMALISE, function))
+    return {"status": "ok", "probe_count": 1, "probe": payload}
+
+
+def np_stub():
+    raise NotImplementedError("Exercise 1 (t): replace this line with your code")
+
+
+def right_normalise(values):
+    return (values - values.mean()) / (values.std() + 1e-8)
 
 
 def run(check=None, mine=None, end="finished"):
@@ -529,8 +592,15 @@ def error(name, value):
 @pytest.mark.parametrize(
     "check, mine, expected",
     [
-        ({"status": "ok", "success_line": True}, None, "passed"),
-        ({"status": "ok", "success_line": False}, None, "error"),
+        (probed(right_normalise), None, "passed"),
+        (probed(lambda values: values - values.mean()), None, "failed"),
+        (probed(lambda values: 1 / 0), None, "failed"),
+        # A printed ✔ line counts for nothing: only the judge's verdict does.
+        ({"status": "ok", "success_line": True, "probe_count": 0}, None, "error"),
+        ({**probed(right_normalise), "probe_count": 2}, None, "error"),
+        ({**probed(right_normalise), "probe": '{"records": {}}'}, None, "error"),
+        ({**probed(right_normalise), "probe": "[1, 2"}, None, "error"),
+        (probed(lambda values: np_stub()), None, "not attempted"),
         (error("CheckFailed", "f(1) should be 2"), None, "failed"),
         (error("AssertionError", ""), None, "failed"),
         (error("NotImplementedError", "Exercise 1 (t): stub"), None, "not attempted"),
@@ -550,6 +620,7 @@ def error(name, value):
     ],
 )
 def test_verdicts(check, mine, expected):
+    """Statuses from what ran; a probe's data is judged by the course's check."""
     where = match.Located(exercise_cell=0, check_cell=1, stub_left=True)
     result = verdict.judge(exercise(), where, run(check, mine), Limits())
     assert result.status == expected, result
