@@ -3,7 +3,7 @@
 Usage::
 
     python -m instructor.grade SUBMISSIONS... --out report.csv [--workers N]
-        [--cell-timeout S] [--timeout S] [--memory-mb M] [--course DIR]
+        [--cell-timeout S] [--timeout S] [--memory-mb M] [--course DIR] [--no-sandbox]
 
 SUBMISSIONS are ``.ipynb`` files or folders searched for them. Each submission is
 recognised as one of the course's notebooks, run top to bottom in a fresh kernel in a
@@ -13,8 +13,11 @@ memory cap. The report has one row per submission and exercise, with a status:
 passed, failed, error, not attempted or missing (or invalid / unrecognised for a whole
 submission). Exit code 0 once grading is done, whatever the scores; 2 for misuse.
 
-Submissions are untrusted code, run with the grader's rights: in a hostile setting, run
-the grader in a container (see the README's instructor guide).
+Submissions are untrusted code: each kernel runs in a bubblewrap sandbox (no network,
+a read-only view of the system and of the course's environment, nothing else of yours
+visible, its own processes only), with the memory cap on all its processes together
+(``instructor.grading.sandbox``). Without bubblewrap the grader stops (exit 2) unless
+``--no-sandbox`` is given.
 """
 
 from __future__ import annotations
@@ -175,6 +178,35 @@ def check_dependencies() -> None:
             f"the grader needs {', '.join(missing)}: "
             "pip install 'course-utils[instructor]' psutil"
         )
+
+
+def start_sandbox(args: argparse.Namespace, submissions, log):
+    """The sandbox for this run, or None with ``--no-sandbox`` (after a warning).
+
+    Args:
+        args: the command line (``kernel``, ``course``, ``out``, ``memory_mb``).
+        submissions: (name, path) pairs: the kernels must not see them.
+        log: prints one line.
+
+    Raises:
+        UsageError: no sandbox can be started here (what is missing, how to fix it).
+    """
+    from instructor.grading import sandbox
+
+    if args.no_sandbox:
+        print(sandbox.NO_SANDBOX_WARNING, file=sys.stderr)
+        return None
+    here = Path(__file__).resolve().parent
+    hidden = [here, args.course.resolve(), args.out.resolve(),
+              *(submission.path.resolve() for submission in submissions)]
+    try:
+        found = sandbox.prepare(args.kernel, hidden, int(args.memory_mb * 2**20))
+    except sandbox.SandboxUnavailable as error:
+        raise UsageError(f"no sandbox for the submissions: {error}") from None
+    log(found.describe())
+    for note in found.notes:
+        log(f"note: {note}")
+    return found
 
 
 def grade_one(submission: Submission, course, limits, stop, max_bytes: int) -> list:
@@ -350,8 +382,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m instructor.grade",
         description="Grade student submissions of the course's notebooks.",
-        epilog="Submissions are untrusted code run with your rights: in a hostile "
-        "setting, run the grader in a container (see the README).",
+        epilog="Each submission's kernel runs in a bubblewrap sandbox; without "
+        "bubblewrap the grader stops unless --no-sandbox is given (see the README).",
     )
     parser.add_argument("submissions", nargs="+", help=".ipynb files or folders")
     parser.add_argument("--out", required=True, type=Path, help="the CSV report")
@@ -371,6 +403,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="a submission's file larger than this is invalid, "
                         "not read (50)")
     parser.add_argument("--kernel", default="python3", help="Jupyter kernel name")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run kernels without the sandbox, with your rights "
+                        "(only for submissions you trust)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser.parse_args(argv)
 
@@ -384,20 +419,22 @@ def main(argv: list[str] | None = None) -> int:
     from instructor.grading.runner import Limits
     from instructor.grading.verdict import NOT_GRADED
 
+    def log(line: str) -> None:
+        if not args.quiet:
+            print(line, file=sys.stderr, flush=True)
+
     try:
         check_dependencies()
         submissions = find_submissions(args.submissions)
         check_writable(args.out)
         course = load_course(args.course)
+        sandbox = start_sandbox(args, submissions, log)
     except (UsageError, CourseError) as error:
         print(f"error: {printable(error)}", file=sys.stderr)
         return 2
-    limits = Limits(args.cell_timeout, args.timeout, args.memory_mb, args.kernel)
+    limits = Limits(args.cell_timeout, args.timeout, args.memory_mb, args.kernel,
+                    sandbox=sandbox)
     workers = args.workers or default_workers(args.memory_mb)
-
-    def log(line: str) -> None:
-        if not args.quiet:
-            print(line, file=sys.stderr, flush=True)
 
     log(f"grading {len(submissions)} submissions with {workers} workers")
     max_bytes = int(args.max_size_mb * 2**20)

@@ -1,12 +1,17 @@
 """Run a prepared submission in its own process, within time and memory limits.
 
-Each submission runs in a worker process (``instructor.grading.worker``) started in
-its own session, in a fresh temporary folder: the notebook's kernel works in
-``work/``, the job and its events file sit in ``job/``. While it runs, the grader
-polls the resident memory of the worker's descendants (the kernel and whatever it
-started) and the wall-clock time; over either limit, it kills them all. Every process
-started for the submission carries a random token in its environment, so that
-processes which escaped the tree (double forks, daemons) are found and killed too.
+Each submission runs in a worker process (``instructor.grading.worker``, trusted, not
+sandboxed) started in its own session, in a fresh temporary folder: the job and its
+events file sit in ``job/``, the kernel's Unix sockets in ``kernel/``. The worker
+starts the kernel in the submission's sandbox (``sandbox``): a bubblewrap sandbox in a
+cgroup of its own, made here, whose memory and process caps apply to all its processes
+together. While it runs, the grader watches the wall-clock time and the cgroup's
+OOM-kill count (an OOM kill anywhere in the sandbox stops the submission with the
+memory verdict); over the time limit, it kills them all (the cgroup, then the worker
+and its descendants). Without a cgroup, it polls the resident memory of the worker's
+descendants instead. Every process started for the submission carries a random token
+in its environment, so that processes which escaped the tree are found and killed too
+(the only net left with ``--no-sandbox``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_utils.contract import RESULTS_ENV_VAR
+from instructor.grading.sandbox import CGROUP_PREFIX, Cgroup, Sandbox
 
 TOKEN_VARIABLE = "COURSE_GRADE_TOKEN"
 POLL_SECONDS = 0.25
@@ -44,9 +50,14 @@ class Limits:
     Attributes:
         cell_timeout: seconds a cell may run before it is interrupted.
         notebook_timeout: seconds the whole submission may take, kernel start included.
-        memory_mb: resident memory cap of the kernel and its children, in MB.
+        memory_mb: memory cap of the kernel and every process it starts, in MB.
         kernel: the Jupyter kernel's name.
         output_limit: characters of output kept per cell.
+        max_processes: processes and threads the sandbox may hold at once (with a
+            cgroup): a fork bomb stops there. TensorFlow alone starts a few threads
+            per core.
+        sandbox: the sandbox of each kernel; None runs kernels with the grader's
+            rights (``--no-sandbox``).
     """
 
     cell_timeout: float = 120.0
@@ -54,6 +65,8 @@ class Limits:
     memory_mb: float = 2048.0
     kernel: str = "python3"
     output_limit: int = 100_000
+    max_processes: int = 1024
+    sandbox: Sandbox | None = None
 
 
 @dataclass
@@ -130,10 +143,13 @@ def resident_mb(processes: list) -> float:
     return total / 2**20
 
 
-def kill_all(worker: subprocess.Popen, token: str) -> None:
-    """Kill the worker, its descendants and every process carrying the token."""
+def kill_all(worker: subprocess.Popen, token: str, cgroup: Cgroup | None) -> None:
+    """Kill the sandbox's cgroup, the worker, its descendants and every process
+    carrying the token."""
     import psutil
 
+    if cgroup is not None:
+        cgroup.kill()
     victims = {p.pid: p for p in descendants(worker.pid) + marked_processes(token)}
     for process in victims.values():
         try:
@@ -144,19 +160,24 @@ def kill_all(worker: subprocess.Popen, token: str) -> None:
         worker.kill()
     psutil.wait_procs(list(victims.values()), timeout=5)
     worker.wait()
+    if cgroup is not None:
+        cgroup.kill()
 
 
-def watch(worker: subprocess.Popen, limits: Limits, stop) -> tuple[str, float]:
+def watch(
+    worker: subprocess.Popen, limits: Limits, stop, cgroup: Cgroup | None
+) -> tuple[str, float]:
     """Wait for the worker while enforcing the time and memory limits.
 
     Args:
         worker: the worker process.
         limits: the limits to enforce.
         stop: a ``threading.Event``; once set, the run is cancelled.
+        cgroup: the sandbox's cgroup, which enforces the memory cap itself; without
+            one, the resident memory of the worker's descendants is polled.
 
     Returns:
-        ("exited" | "timeout" | "memory" | "cancelled", peak memory of its
-        descendants in MB).
+        ("exited" | "timeout" | "memory" | "cancelled", peak memory in MB).
     """
     deadline = time.monotonic() + limits.notebook_timeout
     peak = 0.0
@@ -165,10 +186,15 @@ def watch(worker: subprocess.Popen, limits: Limits, stop) -> tuple[str, float]:
             return "cancelled", peak
         if time.monotonic() > deadline:
             return "timeout", peak
-        used = resident_mb(descendants(worker.pid))
-        peak = max(peak, used)
-        if used > limits.memory_mb:
-            return "memory", peak
+        if cgroup is not None:
+            peak = max(peak, cgroup.peak_mb())
+            if cgroup.oom_kills():
+                return "memory", peak
+        else:
+            used = resident_mb(descendants(worker.pid))
+            peak = max(peak, used)
+            if used > limits.memory_mb:
+                return "memory", peak
         time.sleep(POLL_SECONDS)
     return "exited", peak
 
@@ -209,7 +235,26 @@ def outcome_from(events: list[dict], ended: str, peak: float) -> Outcome:
     return outcome
 
 
-def write_job(folder: Path, notebook, limits: Limits) -> Path:
+def sandbox_job(
+    folder: Path, limits: Limits, token: str, cgroup: Cgroup | None
+) -> dict | None:
+    """The job's ``sandbox`` entry: how the worker starts the kernel (None: as is).
+
+    The kernel's variables are the runner's quiet, headless settings and the token;
+    the sandbox adds HOME, PATH and the few the grader passes on.
+    """
+    if limits.sandbox is None:
+        return None
+    socket_dir = folder / "kernel"
+    socket_dir.mkdir()
+    environment = {**KERNEL_ENVIRONMENT, TOKEN_VARIABLE: token}
+    memory_bytes = int(limits.memory_mb * 2**20)
+    command = limits.sandbox.launcher(cgroup, memory_bytes)
+    command += limits.sandbox.bwrap_command(str(socket_dir), environment)
+    return {"command": command, "socket_dir": str(socket_dir)}
+
+
+def write_job(folder: Path, notebook, limits: Limits, sandbox: dict | None) -> Path:
     """Write the notebook and the job description; return the job file."""
     import nbformat
 
@@ -224,10 +269,19 @@ def write_job(folder: Path, notebook, limits: Limits) -> Path:
         "cell_timeout": limits.cell_timeout,
         "kernel": limits.kernel,
         "output_limit": limits.output_limit,
+        "sandbox": sandbox,
     }
     path = job_dir / "job.json"
     path.write_text(json.dumps(job), encoding="utf-8")
     return path
+
+
+def make_cgroup(limits: Limits, token: str) -> Cgroup | None:
+    """The submission's cgroup, when the sandbox has somewhere to make one."""
+    if limits.sandbox is None or limits.sandbox.cgroups is None:
+        return None
+    return Cgroup(limits.sandbox.cgroups, CGROUP_PREFIX + token,
+                  int(limits.memory_mb * 2**20), limits.max_processes)
 
 
 def run_submission(notebook, limits: Limits, stop) -> Outcome:
@@ -246,20 +300,34 @@ def run_submission(notebook, limits: Limits, stop) -> Outcome:
     with tempfile.TemporaryDirectory(
         prefix="course-grade-", ignore_cleanup_errors=True
     ) as tmp:
-        job = write_job(Path(tmp), notebook, limits)
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "instructor.grading.worker", str(job)],
-            cwd=Path(tmp) / "work",
-            env=worker_environment(token),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        # Resolved: the socket paths must read the same inside the sandbox.
+        folder = Path(os.path.realpath(tmp))
+        cgroup = make_cgroup(limits, token)
         try:
-            ended, peak = watch(worker, limits, stop)
+            sandbox = sandbox_job(folder, limits, token, cgroup)
+            job = write_job(folder, notebook, limits, sandbox)
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "instructor.grading.worker", str(job)],
+                cwd=folder / "work",
+                env=worker_environment(token),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            try:
+                ended, peak = watch(worker, limits, stop, cgroup)
+            finally:
+                kill_all(worker, token, cgroup)
+            if cgroup is not None:
+                peak = max(peak, cgroup.peak_mb())
+                # An OOM kill anywhere in the sandbox (the kernel, or a child process
+                # the kernel outlived) means the submission went over the cap.
+                if ended != "cancelled" and cgroup.oom_kills():
+                    ended = "memory"
         finally:
-            kill_all(worker, token)
+            if cgroup is not None:
+                cgroup.remove()
         outcome = outcome_from(read_events(job.parent / "events.jsonl"), ended, peak)
     outcome.seconds = round(time.monotonic() - started, 1)
     return outcome
