@@ -247,7 +247,7 @@ def grade_one(submission: Submission, course, limits, stop, max_bytes: int) -> l
         where = plan.located[exercise.number]
         result = verdict.judge(exercise, where, outcome, limits)
         rows.append(Row(name, notebook.name, exercise.label, result.status,
-                        result.message, flags))
+                        result.message, flags, mistake=result.mistake))
     return rows
 
 

@@ -23,7 +23,9 @@ from pathlib import Path
 
 from course_utils.contract import PASSED
 
-CSV_FIELDS = ("submission", "notebook", "exercise", "status", "message", "flags")
+CSV_FIELDS = (
+    "submission", "notebook", "exercise", "status", "mistake", "message", "flags"
+)
 NAME_WIDTH = 36
 
 # Terminal escape sequences, removed whole so that no "[31m" is left behind: CSI
@@ -55,6 +57,8 @@ class Row:
         message: the explanation (the check's, the error's, the reading error).
         flags: ``;``-joined words for the instructor to look at (see
             ``instructor.grading.flags``); never changes the status.
+        mistake: the stable id of the typical mistake the course's check recognised
+            (``"returns/no-discount"``), "" when it named none.
     """
 
     submission: str
@@ -63,6 +67,7 @@ class Row:
     status: str
     message: str = ""
     flags: str = ""
+    mistake: str = ""
 
 
 def printable(text: object, keep_newlines: bool = False) -> str:

@@ -361,7 +361,7 @@ def test_grading_completes_and_reports_every_submission(graded):
     assert len(submissions) == 16, sorted(submissions)
     assert not any("checkpoint" in name for name in submissions)
     assert list(graded["rows"][0]) == ["submission", "notebook", "exercise", "status",
-                                      "message", "flags"]
+                                      "mistake", "message", "flags"]
 
 
 def test_submissions_are_never_written(graded):
@@ -383,6 +383,11 @@ def test_untouched_stubs_are_not_attempted(graded):
 def test_wrong_answers_fail_with_the_checks_message(graded):
     assert status(graded, "wrong", EX1) == "failed"
     assert "double(1) should be 2, got 3" in message(graded, "wrong", EX1)
+    # The check named the mistake: the CSV's mistake column carries its id; a failure
+    # the check does not name leaves it empty.
+    assert graded["by"][("wrong.ipynb", EX1)]["mistake"] == "double/wrong"
+    assert graded["by"][("wrong.ipynb", EX2)]["mistake"] == ""
+    assert graded["by"][("correct.ipynb", EX1)]["mistake"] == ""
     assert status(graded, "wrong", EX2) == "failed"
     assert "ValueError: no names today" in message(graded, "wrong", EX2)
     assert status(graded, "wrong", EX3) == "error"

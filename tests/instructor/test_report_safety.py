@@ -80,9 +80,9 @@ def test_the_csv_and_the_summary_are_neutral(tmp_path):
     write_csv(path, rows)
     with open(path, newline="", encoding="utf-8") as handle:
         table = list(csv.reader(handle))
-    assert table[0] == ["submission", "notebook", "exercise", "status", "message",
-                        "flags"]
-    assert len(table) == 4 and all(len(line) == 6 for line in table)
+    assert table[0] == ["submission", "notebook", "exercise", "status", "mistake",
+                        "message", "flags"]
+    assert len(table) == 4 and all(len(line) == 7 for line in table)
     for line in table[1:]:
         for cell in line:
             assert not unsafe(cell), cell
