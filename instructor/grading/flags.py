@@ -86,12 +86,14 @@ LOCATORS = frozenset({
     "sys.base_prefix", "sys.exec_prefix",
     "IPython.paths.get_ipython_dir", "IPython.utils.path.get_ipython_dir",
     "inspect.getfile", "inspect.getsourcefile", "importlib.resources",
-    "pkgutil.get_data", "Path.home",
+    "pkgutil.get_data", "Path.home", "tempfile.gettempdir", "tempfile.gettempdirb",
 })
 SYSTEM_PATH = re.compile(
     r"^(/(proc|etc|sys|root|home|dev|tmp|var|usr|opt|boot|run|mnt|srv|lib|lib64|bin|"
     r"sbin|media|snap|work)(/|$)|~\w*(/|$))"
 )
+# A relative path that climbs out of its folder, wherever it is written.
+CLIMBING = re.compile(r"(^|[/\\])\.\.[/\\]|[/\\]\.\.$")
 OUTSIDE_PATH = re.compile(r"^(/|~\w*(/|$)|[A-Za-z]:[\\/]|\\\\)|(^|[/\\])\.\.([/\\]|$)")
 PROCESS_FUNCTIONS = frozenset({
     "os.fork", "os.forkpty", "os.setsid", "os.setpgrp", "os.setpgid", "os.kill",
@@ -353,7 +355,7 @@ class Scanner(ast.NodeVisitor):
                 PRIVATE_MODULES
             ):
                 self.found.add(INTERNALS)
-            if SYSTEM_PATH.match(node.value):
+            if SYSTEM_PATH.match(node.value) or CLIMBING.search(node.value):
                 self.found.add(FILES)
 
     def visit_Call(self, node: ast.Call) -> None:

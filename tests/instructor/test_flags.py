@@ -76,6 +76,8 @@ FLAGGED = {
     "import course_utils\nprint(course_utils.__file__)": "outside-files",
     "path = '/root/.ipython/profile_default/startup/a.py'": "outside-files",
     "!cat /etc/passwd": "outside-files",
+    "targets = ['../job/events.jsonl']": "outside-files",
+    "import tempfile\ntempfile.gettempdir()": "outside-files",
     # processes
     "import os\nos.setsid()": "processes",
     "import os\nif os.fork() == 0:\n    pass": "processes",
@@ -113,6 +115,7 @@ CLEAN = [
     "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)",
     "model.trainable = False\nlayer.kernel_initializer = None",
     "reference = np.array([1.0])  # a student's own variable",
+    "print('...', '..', 'a..b')",
 ]
 
 

@@ -1,13 +1,17 @@
 """The generated class of ``make bench-grade`` stays in step with the notebooks.
 
-Grading the class takes minutes (``make bench-grade``); building it takes a second.
-These tests build it and check, without a kernel, that every submission is what its
-expectations say: recognised as the right notebook, each answered exercise without
-its stub, each unanswered one still holding it, deleted cells really gone.
+Grading the class takes minutes (``make bench-grade``); building it takes seconds.
+These tests build it, honest and hostile sections, and check without a kernel that
+every submission is what its expectations say: recognised as the right notebook, each
+answered exercise without its stub, each unanswered one still holding it, deleted
+cells really gone, the flags the grader will report, the reading error of each file
+that is not a notebook; and that the hostile section covers every attack of issue 12
+with its verdicts, the reason for them and the side effects it must not have.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import sys
 from pathlib import Path
@@ -15,9 +19,12 @@ from pathlib import Path
 import pytest
 
 from instructor.grading import course as course_model
-from instructor.grading import match
+from instructor.grading import match, reading
+from instructor.grading.flags import notebook_flags, split_magics
 
 ROOT = Path(__file__).resolve().parents[2]
+STATUSES = {"passed", "failed", "error", "not attempted", "missing", "invalid",
+            "unrecognised"}
 
 
 def load_grade_class():
@@ -32,32 +39,92 @@ def load_grade_class():
 
 grade_class = load_grade_class()
 SUBMISSIONS = grade_class.class_of_30()
+CONTEXT = grade_class.Context(Path("/nonexistent/grading"), "hostile-0123456789ab")
+HOSTILE = grade_class.hostile_class(CONTEXT)
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("class") / "submissions"
-    grade_class.write_class(folder, SUBMISSIONS)  # reads them, never changes them
-    return folder, course_model.load_course(ROOT / "notebooks")
+    base = tmp_path_factory.mktemp("class")
+    context = grade_class.Context(base, CONTEXT.marker)
+    hostile = grade_class.hostile_class(context)
+    grade_class.write_class(context.submissions, SUBMISSIONS + hostile)
+    return context.submissions, course_model.load_course(ROOT / "notebooks"), hostile
 
 
 def test_the_class_has_thirty_submissions_of_every_kind():
     assert len(SUBMISSIONS) == 30
     assert len({sub.name for sub in SUBMISSIONS}) == 30
     statuses = {status for sub in SUBMISSIONS for status in sub.expected.values()}
-    assert statuses == {"passed", "failed", "error", "not attempted", "missing",
-                        "invalid", "unrecognised"}
+    assert statuses == STATUSES
+    assert all(not sub.category and sub.flags == "" for sub in SUBMISSIONS)
 
 
-@pytest.mark.parametrize("sub", SUBMISSIONS, ids=lambda sub: sub.name)
+def test_the_hostile_section_covers_every_attack_with_its_reasons():
+    assert {sub.category for sub in HOSTILE} == set(grade_class.CATEGORIES)
+    names = [sub.name for sub in HOSTILE + SUBMISSIONS]
+    assert len(set(names)) == len(names)
+    for sub in HOSTILE:
+        assert sub.why and sub.effects, sub.category
+        assert set(sub.effects) <= set(grade_class.EFFECTS), sub.category
+        for expected in sub.expected.values():
+            assert set(grade_class.allowed(expected)) <= STATUSES
+            # An attack on the verdicts never expects (or accepts) "passed" for the
+            # exercise it attacks: the attacked ones are the non-passing ones.
+        attacked = {n for n, s in sub.expected.items()
+                    if "passed" not in grade_class.allowed(s)}
+        assert attacked or sub.category in {
+            "overwrite-others", "edit-course", "pth-file", "ipython-startup",
+            "daemon", "memory-escape", "signal-grader", "file-name",
+        }, sub.category
+
+
+def test_every_side_effect_check_is_claimed_by_an_attack():
+    claimed = {check for sub in HOSTILE for check in sub.effects}
+    assert claimed | {"planted", "home"} >= set(grade_class.EFFECTS) - {"course"}
+    assert "course" in claimed
+
+
+def test_attacks_aim_only_at_the_runs_own_paths():
+    # Safety on shared machines: every absolute path an attack writes to is the
+    # run's folder, or a file named after the run's marker.
+    for sub in HOSTILE:
+        if sub.notebook is None:
+            continue
+        notebook = grade_class.build_notebook(sub.notebook, sub.answers, sub.edit)
+        text = "\n".join(cell.source for cell in notebook.cells)
+        for constant in absolute_paths(notebook):
+            if constant != "/proc" and not constant.startswith("/proc/"):
+                assert constant.startswith(str(CONTEXT.out)), (sub.category, constant)
+        assert "os.kill(-1" not in text and "killall" not in text
+
+
+def absolute_paths(notebook) -> list[str]:
+    """String constants of a notebook's code that start with "/" (f-strings' fixed
+    parts, such as the "/cmdline" of f"/proc/{pid}/cmdline", left out)."""
+    tree = ast.parse("\n".join(split_magics(cell.source)[0]
+                               for cell in notebook.cells if cell.cell_type == "code"))
+    parts = {id(value) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
+             for value in node.values}
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and node.value.startswith("/") and id(node) not in parts]
+
+
+@pytest.mark.parametrize("sub", SUBMISSIONS + HOSTILE,
+                         ids=lambda sub: sub.category or sub.name)
 def test_each_submission_is_what_its_expectations_say(built, sub):
-    folder, course = built
+    folder, course, hostile = built
+    sub = next((h for h in hostile if h.name == sub.name), sub)  # its real paths
     path = folder / f"{sub.name}.ipynb"
     if sub.notebook is None:
         try:
-            cells = course_model.read_notebook(path).cells
-        except course_model.InvalidNotebook:
+            cells = reading.read_submission(folder, Path(f"{sub.name}.ipynb"),
+                                            50 * 2**20).cells
+        except reading.InvalidNotebook as error:
             assert sub.expected == {"": "invalid"}
+            assert sub.fragments.get("", "") in str(error)
+            assert not any(text in str(error) for text in sub.absent)
             return
         assert match.recognise(cells, path.name, course) is None
         assert sub.expected == {"": "unrecognised"}
@@ -67,6 +134,7 @@ def test_each_submission_is_what_its_expectations_say(built, sub):
     assert found is not None and found.name == sub.notebook
     plan = match.prepare(cells, found)
     assert set(sub.expected) == {exercise.number for exercise in found.exercises}
+    assert notebook_flags(cells) == sub.flags
     for number, status in sub.expected.items():
         where = plan.located[number]
         if status == "missing":
@@ -74,3 +142,6 @@ def test_each_submission_is_what_its_expectations_say(built, sub):
             continue
         assert where.exercise_cell is not None and where.check_cell is not None
         assert where.stub_left == (number not in sub.answers), number
+    for cell in cells:
+        if cell.cell_type == "code" and sub.category:
+            ast.parse(split_magics(cell.source)[0])  # every attack is valid Python
