@@ -16,6 +16,7 @@ converts values with :func:`as_array` and compares with :func:`assert_close`.
 
 from __future__ import annotations
 
+import linecache
 import re
 import traceback
 from collections.abc import Callable, Mapping
@@ -382,7 +383,7 @@ def _invoke(fn: Callable[..., Any], args, kwargs, exercise: str) -> Any:
             raise CheckFailed(
                 message + "\n" + _symbolic_hint(error), "tf/numpy-in-graph"
             ) from None
-        if _ambiguous_truth(error):
+        if _ambiguous_truth(error, _student_line(fn, error)):
             hinted = message + "\n" + TRUTH_HINT
             raise CheckFailed(hinted, "array/truth-value") from None
         raise CheckFailed(message) from None
@@ -531,10 +532,22 @@ TRUTH_HINT = (
 )
 
 
-def _ambiguous_truth(error: Exception) -> bool:
-    """Whether the error is an array (one value per row) used as one True/False."""
-    return isinstance(error, (ValueError, TypeError)) and any(
-        text in str(error) for text in _TRUTH_TEXTS
+def _ambiguous_truth(error: Exception, where: str | None) -> bool:
+    """Whether the error is an array (one value per row) used as one True/False.
+
+    Args:
+        error: what the student's code raised.
+        where: the student's line (see :func:`_student_line`), or None.
+    """
+    text = str(error)
+    if isinstance(error, (ValueError, TypeError)):
+        return any(known in text for known in _TRUTH_TEXTS)
+    # `if x > 0:` on a tensor of unknown length inside tf.function: AutoGraph makes
+    # a tf.cond, whose condition fails at run time when reshaped to one value.
+    return (
+        "Input to reshape is a tensor with" in text
+        and where is not None
+        and re.search(r"\(\): (if|elif|while) ", where) is not None
     )
 
 
@@ -551,8 +564,10 @@ _NP_CALL = re.compile(r"\bnp\.([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 # TensorFlow's error text inside tf.function: 'File "...", line N, in name  *' and
 # the source line under it, for each frame of the user's code.
 _GRAPH_FRAME = re.compile(
-    r'File "([^"]+)", line (\d+), in (\S+)[ \t]*\*?[ \t]*\n[ \t]*([^\n]*)'
+    r'File "([^"]+)", line (\d+), in (\S+)[ \t]*(\**)[ \t]*\n[ \t]*([^\n]*)'
 )
+# TensorFlow marks the user's frames with " *", a library's first frame with " **".
+_USER, _LIBRARY = "*", "**"
 
 
 def _symbolic_hint(error: Exception) -> str:
@@ -562,8 +577,17 @@ def _symbolic_hint(error: Exception) -> str:
         A ``"Hint: ..."`` line.
     """
     frames = _GRAPH_FRAME.findall(str(error))
-    source = frames[-1][3] if frames else ""
+    user = [index for index, frame in enumerate(frames) if frame[3] == _USER]
+    source = frames[user[-1]][4] if user else ""
     names = list(dict.fromkeys(_NP_CALL.findall(source)))
+    # The student's line may not say np.<name> (an alias, a helper): the NumPy
+    # function entered right after it names the operation.
+    called = [
+        frame[2] for frame in frames[user[-1] + 1:] if frame[3] == _LIBRARY
+        and "numpy" in frame[0].replace("\\", "/").split("/")
+    ][:1] if user else []
+    if not names and called and not called[0].startswith("_"):
+        names = called
     advice = []
     for name in names:
         if name in ("asarray", "array", "float32", "float64"):
@@ -641,13 +665,15 @@ def _student_line(fn, error: Exception) -> str | None:
     # frames into the error's text instead.
     frames += [
         (int(line), name, source)
-        for filename, line, name, source in _GRAPH_FRAME.findall(str(error))
+        for filename, line, name, _, source in _GRAPH_FRAME.findall(str(error))
         if filename == code.co_filename
     ]
     if not frames:
         return None
     lineno, name, line = frames[-1]
-    source = f": {line.strip()}" if line.strip() else ""
+    # A graph execution error names the line without its source: read it.
+    line = line.strip() or linecache.getline(code.co_filename, lineno).strip()
+    source = f": {line}" if line else ""
     return f"line {lineno} of {name}(){source}"
 
 

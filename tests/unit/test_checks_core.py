@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from course_utils.checks.core import (
+    NOT_DONE,
     CheckFailed,
     as_array,
     assert_close,
@@ -264,3 +265,94 @@ def test_symbolic_tensor_is_described_without_values():
         CheckFailed, match=r"got Symbolic shape \(None, 4\) float32 that"
     ):
         as_array(Symbolic(), name="x")
+
+
+# --------------------------------------------------------------------------------------
+# Errors inside tf.function and arrays used as one True/False (real TensorFlow)
+# --------------------------------------------------------------------------------------
+def compiled(fn):
+    tf = pytest.importorskip("tensorflow")
+    return tf.function(fn, input_signature=[tf.TensorSpec([None], tf.float32)])
+
+
+def numpy_mean_in_graph(x):
+    return x - np.mean(x)
+
+
+def aliased_mean_in_graph(x):
+    from numpy import mean
+
+    return x - mean(x)
+
+
+def numpy_method_in_graph(x):
+    return x * x.numpy()
+
+
+@pytest.mark.parametrize(
+    ("fn", "fragments"),
+    [
+        (numpy_mean_in_graph, ["np.mean -> tf.reduce_mean", "return x - np.mean(x)"]),
+        (aliased_mean_in_graph, ["np.mean -> tf.reduce_mean", "return x - mean(x)"]),
+        (numpy_method_in_graph, [".numpy() cannot run", "return x * x.numpy()"]),
+    ],
+)
+def test_numpy_inside_tf_function_names_the_operation(fn, fragments):
+    with pytest.raises(CheckFailed) as info:
+        call_student(compiled(fn), np.ones(3, np.float32), exercise="4")
+    message = str(info.value)
+    assert info.value.mistake == "tf/numpy-in-graph"
+    assert "inside tf.function" in message and "not done yet" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def stub_in_graph(x):
+    raise NotImplementedError("Exercise 4: write the loss")
+
+
+def test_stub_inside_tf_function_is_not_done_yet():
+    with pytest.raises(CheckFailed, match="not done yet") as info:
+        call_student(compiled(stub_in_graph), np.ones(3, np.float32), exercise="4")
+    assert info.value.mistake == NOT_DONE
+
+
+def if_on_flags(x):
+    if x > 0:
+        return x
+    return -x
+
+
+def if_on_values(x):
+    if x:
+        return x
+    return -x
+
+
+def test_if_on_an_array_gets_a_hint_eagerly_and_in_graph():
+    tf = pytest.importorskip("tensorflow")
+    graph_without_autograph = tf.function(
+        if_on_flags, input_signature=[tf.TensorSpec([None], tf.float32)],
+        autograph=False,
+    )
+    for fn, value in [
+        (if_on_flags, np.ones(3)),  # NumPy
+        (if_on_flags, tf.ones(3)),  # eager TensorFlow
+        (compiled(if_on_flags), np.ones(3, np.float32)),  # tf.cond on 3 flags
+        (compiled(if_on_values), np.ones(3, np.float32)),  # AutoGraph's if
+        (graph_without_autograph, np.ones(3, np.float32)),  # a tensor as a bool
+    ]:
+        with pytest.raises(CheckFailed) as info:
+            call_student(fn, value, exercise="2")
+        assert info.value.mistake == "array/truth-value", str(info.value)
+        assert "ONE True or False" in str(info.value)
+        assert ": if x" in str(info.value)  # the student's line, also from a graph
+
+
+def test_other_value_errors_get_no_truth_hint():
+    def bad(x):
+        raise ValueError("shapes do not match")
+
+    with pytest.raises(CheckFailed) as info:
+        call_student(bad, 1, exercise="2")
+    assert info.value.mistake is None and "ONE True" not in str(info.value)
