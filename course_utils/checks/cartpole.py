@@ -1,17 +1,24 @@
 """Checks for notebook 01, Actor-Critic on CartPole-v1.
 
-Every check calls the student's code on small cases and compares it with a reference
-written here, independently, in plain NumPy. When the answer is wrong, the check looks
-for the usual mistakes (no discount, discounting the wrong way, no normalisation, the
+Each of Exercises 1-4 is a :class:`~.core.Check`: a probe calls the student's code on
+small cases and keeps what comes back as plain data (values, gradients, weights,
+flags); a judge compares that data with a reference written here, independently, in
+plain NumPy, and words the verdict. When the answer is wrong, the judge looks for the
+usual mistakes (no discount, discounting the wrong way, no normalisation, the
 advantage's sign or its gradient, a squared error instead of Huber, a head with the
-wrong shape or activation) and says which one it sees.
+wrong shape or activation, a model the training loop cannot use) and names the one it
+sees, with a stable id (``"<exercise>/<mistake>"``, e.g. ``"returns/no-discount"``).
+
+The probe never decides: it only calls and keeps. The judge never trusts: data that a
+probe would not write fails (``CheckFailed`` or ``MalformedProbe``), never passes.
 
 TensorFlow is imported inside the functions that need it, never at module level.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -24,11 +31,12 @@ from .core import (
     Records,
     as_array,
     assert_close,
-    call_student,
     passed,
     recognise,
     run_check,
+    unpack,
 )
+from .plain import MalformedProbe, Opaque, StudentError
 
 EX_NETWORK = "1 (the agent network)"
 EX_RETURNS = "2 (discounted returns)"
@@ -139,122 +147,374 @@ def episodes_to_solve(
 
 
 # --------------------------------------------------------------------------------------
-# Exercise 1: the agent network
+# Probe helpers shared by the exercises
 # --------------------------------------------------------------------------------------
-def check_agent_network(build_agent: Callable[..., Any]) -> None:
-    """Check `build_agent(num_inputs, num_actions, num_hidden) -> keras.Model`.
+def _attempt(
+    probe: Probe,
+    key: str,
+    step: Callable[[], Any],
+    what: str,
+    mistake: str | None = None,
+) -> Any:
+    """Run one step of a probe that uses the student's objects; keep its result.
 
-    The model maps a batch of states (batch, num_inputs) to two outputs: action
-    probabilities (batch, num_actions) from a softmax, and values (batch, 1) from a
-    linear unit, both heads on one shared hidden layer of num_hidden ReLU units.
+    A step that raises (the student's model cannot be called, has no ``inputs``...)
+    is kept as a failure record saying what raised what: the probe never crashes
+    and never decides; the judge reads the record in its turn.
 
     Args:
-        build_agent: the student's function.
+        probe: the probe's recorder.
+        key: the record's name.
+        step: the step, without arguments.
+        what: the step in the student's terms, e.g. ``"calling the model"``.
+        mistake: the mistake id of a failure of this step, if one.
+
+    Returns:
+        The step's result, or None when it raised.
+    """
+    try:
+        value = step()
+    except Exception as error:  # the student's object failed: a record, not a crash
+        probe.keep(key, StudentError(f"{what} raised {_error_text(error)}", mistake))
+        return None
+    probe.keep(key, value)
+    return value
+
+
+def _error_text(error: Exception) -> str:
+    """``"Type: message"`` of an exception, TensorFlow's frame listing left out."""
+    text = str(error).strip()
+    if text.startswith("in user code:"):  # raised inside tf.function
+        text = text.split("\n\n")[-1].strip()
+    prefix = f"{type(error).__name__}: "
+    text = text[len(prefix):] if text.startswith(prefix) else text
+    text = " ".join(text.split())
+    return prefix + (text if len(text) <= 240 else text[:237] + "...")
+
+
+@contextmanager
+def _mistaken(mistake: str) -> Iterator[None]:
+    """A context in which a CheckFailed that names no mistake gets ``mistake``."""
+    try:
+        yield
+    except CheckFailed as failure:
+        if failure.mistake is not None:
+            raise
+        raise CheckFailed(str(failure), mistake) from None
+
+
+def _returned_text(value: Any) -> str:
+    """What a decoded record holds, in words, e.g. ``"int 3"``, ``"Functional ..."``."""
+    if isinstance(value, Opaque):
+        return value.description
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            kind = {"b": "bool", "i": "int", "u": "int"}.get(value.dtype.kind, "float")
+            return f"{kind} {value.item()!r}"
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return "None" if value is None else type(value).__name__
+
+
+def _inputs_unchanged(
+    records: Records, key: str, inputs: dict[str, Any], case: Any, why: str,
+    mistake: str,
+) -> None:
+    """Fail when the student's function left an input changed (judge side).
+
+    Args:
+        records: the probe's records; ``f"{key}:{name}"`` holds input ``name`` as
+            the student's function left it (``Probe.call_keeping_inputs``).
+        key: the call's record name.
+        inputs: each input's name and the value it was given.
+        case: the case, for the message.
+        why: why it matters, in the exercise's terms.
+        mistake: the mistake id.
 
     Raises:
-        CheckFailed: with what is wrong and a hint.
+        CheckFailed: naming the input that changed.
     """
-    for num_inputs, num_actions, num_hidden in [(4, 2, 16), (3, 5, 8)]:
-        model = call_student(
-            build_agent, num_inputs, num_actions, num_hidden, exercise=EX_NETWORK
+    for name, given in inputs.items():
+        after = records[f"{key}:{name}"]
+        if _same_numbers(after, given):
+            continue
+        try:
+            held = np.asarray(after, dtype=np.float64)
+            shown = np.array2string(held, precision=4, threshold=12, separator=", ")
+        except (TypeError, ValueError, OverflowError):
+            shown = _returned_text(after)
+        called = (", ".join(f"{k}={v}" for k, v in case.items())
+                  if isinstance(case, dict) else case)
+        raise CheckFailed(
+            f"your function changed the caller's `{name}` in place: called with "
+            f"{called}, `{name}` held {shown} afterwards. {why}",
+            mistake,
         )
-        _check_one_network(model, num_inputs, num_actions, num_hidden)
-    passed("agent network: shapes, softmax actor, linear critic, shared layer")
 
 
-def _check_one_network(model: Any, num_inputs: int, num_actions: int, hidden: int):
+def _same_numbers(after: Any, given: Any) -> bool:
+    """Whether a decoded value holds exactly the numbers given (same shape)."""
+    try:
+        held = np.asarray(after, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):  # Opaque, ragged, ...: changed
+        return False
+    original = np.asarray(given, dtype=np.float64)
+    return held.shape == original.shape and np.array_equal(
+        held, original, equal_nan=True
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Exercise 1: the agent network
+# --------------------------------------------------------------------------------------
+NETWORK_CASES = ((4, 2, 16), (3, 5, 8))  # (num_inputs, num_actions, num_hidden)
+BATCH = 7  # states per batch the model is called on
+SHIFT = 1e4  # moved onto the critic's bias to see whether the value follows
+
+
+def _network_states(num_inputs: int) -> np.ndarray:
+    """A fixed batch of states, (BATCH, num_inputs) float32."""
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(BATCH, num_inputs)).astype(np.float32)
+
+
+def _probe_network(probe: Probe, build_agent: Callable[..., Any]) -> None:
+    for index, (num_inputs, num_actions, num_hidden) in enumerate(NETWORK_CASES):
+        done = _probe_one_network(
+            probe, f"net{index}", build_agent, num_inputs, num_actions, num_hidden
+        )
+        if not done:  # the judge fails on this case's records: nothing more to keep
+            return
+
+
+def _probe_one_network(
+    probe: Probe, key: str, build_agent: Callable[..., Any], num_inputs: int,
+    num_actions: int, num_hidden: int,
+) -> bool:
+    """Build one model and keep how it behaves; False when it cannot be probed."""
     import tensorflow as tf
 
-    case = f"build_agent({num_inputs}, {num_actions}, {hidden})"
+    model = probe.call(f"{key}/model", build_agent, num_inputs, num_actions, num_hidden)
     if model is None:
-        raise CheckFailed(f"{case} returned None. Did you forget `return model`?")
-    if not callable(model) or not hasattr(model, "trainable_variables"):
-        raise CheckFailed(
-            f"{case} returned {type(model).__name__}, expected a keras.Model. "
-            "Hint: build it with keras.Model(inputs=..., outputs=[probs, value])."
-        )
-    rng = np.random.default_rng(0)
-    states = rng.normal(size=(7, num_inputs)).astype(np.float32)
-    outputs = _run_model(model, states, case)
+        return False
+    is_model = _attempt(
+        probe, f"{key}/is-model",
+        lambda: callable(model) and hasattr(model, "trainable_variables"),
+        "looking at the model",
+    )
+    if not is_model:
+        return False
+    states = _network_states(num_inputs)
+    outputs = _attempt(
+        probe, f"{key}/outputs", lambda: model(states),
+        f"calling the model on a batch of states of shape {states.shape}",
+        "network/call-fails",
+    )
     if not isinstance(outputs, (list, tuple)) or len(outputs) != 2:
-        got = type(outputs).__name__
-        if isinstance(outputs, (list, tuple)):
-            got = f"{got} of {len(outputs)} outputs"
+        return False
+    variables = _attempt(
+        probe, f"{key}/weights-before",
+        lambda: [np.array(v.numpy()) for v in model.trainable_variables],
+        "reading model.trainable_variables",
+    )
+    if variables is None:
+        return False
+    _attempt(
+        probe, f"{key}/gradients", lambda: _output_gradients(model, states),
+        "differentiating the model's outputs",
+    )
+    if sum(w.shape == (1,) for w in variables) == 1:  # the judge counts them too
+        _attempt(
+            probe, f"{key}/values-shifted", lambda: _shifted_values(model, states),
+            "calling the model with its critic's bias moved",
+        )
+    _attempt(
+        probe, f"{key}/weights-after",
+        lambda: [np.array(v.numpy()) for v in model.trainable_variables],
+        "reading model.trainable_variables",
+    )
+    # The training loop: make_update_step reads model.inputs[0].shape[-1] for its
+    # input signature, then calls the model inside tf.function on (None, n) states.
+    _attempt(
+        probe, f"{key}/input-width", lambda: model.inputs[0].shape[-1],
+        "model.inputs[0].shape[-1]",
+    )
+    _attempt(
+        probe, f"{key}/graph",
+        lambda: _graph_outputs(model, states, tf.TensorSpec([None, num_inputs])),
+        "calling the model inside tf.function",
+    )
+    return True
+
+
+def _output_gradients(model: Any, states: np.ndarray) -> tuple[list, list]:
+    """Per trainable variable: the largest |gradient| from each head, or None.
+
+    Returns:
+        (actor, critic): one entry per variable, a float, or None when the output
+        does not depend on the variable at all.
+    """
+    import tensorflow as tf
+
+    with tf.GradientTape(persistent=True) as tape:
+        probs, values = model(tf.constant(states))
+        actor_out = tf.reduce_sum(probs[:, 0])
+        critic_out = tf.reduce_sum(values)
+    variables = model.trainable_variables
+    sizes = []
+    for output in (actor_out, critic_out):
+        grads = tape.gradient(output, variables)
+        sizes.append(
+            [None if g is None else float(np.max(np.abs(g.numpy()), initial=0.0))
+             for g in grads]
+        )
+    del tape
+    return sizes[0], sizes[1]
+
+
+def _shifted_values(model: Any, states: np.ndarray) -> tuple[Any, Any, Any]:
+    """The values with the critic's bias as it is, moved by +SHIFT, by -SHIFT.
+
+    The critic head's bias is the model's only weight of shape (1,). A linear value
+    follows it one for one; a relu, sigmoid, tanh or softmax head cannot follow both
+    ways. The bias is put back afterwards (the probe keeps the weights before and
+    after, so the judge sees that it was).
+    """
+    bias = next(v for v in model.trainable_variables if tuple(v.shape) == (1,))
+    original = bias.numpy().copy()
+    found = [model(states)[1]]
+    try:
+        for shift in (SHIFT, -SHIFT):
+            bias.assign(original + shift)
+            found.append(model(states)[1])
+    finally:
+        bias.assign(original)
+    return tuple(found)
+
+
+def _graph_outputs(model: Any, states: np.ndarray, spec: Any) -> Any:
+    """The model's outputs when called as the training loop calls it."""
+    import tensorflow as tf
+
+    def forward(batch):
+        return model(batch, training=True)
+
+    return tf.function(forward, input_signature=[spec])(states)
+
+
+def _judge_network(records: Records) -> str:
+    for index, case in enumerate(NETWORK_CASES):
+        _judge_one_network(records, f"net{index}", *case)
+    return (
+        "agent network: shapes, softmax actor, linear critic, shared layer, works "
+        "in the training loop"
+    )
+
+
+def _judge_one_network(
+    records: Records, key: str, num_inputs: int, num_actions: int, hidden: int
+) -> None:
+    case = f"build_agent({num_inputs}, {num_actions}, {hidden})"
+    model = records[f"{key}/model"]
+    if model is None:
+        raise CheckFailed(
+            f"{case} returned None. Did you forget `return model`?",
+            "network/returned-none",
+        )
+    is_model = as_array(records[f"{key}/is-model"], name="is-model", shape=(),
+                        dtype_kind="b")
+    # A keras.Model is kept as its description (Opaque): numbers, lists or a flag
+    # alone are not a model.
+    if not is_model or not isinstance(model, Opaque):
+        raise CheckFailed(
+            f"{case} returned {_returned_text(model)}, expected a keras.Model. "
+            "Hint: build it with keras.Model(inputs=..., outputs=[probs, value]).",
+            "network/not-a-model",
+        )
+    eager = _judge_network_outputs(records, key, case, num_actions)
+    weights = _weights(records[f"{key}/weights-before"])
+    _judge_weight_count(weights, case, num_inputs, num_actions, hidden)
+    _judge_linear_critic(records, key, case, weights)
+    _judge_shared_layer(records, key, case)
+    _judge_unchanged(records, key, case, weights)
+    _judge_training_loop(records, key, case, num_inputs, eager)
+
+
+def _weights(value: Any) -> list[np.ndarray]:
+    """The model's trainable weights as the probe kept them: a list of arrays."""
+    if not isinstance(value, (list, tuple)):
+        raise MalformedProbe("the model's weights are not a list of arrays")
+    return [as_array(weights, name="weights", dtype_kind="f") for weights in value]
+
+
+def _judge_network_outputs(
+    records: Records, key: str, case: str, num_actions: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The model's two outputs on the fixed states: shapes, probabilities."""
+    outputs = records[f"{key}/outputs"]
+    if not isinstance(outputs, (list, tuple)) or len(outputs) != 2:
         raise CheckFailed(
             f"{case}: calling the model on a batch should give two outputs "
-            f"[action_probs, value], got {got}. "
-            "Hint: outputs=[actor_head, critic_head]."
+            f"[action_probs, value], got {_returned_text(outputs)}. "
+            "Hint: outputs=[actor_head, critic_head].",
+            "network/not-two-outputs",
         )
-    probs = as_array(
-        outputs[0], name="action_probs (the actor's output)", shape=(7, num_actions)
-    )
-    as_array(outputs[1], name="value (the critic's output)", shape=(7, 1))
+    with _mistaken("network/actor-shape"):
+        probs = as_array(
+            outputs[0], name="action_probs (the actor's output)",
+            shape=(BATCH, num_actions),
+        )
+    with _mistaken("network/critic-shape"):
+        values = as_array(
+            outputs[1], name="value (the critic's output)", shape=(BATCH, 1)
+        )
     if np.any(probs < -1e-6) or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-4):
         raise CheckFailed(
             f"{case}: the actor's outputs should be probabilities (each row >= 0 and "
             f"summing to 1); row sums are {np.round(probs.sum(axis=1), 3)}. "
-            "Hint: the actor head needs activation='softmax'."
+            "Hint: the actor head needs activation='softmax'.",
+            "network/no-softmax",
         )
-    _check_linear_critic(model, states, case)
+    return probs, values
+
+
+def _judge_weight_count(
+    weights: list[np.ndarray], case: str, num_inputs: int, num_actions: int,
+    hidden: int,
+) -> None:
     expected = (num_inputs + 1) * hidden + (hidden + 1) * num_actions + (hidden + 1)
-    count = int(sum(int(np.prod(v.shape)) for v in model.trainable_variables))
+    count = sum(int(w.size) for w in weights)
     if count != expected:
         raise CheckFailed(
             f"{case}: the model has {count} trainable weights, expected {expected} for "
             f"one hidden layer of {hidden} units shared by an actor head of "
             f"{num_actions} units and a critic head of 1 unit. Hint: use the "
             "num_hidden argument (no fixed size) and connect both heads to the same "
-            "hidden layer."
+            "hidden layer.",
+            "network/weight-count",
         )
-    # Both heads must depend on one shared layer: some weights get a gradient from
-    # the actor's output and from the critic's output.
-    x = tf.constant(states)
-    with tf.GradientTape(persistent=True) as tape:
-        probs_t, values_t = model(x)
-        actor_out = tf.reduce_sum(probs_t[:, 0])
-        critic_out = tf.reduce_sum(values_t)
-    actor_grads = tape.gradient(actor_out, model.trainable_variables)
-    critic_grads = tape.gradient(critic_out, model.trainable_variables)
-    del tape
-    shared = [
-        a is not None and c is not None and np.any(a.numpy()) and np.any(c.numpy())
-        for a, c in zip(actor_grads, critic_grads, strict=True)
-    ]
-    if not any(shared):
+
+
+def _judge_linear_critic(
+    records: Records, key: str, case: str, weights: list[np.ndarray]
+) -> None:
+    """Fail unless the critic's value followed its bias one for one (no activation)."""
+    count = sum(w.shape == (1,) for w in weights)
+    if count != 1:
         raise CheckFailed(
-            f"{case}: the actor and the critic share no layer. Hint: compute one "
-            "hidden layer from the inputs and feed it to both heads."
+            f"{case}: the model has {count} weights of shape (1,), expected exactly "
+            "one: the bias of the critic's single output unit. Hint: "
+            "keras.layers.Dense(1) for the critic head (with its bias).",
+            "network/critic-head",
         )
-
-
-SHIFT = 1e4  # moved onto the critic's bias to see whether the value follows
-
-
-def _check_linear_critic(model: Any, states: np.ndarray, case: str) -> None:
-    """Fail unless the critic's output follows its bias one for one (no activation).
-
-    The critic head's bias is its only weight of shape (1,). Moving it by +-SHIFT
-    moves a linear value by exactly +-SHIFT; a relu, sigmoid, tanh or softmax head
-    cannot follow both ways. The bias is put back afterwards. (The model was built
-    by the check, but build_agent might hand out an object of the student's.)
-    A model with no such bias (a head without one) is not tested here.
-    """
-    biases = [v for v in model.trainable_variables if tuple(v.shape) == (1,)]
-    if len(biases) != 1:
-        return
-    bias, rows = biases[0], (len(states), 1)
-    original = bias.numpy().copy()
-    base = as_array(_run_model(model, states, case)[1], name="value", shape=rows)
-    moved = []
-    try:
-        for shift in (SHIFT, -SHIFT):
-            bias.assign(original + shift)
-            moved.append(
-                as_array(_run_model(model, states, case)[1], name="value", shape=rows)
-            )
-    finally:
-        bias.assign(original)
-    up, down = moved[0] - base, moved[1] - base
+    shifted = records[f"{key}/values-shifted"]
+    if not isinstance(shifted, (list, tuple)) or len(shifted) != 3:
+        raise MalformedProbe("the critic's shifted values are not three batches")
+    base, up, down = (
+        as_array(values, name="value", shape=(BATCH, 1)) for values in shifted
+    )
+    up, down = up - base, down - base
     if not (np.allclose(up, SHIFT, atol=1.0) and np.allclose(down, -SHIFT, atol=1.0)):
         raise CheckFailed(
             f"{case}: the critic's value looks squashed: moving its output unit's "
@@ -262,19 +522,133 @@ def _check_linear_critic(model: Any, states: np.ndarray, case: str) -> None:
             f"[{up.min():.3g}, {up.max():.3g}] and [{down.min():.3g}, "
             f"{down.max():.3g}], not by exactly that. A value estimates a sum of "
             "future rewards: it can be any real number. Hint: give the critic head a "
-            "single unit with no activation (linear)."
+            "single unit with no activation (linear).",
+            "network/squashed-critic",
         )
 
 
-def _run_model(model: Any, states: np.ndarray, case: str):
-    try:
-        return model(states)
-    except Exception as error:
+def _judge_shared_layer(records: Records, key: str, case: str) -> None:
+    """Both heads must depend on one shared layer: some weights get both gradients."""
+    gradients = records[f"{key}/gradients"]
+    if not isinstance(gradients, (list, tuple)) or len(gradients) != 2:
+        raise MalformedProbe("the gradients are not an (actor, critic) pair")
+    actor, critic = (_reached(sizes) for sizes in gradients)
+    if len(actor) != len(critic):
+        raise MalformedProbe("the gradients do not cover the same variables")
+    if not np.any(actor & critic):
         raise CheckFailed(
-            f"{case}: calling the model on a batch of states of shape "
-            f"{states.shape} raised {type(error).__name__}: {str(error)[:200]}. "
-            "Hint: keras.Input(shape=(num_inputs,)), a tuple."
+            f"{case}: the actor and the critic share no layer. Hint: compute one "
+            "hidden layer from the inputs and feed it to both heads.",
+            "network/no-shared-layer",
+        )
+
+
+def _reached(sizes: Any) -> np.ndarray:
+    """Which variables an output reaches: a gradient that is there and not 0."""
+    if not isinstance(sizes, (list, tuple)):
+        raise MalformedProbe("the gradient sizes are not a list")
+    reached = []
+    for size in sizes:
+        if size is None:
+            reached.append(False)
+            continue
+        value = float(as_array(size, name="gradient size", shape=()))
+        reached.append(value > 0.0)
+    return np.array(reached, dtype=bool)
+
+
+def _judge_unchanged(
+    records: Records, key: str, case: str, before: list[np.ndarray]
+) -> None:
+    """The weights after the check used the model are the weights before."""
+    after = records[f"{key}/weights-after"]
+    if not isinstance(after, (list, tuple)):
+        raise MalformedProbe("the model's weights are not a list of arrays")
+    same = len(before) == len(after) and all(
+        _same_numbers(now, was) for was, now in zip(before, after, strict=False)
+    )
+    if not same:
+        raise CheckFailed(
+            f"{case}: the model's weights changed while the check called it. "
+            "Calling a model must not change it (the training loop calls it to act "
+            "and to learn): look for assign() or add_weight() inside call().",
+            "network/changes-when-called",
+        )
+
+
+def _judge_training_loop(
+    records: Records, key: str, case: str, num_inputs: int,
+    eager: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """The model works the way make_update_step uses it."""
+    try:
+        width = records[f"{key}/input-width"]
+    except CheckFailed as failure:
+        raise CheckFailed(
+            f"{case}: the training loop reads model.inputs[0].shape[-1] (its "
+            "compiled update step takes states of that width), and your model has "
+            f"no inputs ({failure}). A model written as a subclass of keras.Model "
+            "has none, so training would crash. Hint: build it with the functional "
+            "API: inputs = keras.Input(shape=(num_inputs,)), ..., "
+            "keras.Model(inputs=inputs, outputs=[action_probs, value]).",
+            "network/no-inputs",
         ) from None
+    width = None if width is None else int(
+        as_array(width, name="input width", shape=(), dtype_kind="i"))
+    if width != num_inputs:
+        raise CheckFailed(
+            f"{case}: model.inputs[0].shape[-1] is {width}, expected {num_inputs}: "
+            "the training loop's compiled update step takes states of that width. "
+            "Hint: keras.Input(shape=(num_inputs,)).",
+            "network/input-width",
+        )
+    try:
+        graph = records[f"{key}/graph"]
+    except CheckFailed as failure:
+        raise CheckFailed(
+            f"{case}: the training loop calls the model inside tf.function (states "
+            f"of shape (None, {num_inputs}), training=True); {failure}. Hint: keep "
+            "to Keras layers and TensorFlow operations.",
+            "network/fails-in-graph",
+        ) from None
+    if not isinstance(graph, (list, tuple)) or len(graph) != 2:
+        raise CheckFailed(
+            f"{case}: inside tf.function the model gave {_returned_text(graph)}, "
+            "not two outputs [action_probs, value].",
+            "network/graph-differs",
+        )
+    for got, expected, name in zip(graph, eager, ("action_probs", "value"),
+                                   strict=True):
+        values = as_array(got, name=name, shape=expected.shape)
+        if not np.allclose(values, expected, atol=1e-5, rtol=1e-4):
+            raise CheckFailed(
+                f"{case}: inside tf.function with training=True, as the training "
+                f"loop calls it, the model's {name} differ from a plain call on the "
+                "same states. A Dropout or BatchNormalization layer? The update must "
+                "score the actions with the policy that chose them: leave them out.",
+                "network/graph-differs",
+            )
+
+
+NETWORK = Check(EX_NETWORK, _probe_network, _judge_network)
+
+
+def check_agent_network(build_agent: Callable[..., Any]) -> None:
+    """Check `build_agent(num_inputs, num_actions, num_hidden) -> keras.Model`.
+
+    The model maps a batch of states (batch, num_inputs) to two outputs: action
+    probabilities (batch, num_actions) from a softmax, and values (batch, 1) from a
+    linear unit, both heads on one shared hidden layer of num_hidden ReLU units. It
+    must also work the way the training loop uses it: ``model.inputs`` (a
+    functional model) and a call inside ``tf.function``.
+
+    Args:
+        build_agent: the student's function.
+
+    Raises:
+        CheckFailed: with what is wrong and a hint.
+    """
+    run_check(NETWORK, build_agent)
 
 
 # --------------------------------------------------------------------------------------
@@ -363,13 +737,22 @@ def _returns_case_text(rewards, gamma, bootstrap) -> dict[str, Any]:
     return case
 
 
+def _returns_inputs(rewards, gamma, bootstrap) -> dict[str, Any]:
+    """The inputs of one call, by name (bootstrap only when the case has one)."""
+    given = rewards.copy() if isinstance(rewards, np.ndarray) else list(rewards)
+    inputs = {"rewards": given, "gamma": gamma}
+    if bootstrap != 0.0:
+        inputs["bootstrap"] = bootstrap
+    return inputs
+
+
 def _probe_returns(probe: Probe, discounted_returns: Callable[..., Any]) -> None:
-    for index, (rewards, gamma, bootstrap) in enumerate(_returns_cases()):
-        given = rewards.copy() if isinstance(rewards, np.ndarray) else list(rewards)
-        keyword = {"bootstrap": bootstrap} if bootstrap != 0.0 else {}
-        probe.call(f"case{index}", discounted_returns, given, gamma, **keyword)
-        # What the student's function left in the caller's rewards.
-        probe.keep(f"rewards_after{index}", given)
+    for index, case in enumerate(_returns_cases()):
+        # The inputs are kept as the student's function left them, so the judge can
+        # see (and name) an input changed in place.
+        probe.call_keeping_inputs(
+            f"case{index}", discounted_returns, _returns_inputs(*case)
+        )
 
 
 def _judge_returns(records: Records) -> str:
@@ -380,7 +763,7 @@ def _judge_returns(records: Records) -> str:
         got = records[f"case{index}"]
         values = as_array(got, name="returns", shape=expected.shape)
         if not np.allclose(values, expected, atol=1e-5, rtol=1e-4):
-            mistake = recognise(values, _returns_mistakes(rewards, gamma, bootstrap))
+            mistake = _recognise_returns(records, cases, index, values)
             if mistake is None and np.asarray(got).dtype.kind in "iu":
                 mistake = Mistake(
                     "returns/integer-dtype", None,
@@ -394,19 +777,47 @@ def _judge_returns(records: Records) -> str:
                     "`bootstrap`.")
             assert_close(values, expected, what="returns", case=case, hint=hint,
                          mistake=mistake.id if mistake else None)
-        after = as_array(
-            records[f"rewards_after{index}"], name="rewards", dtype_kind=None
+        _inputs_unchanged(
+            records, f"case{index}", _returns_inputs(rewards, gamma, bootstrap), case,
+            "The training loop uses the rewards again (to sum the episode's reward): "
+            "work on a copy, or write into a new array.",
+            "returns/changes-input",
         )
-        if after.shape != np.shape(rewards) or not np.allclose(after, rewards):
-            raise CheckFailed(
-                f"your function changed the caller's `rewards` in place: called with "
-                f"{_returns_case_text(rewards, gamma, bootstrap)}, the list/array "
-                f"held {np.asarray(after).tolist()} afterwards. The training loop "
-                "uses the rewards again (to sum the episode's reward): work on a "
-                "copy, or write into a new array.",
-                "returns/changes-input",
-            )
     return f"discounted returns: {len(cases)} cases passed"
+
+
+def _recognise_returns(
+    records: Records, cases: list, index: int, values: np.ndarray
+) -> Mistake | None:
+    """The typical mistake that explains this case and the other cases too.
+
+    Two mistakes can give the same values on one case (on constant rewards,
+    accumulating from the start equals the right returns reversed); the other
+    cases' results tell them apart.
+    """
+    matching = [
+        mistake for mistake in _returns_mistakes(*cases[index])
+        if recognise(values, [mistake]) is not None
+    ]
+    for mistake in matching:
+        if all(
+            _explains(records, cases, other, mistake.id)
+            for other in range(len(cases)) if other != index
+        ):
+            return mistake
+    return matching[0] if matching else None
+
+
+def _explains(records: Records, cases: list, index: int, mistake_id: str) -> bool:
+    """Whether case ``index``'s result fits the mistake (no result: no evidence)."""
+    rewards, gamma, bootstrap = cases[index]
+    try:
+        got = as_array(records[f"case{index}"], name="returns", shape=(len(rewards),))
+    except CheckFailed:
+        return True
+    values = {m.id: m.value for m in _returns_mistakes(rewards, gamma, bootstrap)}
+    wrong = values.get(mistake_id, reference_returns(rewards, gamma, bootstrap))
+    return bool(np.allclose(got, wrong, atol=1e-5, rtol=1e-4))
 
 
 RETURNS = Check(EX_RETURNS, _probe_returns, _judge_returns)
@@ -455,11 +866,18 @@ def _normalise_mistakes(x: np.ndarray) -> list[Mistake]:
 EDGE_VALUES = ([7.0], [100.0] * 5)  # a one-step episode; constant values
 
 
+NORMALISE_WHY = (
+    "A function that overwrites its argument surprises its caller (whoever plots or "
+    "sums the raw returns afterwards gets normalised ones): compute a new array, "
+    "e.g. (values - mean) / (std + 1e-8), instead of -= and /=."
+)
+
+
 def _probe_normalise(probe: Probe, normalise: Callable[..., Any]) -> None:
-    for index, values in enumerate(_normalise_cases()):
-        probe.call(f"case{index}", normalise, np.array(values))
-    for index, values in enumerate(EDGE_VALUES):
-        probe.call(f"edge{index}", normalise, np.array(values))
+    calls = [(f"case{i}", values) for i, values in enumerate(_normalise_cases())]
+    calls += [(f"edge{i}", values) for i, values in enumerate(EDGE_VALUES)]
+    for key, values in calls:
+        probe.call_keeping_inputs(key, normalise, {"values": np.array(values)})
 
 
 def _judge_normalise(records: Records) -> str:
@@ -474,6 +892,9 @@ def _judge_normalise(records: Records) -> str:
         if np.allclose(result, expected, atol=1e-4) or np.allclose(
             result, sample_std, atol=1e-4
         ):
+            _inputs_unchanged(records, f"case{index}", {"values": values},
+                              {"values": values}, NORMALISE_WHY,
+                              "normalise/changes-input")
             continue
         mistake = recognise(result, _normalise_mistakes(x), atol=1e-4)
         hint = mistake.hint if mistake else (
@@ -482,8 +903,9 @@ def _judge_normalise(records: Records) -> str:
                      case={"values": values}, hint=hint, atol=1e-4,
                      mistake=mistake.id if mistake else None)
     for index, values in enumerate(EDGE_VALUES):
-        result = records[f"edge{index}"]
-        if len(values) == 1 and np.all(np.isnan(np.asarray(result, dtype=float))):
+        result = as_array(records[f"edge{index}"], name="normalised returns",
+                          shape=(len(values),), dtype_kind=None)
+        if len(values) == 1 and np.all(np.isnan(result.astype(np.float64))):
             raise CheckFailed(
                 f"normalised returns of a one-step episode, values={values}, came "
                 "back as NaN. With a single value, the sample standard deviation "
@@ -500,6 +922,8 @@ def _judge_normalise(records: Records) -> str:
             "(like 1e-8) to the std so that the result is 0, not NaN.",
             atol=1e-4, mistake="normalise/zero-std",
         )
+        _inputs_unchanged(records, f"edge{index}", {"values": values},
+                          {"values": values}, NORMALISE_WHY, "normalise/changes-input")
     return f"normalise: {len(cases) + len(EDGE_VALUES)} cases passed"
 
 
@@ -524,6 +948,10 @@ def check_normalise(normalise: Callable[..., Any]) -> None:
 # --------------------------------------------------------------------------------------
 # Exercise 4: the actor-critic loss
 # --------------------------------------------------------------------------------------
+LOSS_INPUTS = ("action_probs", "values", "actions", "returns")
+LOSS_TOLERANCE = {"atol": 1e-4, "rtol": 1e-3}  # float32 arithmetic in TensorFlow
+
+
 def _loss_cases() -> list[dict[str, np.ndarray]]:
     rng = np.random.default_rng(3)
 
@@ -558,19 +986,270 @@ def _case_text(case: dict[str, np.ndarray]) -> dict[str, Any]:
     return {key: np.round(np.asarray(value), 3) for key, value in case.items()}
 
 
-def _loss_pair(result: Any) -> tuple[Any, Any]:
+def _probe_loss(probe: Probe, actor_critic_loss: Callable[..., Any]) -> None:
+    import tensorflow as tf
+
+    for index, case in enumerate(_loss_cases()):
+        key = f"loss{index}"
+        probs, values, actions, returns = (tf.constant(case[n]) for n in LOSS_INPUTS)
+        # The inputs are tensors: immutable, so the student's function cannot change
+        # them in place (no need to keep them after the call).
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(probs)
+            tape.watch(values)
+            result = probe.call(key, actor_critic_loss, probs, values, actions, returns)
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            del tape
+            return  # the judge fails on this result: nothing more to keep
+        actor, critic = result
+        probe.keep(f"{key}/tensors", [isinstance(loss, tf.Tensor) for loss in result])
+        for name, loss, source, what in (
+            ("d-actor/d-values", actor, values, "actor_loss"),
+            ("d-actor/d-probs", actor, probs, "actor_loss"),
+            ("d-critic/d-values", critic, values, "critic_loss"),
+        ):
+            _attempt(
+                probe, f"{key}/{name}", _gradient_step(tape, loss, source),
+                f"differentiating {what} with tf.GradientTape",
+            )
+        del tape
+        # The training loop calls the loss inside tf.function, where the number of
+        # steps is unknown (None) and tensors have no values yet.
+        signature = [
+            tf.TensorSpec([None, case["action_probs"].shape[1]], tf.float32),
+            tf.TensorSpec([None], tf.float32),
+            tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([None], tf.float32),
+        ]
+        compiled = tf.function(actor_critic_loss, input_signature=signature)
+        probe.call(f"{key}/graph", compiled, probs, values, actions, returns)
+
+
+def _gradient_step(tape: Any, loss: Any, source: Any) -> Callable[[], Any]:
+    return lambda: tape.gradient(loss, source)
+
+
+def _actor_mistakes(case: dict[str, np.ndarray]) -> list[Mistake]:
+    """What typical wrong actor losses give on a case, most specific first."""
+    p = case["action_probs"].astype(np.float64)
+    a, g = case["actions"], case["returns"].astype(np.float64)
+    v = case["values"].astype(np.float64)
+    T = len(a)
+    taken = p[np.arange(T), a]
+    advantage = g - v
+    expected, _ = reference_losses(p, v, a, g)
+    return [
+        Mistake(
+            "loss/actor-sign-flipped", -expected,
+            "the sign is flipped (a missing minus, or values - returns instead of "
+            "returns - values): minimising -log pi(a|s) * advantage makes actions "
+            "that did better than the critic expected MORE likely.",
+        ),
+        Mistake(
+            "loss/actor-summed", expected * T,
+            "you summed over the steps; take the mean (tf.reduce_mean).",
+        ),
+        Mistake(
+            "loss/return-not-advantage", np.mean(-np.log(taken) * g),
+            "you weighted log pi by the return, not by the advantage: use "
+            "advantage = returns - values.",
+        ),
+        Mistake(
+            "loss/prob-not-log-prob", np.mean(-taken * advantage),
+            "use the LOG of the probability of the action taken (tf.math.log).",
+        ),
+        Mistake(
+            "loss/first-action", np.mean(-np.log(p[:, 0]) * advantage),
+            "you used the probability of action 0 at every step: pick the "
+            "probability of the action actually taken (e.g. tf.gather(probs, "
+            "actions, batch_dims=1)).",
+        ),
+        Mistake(
+            "loss/broadcast", np.mean(-np.log(taken) * (g - v.mean())),
+            "the advantage has the wrong shape: (T,) - (T, 1) broadcasts to (T, T), "
+            "so every step is weighted by the mean value. Keep values and returns "
+            "of shape (T,).",
+        ),
+    ]
+
+
+def _critic_mistakes(case: dict[str, np.ndarray]) -> list[Mistake]:
+    """What typical wrong critic losses give on a case, most specific first."""
+    errors = case["returns"].astype(np.float64) - case["values"]
+    return [
+        Mistake(
+            "loss/critic-mse", np.mean(errors**2),
+            "this is the mean squared error; the critic uses the Huber loss "
+            "(keras.losses.Huber()), which grows only linearly for errors larger "
+            "than 1, so a few surprising returns do not blow up the update.",
+        ),
+        Mistake(
+            "loss/critic-half-squared", np.mean(0.5 * errors**2),
+            "this is half the squared error, which Huber only equals for small "
+            "errors: use keras.losses.Huber().",
+        ),
+        Mistake(
+            "loss/critic-absolute", np.mean(np.abs(errors)),
+            "this is the absolute error; use keras.losses.Huber().",
+        ),
+        Mistake(
+            "loss/critic-summed", np.sum(reference_huber(errors)),
+            "you summed over the steps; take the mean (keras.losses.Huber() "
+            "averages for you).",
+        ),
+    ]
+
+
+def _judge_loss(records: Records) -> str:
+    cases = _loss_cases()
+    for index, case in enumerate(cases):
+        _judge_one_loss(records, f"loss{index}", case)
+    return (
+        f"actor-critic loss: values and gradients right on {len(cases)} cases, "
+        "also inside tf.function"
+    )
+
+
+def _judge_one_loss(records: Records, key: str, case: dict[str, np.ndarray]) -> None:
+    shown = _case_text(case)
+    result = records[key]
     if result is None:
         raise CheckFailed(
             "actor_critic_loss returned None: expected (actor_loss, critic_loss). "
-            "Did you forget the `return`?"
+            "Did you forget the `return`?",
+            "loss/returned-none",
         )
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
+    with _mistaken("loss/not-a-pair"):
+        actor_got, critic_got = unpack(
+            result, ("actor_loss", "critic_loss"), function="actor_critic_loss"
+        )
+    with _mistaken("loss/not-scalars"):
+        actor = as_array(actor_got, name="actor_loss (a scalar)", shape=())
+        critic = as_array(critic_got, name="critic_loss (a scalar)", shape=())
+    expected_actor, expected_critic = reference_losses(
+        *(case[name] for name in LOSS_INPUTS)
+    )
+    _judge_loss_value(
+        actor, expected_actor, "actor_loss", shown, _actor_mistakes(case),
+        "actor_loss = mean over steps of -log(prob of the action taken) * advantage.",
+    )
+    _judge_loss_value(
+        critic, expected_critic, "critic_loss", shown, _critic_mistakes(case),
+        "critic_loss = keras.losses.Huber()(returns, values).",
+    )
+    _judge_graph_call(records, key, (expected_actor, expected_critic))
+    tensors = as_array(records[f"{key}/tensors"], name="tensor flags", shape=(2,),
+                       dtype_kind="b")
+    if not tensors.all():
         raise CheckFailed(
-            "actor_critic_loss should return two scalars (actor_loss, critic_loss), "
-            f"got {type(result).__name__}"
-            + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
+            "the losses must be TensorFlow tensors computed with TensorFlow "
+            "operations, so that GradientTape can differentiate them; got "
+            + " and ".join(
+                f"{name} {'a tensor' if ok else 'not a tf.Tensor'}"
+                for name, ok in zip(("actor_loss", "critic_loss"), tensors,
+                                    strict=True)
+            )
+            + ". Hint: use tf.* functions (no .numpy(), no float(), no np.*).",
+            "loss/not-tensors",
         )
-    return result[0], result[1]
+    _judge_loss_gradients(records, key, case, shown)
+
+
+def _judge_loss_value(
+    got: np.ndarray, expected: float, what: str, shown: dict, mistakes: list[Mistake],
+    hint: str,
+) -> None:
+    if np.allclose(got, expected, **LOSS_TOLERANCE):
+        return
+    mistake = recognise(got, mistakes, **LOSS_TOLERANCE)
+    assert_close(
+        got, expected, what=what, case=shown, hint=mistake.hint if mistake else hint,
+        mistake=mistake.id if mistake else None, **LOSS_TOLERANCE,
+    )
+
+
+def _judge_graph_call(
+    records: Records, key: str, expected: tuple[float, float]
+) -> None:
+    """The loss also works inside tf.function, as the training loop calls it."""
+    try:
+        result = records[f"{key}/graph"]
+    except CheckFailed as failure:
+        if failure.mistake is not None:  # already named (NumPy in the graph, ...)
+            raise
+        raise CheckFailed(
+            f"{failure}\nHint: the training loop calls actor_critic_loss inside "
+            "tf.function, where the number of steps is unknown (shape (None,)): use "
+            "tf.shape(x)[0] rather than x.shape[0], and TensorFlow operations "
+            "rather than NumPy.",
+            "loss/fails-in-graph",
+        ) from None
+    with _mistaken("loss/graph-differs"):
+        pair = unpack(result, ("actor_loss", "critic_loss"),
+                      function="actor_critic_loss inside tf.function")
+        for got, want, name in zip(pair, expected, ("actor_loss", "critic_loss"),
+                                   strict=True):
+            assert_close(
+                got, want, what=f"{name} inside tf.function",
+                case="the same case, called as the training loop does",
+                hint="your loss gives a different value when compiled: look for "
+                "Python code that runs only once, while tracing (print, Python "
+                "numbers taken from tensors, tf.executing_eagerly()).",
+                **LOSS_TOLERANCE,
+            )
+
+
+def _judge_loss_gradients(
+    records: Records, key: str, case: dict[str, np.ndarray], shown: dict
+) -> None:
+    p, a = case["action_probs"].astype(np.float64), case["actions"]
+    T = len(a)
+    errors = case["returns"].astype(np.float64) - case["values"]
+    d_actor_values = _gradient(records[f"{key}/d-actor/d-values"], (T,))
+    if np.any(np.abs(d_actor_values) > 1e-7):
+        raise CheckFailed(
+            "actor_loss sends a gradient into the critic's values "
+            f"(d actor_loss / d values = {np.round(d_actor_values, 4)}). The "
+            "advantage must be a constant for the actor, otherwise the actor's loss "
+            "also trains the critic, in the wrong direction. Hint: "
+            "advantage = tf.stop_gradient(returns - values).",
+            "loss/advantage-not-detached",
+        )
+    expected = np.zeros_like(p)
+    expected[np.arange(T), a] = -errors / (p[np.arange(T), a] * T)
+    got = _gradient(records[f"{key}/d-actor/d-probs"], p.shape)
+    # Probabilities sum to 1, so only the part of the gradient along the simplex
+    # matters (a loss that renormalises them, like a cross-entropy, is also right).
+    assert_close(
+        got - got.mean(axis=1, keepdims=True),
+        expected - expected.mean(axis=1, keepdims=True),
+        what="the gradient of actor_loss with respect to action_probs",
+        case=shown,
+        hint="only the probability of the action taken should matter, through "
+        "-log(prob) * advantage.",
+        mistake="loss/actor-gradient",
+        **LOSS_TOLERANCE,
+    )
+    assert_close(
+        _gradient(records[f"{key}/d-critic/d-values"], (T,)),
+        -np.clip(errors, -HUBER_DELTA, HUBER_DELTA) / T,
+        what="the gradient of critic_loss with respect to values",
+        case=shown,
+        hint="critic_loss must be computed from the values tensor you were given "
+        "(keras.losses.Huber()(returns, values)).",
+        mistake="loss/critic-gradient",
+        **LOSS_TOLERANCE,
+    )
+
+
+def _gradient(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A kept gradient: None (no dependence) reads as zeros."""
+    if value is None:
+        return np.zeros(shape)
+    return as_array(value, name="gradient", shape=shape)
+
+
+LOSS = Check(EX_LOSS, _probe_loss, _judge_loss)
 
 
 def check_actor_critic_loss(actor_critic_loss: Callable[..., Any]) -> None:
@@ -579,7 +1258,8 @@ def check_actor_critic_loss(actor_critic_loss: Callable[..., Any]) -> None:
     Expected: ``(actor_loss, critic_loss)``, two scalar tensors, where
     ``actor_loss = mean(-log pi(a_t|s_t) * A_t)`` with the advantage
     ``A_t = G_t - V(s_t)`` held constant (no gradient), and ``critic_loss`` is the
-    mean Huber loss (delta = 1) between returns and values.
+    mean Huber loss (delta = 1) between returns and values. It must also work
+    inside ``tf.function``, as the training loop calls it.
 
     Args:
         actor_critic_loss: the student's function.
@@ -587,172 +1267,7 @@ def check_actor_critic_loss(actor_critic_loss: Callable[..., Any]) -> None:
     Raises:
         CheckFailed: with what is wrong and a hint.
     """
-    import tensorflow as tf
-
-    for case in _loss_cases():
-        shown = _case_text(case)
-        probs = tf.constant(case["action_probs"])
-        values = tf.constant(case["values"])
-        actions = tf.constant(case["actions"])
-        returns = tf.constant(case["returns"])
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(probs)
-            tape.watch(values)
-            result = call_student(
-                actor_critic_loss, probs, values, actions, returns, exercise=EX_LOSS
-            )
-            actor_t, critic_t = _loss_pair(result)
-        actor = float(as_array(actor_t, name="actor_loss (a scalar)", shape=()))
-        critic = float(as_array(critic_t, name="critic_loss (a scalar)", shape=()))
-        _check_actor_value(actor, case, shown)
-        _check_critic_value(critic, case, shown)
-        _check_loss_gradients(tape, actor_t, critic_t, probs, values, case, shown)
-        del tape
-    passed("actor-critic loss: values and gradients right on 3 cases")
-
-
-def _check_actor_value(actor: float, case: dict, shown: dict) -> None:
-    p = case["action_probs"].astype(np.float64)
-    a, g, v = case["actions"], case["returns"].astype(np.float64), case["values"]
-    T = len(a)
-    taken = p[np.arange(T), a]
-    advantage = g - v.astype(np.float64)
-    expected, _ = reference_losses(p, v, a, g)
-    if np.isclose(actor, expected, atol=1e-4, rtol=1e-3):
-        return
-    mistakes = [
-        (
-            -expected,
-            "the sign is flipped (a missing minus, or values - returns "
-            "instead of returns - values): minimising -log pi(a|s) * advantage makes "
-            "actions that did better than the critic expected MORE likely.",
-        ),
-        (expected * T, "you summed over the steps; take the mean (tf.reduce_mean)."),
-        (
-            float(np.mean(-np.log(taken) * g)),
-            "you weighted log pi by the return, not "
-            "by the advantage: use advantage = returns - values.",
-        ),
-        (
-            float(np.mean(-taken * advantage)),
-            "use the LOG of the probability of the action taken (tf.math.log).",
-        ),
-        (
-            float(np.mean(-np.log(p[:, 0]) * advantage)),
-            "you used the probability of "
-            "action 0 at every step: pick the probability of the action actually taken "
-            "(e.g. tf.gather(probs, actions, batch_dims=1)).",
-        ),
-    ]
-    hint = "actor_loss = mean over steps of -log(prob of the action taken) * advantage."
-    for wrong, message in mistakes:
-        if np.isclose(actor, wrong, atol=1e-4, rtol=1e-3):
-            hint = message
-            break
-    assert_close(
-        actor, expected, what="actor_loss", case=shown, hint=hint, atol=1e-4, rtol=1e-3
-    )
-
-
-def _check_critic_value(critic: float, case: dict, shown: dict) -> None:
-    errors = case["returns"].astype(np.float64) - case["values"]
-    _, expected = reference_losses(
-        case["action_probs"], case["values"], case["actions"], case["returns"]
-    )
-    if np.isclose(critic, expected, atol=1e-4, rtol=1e-3):
-        return
-    mistakes = [
-        (
-            float(np.mean(errors**2)),
-            "this is the mean squared error; the critic uses the Huber loss "
-            "(keras.losses.Huber()), which grows only linearly for errors larger "
-            "than 1, so a few surprising returns do not blow up the update.",
-        ),
-        (
-            float(np.mean(0.5 * errors**2)),
-            "this is half the squared error, which Huber "
-            "only equals for small errors: use keras.losses.Huber().",
-        ),
-        (
-            float(np.mean(np.abs(errors))),
-            "this is the absolute error; use keras.losses.Huber().",
-        ),
-        (
-            float(np.sum(reference_huber(errors))),
-            "you summed over the steps; take the "
-            "mean (keras.losses.Huber() averages for you).",
-        ),
-    ]
-    hint = "critic_loss = keras.losses.Huber()(returns, values)."
-    for wrong, message in mistakes:
-        if np.isclose(critic, wrong, atol=1e-4, rtol=1e-3):
-            hint = message
-            break
-    assert_close(
-        critic,
-        expected,
-        what="critic_loss",
-        case=shown,
-        hint=hint,
-        atol=1e-4,
-        rtol=1e-3,
-    )
-
-
-def _check_loss_gradients(tape, actor_t, critic_t, probs, values, case, shown) -> None:
-    import tensorflow as tf
-
-    if not isinstance(actor_t, tf.Tensor) or not isinstance(critic_t, tf.Tensor):
-        raise CheckFailed(
-            "the losses must be TensorFlow tensors computed with TensorFlow "
-            "operations, so that GradientTape can differentiate them; got "
-            f"{type(actor_t).__name__} and {type(critic_t).__name__}. Hint: use tf.* "
-            "functions (no .numpy(), no float())."
-        )
-    d_actor_values = tape.gradient(actor_t, values)
-    if d_actor_values is not None and np.any(np.abs(d_actor_values.numpy()) > 1e-7):
-        raise CheckFailed(
-            "actor_loss sends a gradient into the critic's values "
-            f"(d actor_loss / d values = {np.round(d_actor_values.numpy(), 4)}). The "
-            "advantage must be a constant for the actor, otherwise the actor's loss "
-            "also trains the critic, in the wrong direction. Hint: "
-            "advantage = tf.stop_gradient(returns - values)."
-        )
-    d_actor_probs = tape.gradient(actor_t, probs)
-    p, a = case["action_probs"].astype(np.float64), case["actions"]
-    T = len(a)
-    advantage = case["returns"].astype(np.float64) - case["values"]
-    expected = np.zeros_like(p)
-    expected[np.arange(T), a] = -advantage / (p[np.arange(T), a] * T)
-    got = np.zeros_like(p) if d_actor_probs is None else d_actor_probs.numpy()
-    # Probabilities sum to 1, so only the part of the gradient along the simplex
-    # matters (a loss that renormalises them, like a cross-entropy, is also right).
-    expected = expected - expected.mean(axis=1, keepdims=True)
-    got = got - got.mean(axis=1, keepdims=True)
-    assert_close(
-        got,
-        expected,
-        what="the gradient of actor_loss with respect to action_probs",
-        case=shown,
-        hint="only the probability of the action taken should matter, through "
-        "-log(prob) * advantage.",
-        atol=1e-4,
-        rtol=1e-3,
-    )
-    d_critic_values = tape.gradient(critic_t, values)
-    errors = case["returns"].astype(np.float64) - case["values"]
-    expected_v = -np.clip(errors, -HUBER_DELTA, HUBER_DELTA) / T
-    got_v = np.zeros(T) if d_critic_values is None else d_critic_values.numpy()
-    assert_close(
-        got_v,
-        expected_v,
-        what="the gradient of critic_loss with respect to values",
-        case=shown,
-        hint="critic_loss must be computed from the values tensor you were given "
-        "(keras.losses.Huber()(returns, values)).",
-        atol=1e-4,
-        rtol=1e-3,
-    )
+    run_check(LOSS, actor_critic_loss)
 
 
 # --------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Checks of notebook 01: right answers pass (however written), typical mistakes fail
-with a message that names the mistake."""
+with a message that names the mistake and its id, and forged probe data never passes.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -11,12 +13,131 @@ import numpy as np
 import pytest
 from check_testing import fails
 
-from course_utils.checks import cartpole
-from course_utils.checks.core import CheckFailed
+from course_utils.checks import cartpole, plain
+from course_utils.checks.core import (
+    NOT_DONE,
+    CheckFailed,
+    judge_payload,
+    run_probe,
+)
+from course_utils.checks.plain import MalformedProbe
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
+
+def fails_as(check, answer, mistake, *fragments):
+    """Run a check expected to fail; assert its mistake id and message fragments."""
+    with pytest.raises(CheckFailed) as info:
+        check(answer)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    assert info.value.mistake == mistake, (info.value.mistake, message)
+    return message
+
+
+# --------------------------------------------------------------------------------------
+# Forged data: whatever a submission's kernel hands over, the judge never passes it
+# unless it holds the right outputs.
+# --------------------------------------------------------------------------------------
+def payload_of(check, answer) -> dict:
+    """The probe's data for an answer, as the grader receives it (parsed JSON)."""
+    return json.loads(plain.dumps(run_probe(check, answer)))
+
+
+def never_passes(check, data) -> Exception:
+    """Judge hand-made data; it must fail (CheckFailed or MalformedProbe)."""
+    text = data if isinstance(data, str) else json.dumps(data)
+    with pytest.raises((CheckFailed, MalformedProbe)) as info:
+        judge_payload(check, text)
+    return info.value
+
+
+def wrong_records(record: dict) -> list[dict]:
+    """Records a probe would not have written in place of ``record``."""
+    nan = {"kind": "array", "dtype": "float64", "shape": [3], "data": ["nan"] * 3}
+    replacements = [
+        {"kind": "none"},
+        {"kind": "opaque", "description": "forged"},
+        {"kind": "error", "message": "forged", "mistake": None},
+        {"kind": "array", "dtype": "float64", "shape": [0], "data": []},
+        {"kind": "array", "dtype": "float64", "shape": [2, 2, 2], "data": [1.0] * 8},
+        {"kind": "seq", "type": "list", "items": []},
+        nan,
+    ]
+    if record.get("kind") == "array":  # the same shape, but not numbers a probe keeps
+        size = len(record["data"])
+        replacements.append({**record, "dtype": "float64", "data": ["nan"] * size})
+        replacements.append({**record, "dtype": "float64", "data": ["inf"] * size})
+    if record.get("kind") == "seq":
+        replacements.append({**record, "items": record["items"][:-1]})
+        replacements.append({**record, "items": record["items"] + [nan]})
+        replacements += [
+            {**record, "items": [*record["items"][:i], nan, *record["items"][i + 1:]]}
+            for i in range(len(record["items"]))
+        ]
+    if record.get("kind") == "opaque":  # a description only: any other is as good
+        replacements = [r for r in replacements if r["kind"] != "opaque"]
+    return [r for r in replacements if r != record]
+
+
+def forged_payloads(valid: dict):
+    """Hand-made payloads from a valid one: every record missing or replaced."""
+    records = valid["records"]
+    yield "{}"
+    yield "not json"
+    yield json.dumps({"records": {}, "stopped": None})
+    yield json.dumps({"records": records})[:-10]  # cut short
+    yield json.dumps({"records": records, "stopped": {"kind": "none"}})
+    yield json.dumps({"records": {**records, "x": {"kind": "array"}}})
+    yield " " * (plain.MAX_PAYLOAD + 1)
+    # A probe that stopped early, with fake records of a right answer.
+    yield json.dumps({"records": records, "stopped": {
+        "kind": "error", "message": "stopped", "mistake": None}})
+    for key in records:
+        yield json.dumps({"records": {k: v for k, v in records.items() if k != key}})
+        for wrong in wrong_records(records[key]):
+            yield json.dumps({"records": {**records, key: wrong}})
+
+
+def assert_forgeries_fail(check, answer) -> int:
+    """Every forged variant of the right answer's data fails; return how many."""
+    valid = payload_of(check, answer)
+    assert judge_payload(check, json.dumps(valid))  # the genuine data passes
+    count = 0
+    for payload in forged_payloads(valid):
+        never_passes(check, payload)
+        count += 1
+    return count
+
+
+def assert_round_trip(check, answer):
+    """The probe's data survives plain.dumps/loads; judging it gives run_check's
+    verdict."""
+    data = run_probe(check, answer)
+    again = plain.loads(plain.dumps(data))
+    assert again == json.loads(json.dumps(data))
+    assert plain.dumps(again) == plain.dumps(data)
+    try:
+        verdict = judge_payload(check, plain.dumps(data))
+    except CheckFailed as failure:
+        verdict = (str(failure), failure.mistake)
+    try:
+        second = judge_payload(check, plain.dumps(again))
+    except CheckFailed as failure:
+        second = (str(failure), failure.mistake)
+    assert verdict == second  # the judge is deterministic
+    return verdict
+
+
+def test_garbage_is_malformed_for_every_check():
+    for check in (cartpole.NETWORK, cartpole.RETURNS, cartpole.NORMALISE,
+                  cartpole.LOSS):
+        for text in ("", "[]", "null", '{"records": []}', "{" * 100_000,
+                     json.dumps({"records": {"case0": {"kind": "array",
+                                 "dtype": "float64", "shape": [10**6], "data": []}}})):
+            assert isinstance(never_passes(check, text), MalformedProbe)
 
 
 # --------------------------------------------------------------------------------------
@@ -45,39 +166,86 @@ def network(
     return build_agent
 
 
+def functional(build_heads):
+    """A functional model: build_heads(inputs, num_actions, num_hidden) -> outputs."""
+
+    def build_agent(num_inputs, num_actions, num_hidden):
+        inputs = keras.Input(shape=(num_inputs,))
+        return keras.Model(inputs, build_heads(inputs, num_actions, num_hidden))
+
+    return build_agent
+
+
+class SubclassAgent(keras.Model):
+    """Right maths, subclass API: no model.inputs for the training loop."""
+
+    def __init__(self, num_actions, num_hidden):
+        super().__init__()
+        self.common = keras.layers.Dense(num_hidden, activation="relu")
+        self.actor = keras.layers.Dense(num_actions)
+        self.critic = keras.layers.Dense(1)
+
+    def call(self, x):
+        h = self.common(x)
+        return tf.nn.softmax(self.actor(h)), self.critic(h)
+
+
 def test_network_reference_passes(capsys):
     cartpole.check_agent_network(network())
-    assert capsys.readouterr().out.startswith("✔ agent network")
+    out = capsys.readouterr().out
+    assert out.startswith("✔ agent network") and "training loop" in out
 
 
-def test_network_written_differently_passes():
-    class Agent(keras.Model):
-        def __init__(self, num_actions, num_hidden):
-            super().__init__()
-            self.common = keras.layers.Dense(num_hidden, activation="relu")
-            self.actor = keras.layers.Dense(num_actions)
-            self.critic = keras.layers.Dense(1)
+def sequential_trunk(inputs, num_actions, num_hidden):
+    trunk = keras.Sequential([keras.layers.Dense(num_hidden, activation="relu")])
+    hidden = trunk(inputs)
+    return [
+        keras.layers.Dense(num_actions, activation="softmax")(hidden),
+        keras.layers.Dense(1)(hidden),
+    ]
 
-        def call(self, x):
-            h = self.common(x)
-            return tf.nn.softmax(self.actor(h)), self.critic(h)
 
-    cartpole.check_agent_network(lambda n_in, n_act, n_hid: Agent(n_act, n_hid))
+def separate_activations(inputs, num_actions, num_hidden):
+    hidden = keras.layers.Activation("relu")(keras.layers.Dense(num_hidden)(inputs))
+    logits = keras.layers.Dense(num_actions)(hidden)
+    value = keras.layers.Dense(1, activation="linear")(hidden)
+    return (keras.layers.Softmax()(logits), value)  # a tuple of outputs
+
+
+@pytest.mark.parametrize("heads", [sequential_trunk, separate_activations])
+def test_network_written_differently_passes(heads):
+    cartpole.check_agent_network(functional(heads))
+
+
+def test_network_subclass_model_is_rejected_saying_why():
+    # Issue 13: it passed the check, then make_update_step crashed on model.inputs.
+    message = fails_as(
+        cartpole.check_agent_network,
+        lambda n_in, n_act, n_hid: SubclassAgent(n_act, n_hid),
+        "network/no-inputs",
+        "model.inputs[0].shape[-1]",
+        "subclass",
+        "keras.Input(shape=(num_inputs,))",
+    )
+    assert "AttributeError" in message
 
 
 def test_network_without_softmax_fails():
-    fails(cartpole.check_agent_network, network(actor_activation=None), "softmax")
+    fails_as(cartpole.check_agent_network, network(actor_activation=None),
+             "network/no-softmax", "softmax")
 
 
 def test_network_with_sigmoid_actor_fails():
-    fails(cartpole.check_agent_network, network(actor_activation="sigmoid"), "softmax")
+    fails_as(cartpole.check_agent_network, network(actor_activation="sigmoid"),
+             "network/no-softmax", "softmax")
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 def test_network_with_squashed_critic_fails(activation):
-    fails(
+    fails_as(
         cartpole.check_agent_network,
         network(critic_activation=activation),
+        "network/squashed-critic",
         "critic",
         "linear",
     )
@@ -103,15 +271,89 @@ def test_linear_critic_with_positive_values_passes_and_is_left_as_built():
 
 
 def test_network_with_one_output_fails():
-    fails(cartpole.check_agent_network, network(outputs="actor"), "two outputs")
+    fails_as(cartpole.check_agent_network, network(outputs="actor"),
+             "network/not-two-outputs", "two outputs")
 
 
 def test_network_ignoring_num_hidden_fails():
-    fails(cartpole.check_agent_network, network(fixed_hidden=128), "num_hidden")
+    fails_as(cartpole.check_agent_network, network(fixed_hidden=128),
+             "network/weight-count", "num_hidden")
 
 
 def test_network_without_shared_layer_fails():
-    fails(cartpole.check_agent_network, network(shared=False), "same hidden layer")
+    fails_as(cartpole.check_agent_network, network(shared=False),
+             "network/weight-count", "same hidden layer")
+
+
+def test_network_critic_cut_off_from_the_shared_layer_fails():
+    # Same weights as the right network, but the critic's gradient never reaches
+    # the hidden layer: the heads share nothing they learn.
+    def detached(inputs, num_actions, num_hidden):
+        hidden = keras.layers.Dense(num_hidden, activation="relu")(inputs)
+        frozen = keras.layers.Lambda(keras.ops.stop_gradient)(hidden)
+        return [
+            keras.layers.Dense(num_actions, activation="softmax")(hidden),
+            keras.layers.Dense(1)(frozen),
+        ]
+
+    fails_as(cartpole.check_agent_network, functional(detached),
+             "network/no-shared-layer", "share no layer")
+
+
+def test_network_head_shapes_fail():
+    def wide_critic(inputs, num_actions, num_hidden):
+        hidden = keras.layers.Dense(num_hidden, activation="relu")(inputs)
+        return [keras.layers.Dense(num_actions, activation="softmax")(hidden),
+                keras.layers.Dense(2)(hidden)]
+
+    def one_action(inputs, num_actions, num_hidden):
+        hidden = keras.layers.Dense(num_hidden, activation="relu")(inputs)
+        return [keras.layers.Dense(1, activation="softmax")(hidden),
+                keras.layers.Dense(1)(hidden)]
+
+    fails_as(cartpole.check_agent_network, functional(wide_critic),
+             "network/critic-shape", "value (the critic's output)", "(7, 1)")
+    fails_as(cartpole.check_agent_network, functional(one_action),
+             "network/actor-shape", "action_probs", "(7, 2)")
+
+
+def test_network_with_dropout_fails_where_training_differs():
+    # Dropout is active in the training loop's call (training=True): the update
+    # would score the actions with another policy than the one that played.
+    def dropout(inputs, num_actions, num_hidden):
+        hidden = keras.layers.Dense(num_hidden, activation="relu")(inputs)
+        hidden = keras.layers.Dropout(0.5)(hidden)
+        return [keras.layers.Dense(num_actions, activation="softmax")(hidden),
+                keras.layers.Dense(1)(hidden)]
+
+    fails_as(cartpole.check_agent_network, functional(dropout),
+             "network/graph-differs", "tf.function", "Dropout")
+
+
+class DriftingDense(keras.layers.Dense):
+    """A head whose call moves its own bias: the model changes when called."""
+
+    def call(self, inputs):
+        self.bias.assign_add(tf.fill(tf.shape(self.bias), 0.01))
+        return super().call(inputs)
+
+
+def test_network_that_changes_when_called_fails():
+    def drifting(inputs, num_actions, num_hidden):
+        hidden = keras.layers.Dense(num_hidden, activation="relu")(inputs)
+        return [DriftingDense(num_actions, activation="softmax")(hidden),
+                keras.layers.Dense(1)(hidden)]
+
+    fails_as(cartpole.check_agent_network, functional(drifting),
+             "network/changes-when-called", "weights changed")
+
+
+def test_network_rejecting_its_batch_names_the_input_shape():
+    def wrong_input(num_inputs, num_actions, num_hidden):
+        return network()(num_inputs + 1, num_actions, num_hidden)
+
+    fails_as(cartpole.check_agent_network, wrong_input, "network/call-fails",
+             "calling the model on a batch of states of shape (7, 4)")
 
 
 def test_network_with_scalar_input_shape_fails():
@@ -130,14 +372,67 @@ def test_network_with_scalar_input_shape_fails():
 
 
 def test_network_none_and_not_done():
-    fails(cartpole.check_agent_network, lambda a, b, c: None, "None")
-    fails(cartpole.check_agent_network, lambda a, b, c: 3, "keras.Model")
+    fails_as(cartpole.check_agent_network, lambda a, b, c: None,
+             "network/returned-none", "None")
+    fails_as(cartpole.check_agent_network, lambda a, b, c: 3,
+             "network/not-a-model", "int 3", "keras.Model")
 
     def todo(a, b, c):
         raise NotImplementedError("Exercise 1")
 
-    fails(cartpole.check_agent_network, todo, "not done yet")
+    fails_as(cartpole.check_agent_network, todo, NOT_DONE, "not done yet")
     fails(cartpole.check_agent_network, None, "expected a function")
+
+
+def forged(check, answer, key, record):
+    """The right answer's data with one record replaced (or removed if None)."""
+    data = payload_of(check, answer)
+    if record is None:
+        del data["records"][key]
+    else:
+        data["records"][key] = record
+    return data
+
+
+def integer(value):
+    return {"kind": "array", "dtype": "int64", "shape": [], "data": [value]}
+
+
+def test_network_judge_names_training_loop_mistakes_from_data():
+    # Reached by real models only in contrived ways; the judge still names them.
+    error = {"kind": "error", "message": "calling the model inside tf.function "
+             "raised ValueError: no", "mistake": None}
+    cases = [
+        ("net0/input-width", integer(5), "network/input-width"),
+        ("net0/input-width", {"kind": "none"}, "network/input-width"),
+        ("net0/graph", error, "network/fails-in-graph"),
+    ]
+    for key, record, mistake in cases:
+        failure = never_passes(cartpole.NETWORK,
+                               forged(cartpole.NETWORK, network(), key, record))
+        assert isinstance(failure, CheckFailed) and failure.mistake == mistake
+
+
+def test_network_judge_requires_one_critic_bias():
+    data = payload_of(cartpole.NETWORK, network())
+    weights = data["records"]["net0/weights-before"]["items"]
+    bias = next(i for i, w in enumerate(weights) if w["shape"] == [1])
+    # The same count of weights, but no (1,) bias: the linearity test cannot run.
+    weights[bias] = {"kind": "array", "dtype": "float32", "shape": [1, 1],
+                     "data": weights[bias]["data"]}
+    failure = never_passes(cartpole.NETWORK, data)
+    assert failure.mistake == "network/critic-head"
+
+
+def test_network_forged_data_never_passes():
+    assert assert_forgeries_fail(cartpole.NETWORK, network()) > 100
+
+
+@pytest.mark.parametrize("answer", [network(), network(critic_activation="relu"),
+                                    lambda a, b, c: SubclassAgent(b, c),
+                                    lambda a, b, c: None])
+def test_network_probe_data_round_trips(answer):
+    assert_round_trip(cartpole.NETWORK, answer)
 
 
 # --------------------------------------------------------------------------------------
@@ -161,19 +456,54 @@ def returns_tf_style(rewards, gamma, bootstrap=0.0):
     return tf.constant(out)
 
 
+def returns_python_floats(rewards, gamma, bootstrap=0.0):
+    # A list of Python floats, built backwards and reversed at the end.
+    g, out = float(bootstrap), []
+    for r in reversed(list(rewards)):
+        g = float(r) + gamma * g
+        out.append(g)
+    out.reverse()
+    return out
+
+
+def returns_cumsum(rewards, gamma, bootstrap=0.0):
+    # G_t = gamma^-t * sum_{k>=t} gamma^k r_k: a cumulative sum of the reversed,
+    # discounted rewards. Dividing by gamma^t needs gamma > 0.
+    r = np.asarray(rewards, dtype=np.float64)
+    if gamma == 0:
+        return r.copy()
+    powers = gamma ** np.arange(len(r))
+    tail = np.cumsum((powers * r)[::-1])[::-1] / powers
+    return tail + gamma ** (len(r) - np.arange(len(r))) * bootstrap
+
+
+def returns_matrix(rewards, gamma, bootstrap=0.0):
+    # An upper-triangular matrix of powers of gamma times the rewards.
+    r = np.asarray(rewards, dtype=np.float64)
+    T = len(r)
+    ahead = np.arange(T)[None, :] - np.arange(T)[:, None]
+    with np.errstate(divide="ignore"):
+        weights = np.triu(np.float_power(gamma, ahead))
+    return weights @ r + np.float_power(gamma, T - np.arange(T)) * bootstrap
+
+
 def test_returns_reference_passes(capsys):
     cartpole.check_discounted_returns(returns_loop)
     assert "✔ discounted returns" in capsys.readouterr().out
 
 
-def test_returns_written_differently_passes():
-    cartpole.check_discounted_returns(returns_tf_style)
+@pytest.mark.parametrize(
+    "answer", [returns_tf_style, returns_python_floats, returns_cumsum, returns_matrix]
+)
+def test_returns_written_differently_passes(answer):
+    cartpole.check_discounted_returns(answer)
 
 
 def test_returns_without_discount_fails():
-    fails(
+    fails_as(
         cartpole.check_discounted_returns,
         lambda rewards, gamma, bootstrap=0.0: returns_loop(rewards, 1.0, bootstrap),
+        "returns/no-discount",
         "gamma is not used",
     )
 
@@ -186,7 +516,8 @@ def test_returns_discounted_forward_fails():
             out.append(g)
         return np.array(out)
 
-    fails(cartpole.check_discounted_returns, forward, "from the start of the episode")
+    fails_as(cartpole.check_discounted_returns, forward, "returns/looking-back",
+             "from the start of the episode")
 
 
 def test_returns_left_reversed_fails():
@@ -197,14 +528,25 @@ def test_returns_left_reversed_fails():
             out.append(g)
         return np.array(out)
 
-    fails(cartpole.check_discounted_returns, backwards_not_flipped, "reverse")
+    fails_as(cartpole.check_discounted_returns, backwards_not_flipped,
+             "returns/reversed", "reverse")
 
 
 def test_returns_ignoring_bootstrap_fails():
-    fails(
+    fails_as(
         cartpole.check_discounted_returns,
         lambda rewards, gamma, bootstrap=0.0: returns_loop(rewards, gamma),
+        "returns/bootstrap-ignored",
         "bootstrap value is ignored",
+    )
+
+
+def test_returns_undiscounted_bootstrap_fails():
+    fails_as(
+        cartpole.check_discounted_returns,
+        lambda rewards, gamma, bootstrap=0.0: returns_loop(rewards, gamma) + bootstrap,
+        "returns/bootstrap-undiscounted",
+        "gamma^(T-t)",
     )
 
 
@@ -213,7 +555,22 @@ def test_returns_normalised_fails():
         g = returns_loop(rewards, gamma, bootstrap)
         return (g - g.mean()) / (g.std() + 1e-8)
 
-    fails(cartpole.check_discounted_returns, normalised, "Exercise 3")
+    fails_as(cartpole.check_discounted_returns, normalised, "returns/normalised",
+             "Exercise 3")
+
+
+def test_returns_integer_result_fails():
+    # Issue 13: np.zeros_like of integer rewards makes integer returns ([2 1 1]).
+    def zeros_like(rewards, gamma, bootstrap=0.0):
+        returns = np.zeros_like(np.asarray(rewards))
+        running = bootstrap
+        for t in reversed(range(len(rewards))):
+            running = rewards[t] + gamma * running
+            returns[t] = running
+        return returns
+
+    fails_as(cartpole.check_discounted_returns, zeros_like, "returns/integer-dtype",
+             "rewards=[1, 1, 1]", "integers", "float dtype")
 
 
 def test_returns_wrong_shape_and_types_fail():
@@ -231,20 +588,59 @@ def test_returns_wrong_shape_and_types_fail():
     fails(cartpole.check_discounted_returns, lambda rewards: rewards, "TypeError")
 
 
-def test_returns_check_does_not_mutate():
-    def mutating(rewards, gamma, bootstrap=0.0):
+def test_returns_changing_rewards_in_place_is_reported_by_name():
+    # Issue 13: reversing the caller's rewards in place (values returned right)
+    # passed, because the check looked at its own copy.
+    def reverses_in_place(rewards, gamma, bootstrap=0.0):
+        rewards.reverse() if isinstance(rewards, list) else None
+        if isinstance(rewards, np.ndarray):
+            rewards[:] = rewards[::-1].copy()
+        out, g = [], bootstrap
+        for r in rewards:
+            g = r + gamma * g
+            out.append(g)
+        return np.array(out[::-1], dtype=float)
+
+    def overwrites_after(rewards, gamma, bootstrap=0.0):
         result = returns_loop(rewards, gamma, bootstrap)
-        rewards[0] = 1e9  # must not affect later cases
+        rewards[0] = 1e9
         return result
 
-    cartpole.check_discounted_returns(mutating)
+    for answer in (reverses_in_place, overwrites_after):
+        fails_as(cartpole.check_discounted_returns, answer, "returns/changes-input",
+                 "changed the caller's `rewards` in place", "work on a copy")
+
+
+def test_returns_truth_value_of_rewards_gets_a_hint():
+    # `if not rewards:` works on a list, not on an array of rewards.
+    def empty_test(rewards, gamma, bootstrap=0.0):
+        if not rewards:
+            return np.zeros(0)
+        return returns_loop(rewards, gamma, bootstrap)
+
+    fails_as(cartpole.check_discounted_returns, empty_test, "array/truth-value",
+             "ValueError", "if not rewards", "len(x) == 0")
+
+
+def test_returns_forged_data_never_passes():
+    assert assert_forgeries_fail(cartpole.RETURNS, returns_loop) > 100
+
+
+@pytest.mark.parametrize("answer", [returns_loop, returns_python_floats,
+                                    lambda r, g, bootstrap=0.0: None])
+def test_returns_probe_data_round_trips(answer):
+    assert_round_trip(cartpole.RETURNS, answer)
 
 
 # --------------------------------------------------------------------------------------
 # Exercise 3: normalisation
 # --------------------------------------------------------------------------------------
+def normalise_reference(x):
+    return (x - np.mean(x)) / (np.std(x) + 1e-8)
+
+
 def test_normalise_reference_passes(capsys):
-    cartpole.check_normalise(lambda x: (x - np.mean(x)) / (np.std(x) + 1e-8))
+    cartpole.check_normalise(normalise_reference)
     assert "✔ normalise" in capsys.readouterr().out
 
 
@@ -260,19 +656,35 @@ def test_normalise_written_differently_passes():
         )
     )
 
+    def in_a_copy(values):
+        x = np.array(values, dtype=np.float64)  # a copy: changing it is fine
+        x -= x.mean()
+        x /= x.std() + 1e-8
+        return x
+
+    cartpole.check_normalise(in_a_copy)
+
 
 def test_normalise_missing_fails():
-    fails(cartpole.check_normalise, lambda x: x, "unchanged")
+    fails_as(cartpole.check_normalise, lambda x: x.copy(), "normalise/unchanged",
+             "unchanged")
 
 
 def test_normalise_only_centred_fails():
-    fails(cartpole.check_normalise, lambda x: x - x.mean(), "centred")
+    fails_as(cartpole.check_normalise, lambda x: x - x.mean(),
+             "normalise/only-centred", "centred")
+
+
+def test_normalise_only_scaled_fails():
+    fails_as(cartpole.check_normalise, lambda x: x / (x.std() + 1e-8),
+             "normalise/only-scaled", "first subtract their mean")
 
 
 def test_normalise_by_variance_fails():
-    fails(
+    fails_as(
         cartpole.check_normalise,
         lambda x: (x - x.mean()) / (x.var() + 1e-8),
+        "normalise/variance",
         "variance",
     )
 
@@ -283,6 +695,35 @@ def test_normalise_nan_on_constant_fails():
             return (x - x.mean()) / x.std()
 
     fails(cartpole.check_normalise, no_eps, "NaN")
+
+
+def test_normalise_sample_std_on_one_value_explains_the_nan():
+    def ddof1(x):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (x - x.mean()) / (x.std(ddof=1) + 1e-8)
+
+    fails_as(cartpole.check_normalise, ddof1, "normalise/ddof1-single-value",
+             "n - 1 = 0", "ddof=0")
+
+
+def test_normalise_changing_values_in_place_is_reported_by_name():
+    def in_place(values):
+        values -= values.mean()
+        values /= values.std() + 1e-8
+        return values
+
+    fails_as(cartpole.check_normalise, in_place, "normalise/changes-input",
+             "changed the caller's `values` in place", "new array")
+
+
+def test_normalise_forged_data_never_passes():
+    assert assert_forgeries_fail(cartpole.NORMALISE, normalise_reference) > 50
+
+
+@pytest.mark.parametrize("answer", [normalise_reference, lambda x: x,
+                                    lambda x: [1, "a"]])
+def test_normalise_probe_data_round_trips(answer):
+    assert_round_trip(cartpole.NORMALISE, answer)
 
 
 # --------------------------------------------------------------------------------------
@@ -299,7 +740,7 @@ def loss_reference(action_probs, values, actions, returns):
 
 
 def loss_one_hot(action_probs, values, actions, returns):
-    # Written differently: one-hot mask, explicit Huber formula, crossentropy style.
+    # Written differently: one-hot mask, explicit Huber formula with tf.where.
     mask = tf.one_hot(actions, tf.shape(action_probs)[1])
     log_prob = tf.reduce_sum(mask * tf.math.log(action_probs + 1e-12), axis=1)
     advantage = returns - tf.stop_gradient(values)
@@ -312,6 +753,16 @@ def loss_crossentropy(action_probs, values, actions, returns):
     advantage = tf.stop_gradient(returns - values)
     scce = keras.losses.SparseCategoricalCrossentropy()
     return scce(actions, action_probs, sample_weight=advantage), HUBER(values, returns)
+
+
+def loss_keras_ops(action_probs, values, actions, returns):
+    # keras.ops and the functional Huber with an explicit delta; a list, not a tuple.
+    taken = keras.ops.take_along_axis(action_probs, actions[:, None], axis=1)[:, 0]
+    advantage = keras.ops.stop_gradient(returns - values)
+    actor = keras.ops.mean(-keras.ops.log(taken) * advantage)
+    critic = keras.ops.mean(keras.losses.huber(returns[:, None], values[:, None],
+                                               delta=1.0))
+    return [actor, critic]
 
 
 def variant(actor=None, critic=None):
@@ -332,10 +783,13 @@ def taken_log_prob(action_probs, actions):
 
 def test_loss_reference_passes(capsys):
     cartpole.check_actor_critic_loss(loss_reference)
-    assert "✔ actor-critic loss" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "✔ actor-critic loss" in out and "tf.function" in out
 
 
-@pytest.mark.parametrize("answer", [loss_one_hot, loss_crossentropy])
+@pytest.mark.parametrize(
+    "answer", [loss_one_hot, loss_crossentropy, loss_keras_ops]
+)
 def test_loss_written_differently_passes(answer):
     cartpole.check_actor_critic_loss(answer)
 
@@ -344,52 +798,99 @@ def test_loss_sign_flipped_fails():
     def flipped(p, v, a, g):
         return tf.reduce_mean(taken_log_prob(p, a) * tf.stop_gradient(g - v))
 
-    fails(cartpole.check_actor_critic_loss, variant(actor=flipped), "sign is flipped")
+    fails_as(cartpole.check_actor_critic_loss, variant(actor=flipped),
+             "loss/actor-sign-flipped", "sign is flipped")
 
 
 def test_loss_not_detached_fails():
     def attached(p, v, a, g):
         return -tf.reduce_mean(taken_log_prob(p, a) * (g - v))
 
-    fails(cartpole.check_actor_critic_loss, variant(actor=attached), "tf.stop_gradient")
+    fails_as(cartpole.check_actor_critic_loss, variant(actor=attached),
+             "loss/advantage-not-detached", "tf.stop_gradient")
 
 
 def test_loss_without_baseline_fails():
     def returns_only(p, v, a, g):
         return -tf.reduce_mean(taken_log_prob(p, a) * g)
 
-    fails(cartpole.check_actor_critic_loss, variant(actor=returns_only), "advantage")
+    fails_as(cartpole.check_actor_critic_loss, variant(actor=returns_only),
+             "loss/return-not-advantage", "advantage")
 
 
 def test_loss_summed_fails():
     def summed(p, v, a, g):
         return -tf.reduce_sum(taken_log_prob(p, a) * tf.stop_gradient(g - v))
 
-    fails(cartpole.check_actor_critic_loss, variant(actor=summed), "mean")
+    fails_as(cartpole.check_actor_critic_loss, variant(actor=summed),
+             "loss/actor-summed", "mean")
+
+
+def test_loss_probability_not_log_fails():
+    def no_log(p, v, a, g):
+        taken = tf.gather(p, a, batch_dims=1)
+        return -tf.reduce_mean(taken * tf.stop_gradient(g - v))
+
+    fails_as(cartpole.check_actor_critic_loss, variant(actor=no_log),
+             "loss/prob-not-log-prob", "LOG")
 
 
 def test_loss_wrong_action_fails():
     def first_action(p, v, a, g):
         return -tf.reduce_mean(tf.math.log(p[:, 0]) * tf.stop_gradient(g - v))
 
-    fails(cartpole.check_actor_critic_loss, variant(actor=first_action), "taken")
+    fails_as(cartpole.check_actor_critic_loss, variant(actor=first_action),
+             "loss/first-action", "taken")
 
 
 def test_loss_mse_fails():
     mse = keras.losses.MeanSquaredError()
-    fails(
+    fails_as(
         cartpole.check_actor_critic_loss,
         variant(critic=lambda g, v: mse(g, v)),
+        "loss/critic-mse",
         "mean squared error",
         "Huber",
     )
 
 
+def test_loss_half_squared_error_fails():
+    fails_as(
+        cartpole.check_actor_critic_loss,
+        variant(critic=lambda g, v: tf.reduce_mean(0.5 * (g - v) ** 2)),
+        "loss/critic-half-squared",
+        "half the squared error",
+    )
+
+
 def test_loss_absolute_error_fails():
-    fails(
+    fails_as(
         cartpole.check_actor_critic_loss,
         variant(critic=lambda g, v: tf.reduce_mean(tf.abs(g - v))),
+        "loss/critic-absolute",
         "absolute error",
+    )
+
+
+def test_loss_critic_summed_fails():
+    def huber_sum(g, v):  # one Huber loss per step, then a sum
+        return tf.reduce_sum(keras.losses.huber(g[:, None], v[:, None]))
+
+    fails_as(
+        cartpole.check_actor_critic_loss,
+        variant(critic=huber_sum),
+        "loss/critic-summed",
+        "summed",
+    )
+
+
+def test_loss_critic_without_gradient_fails():
+    # Right value, but computed from a constant copy: the critic would never learn.
+    fails_as(
+        cartpole.check_actor_critic_loss,
+        variant(critic=lambda g, v: HUBER(g, tf.stop_gradient(v))),
+        "loss/critic-gradient",
+        "gradient of critic_loss",
     )
 
 
@@ -398,19 +899,23 @@ def test_loss_numpy_result_fails():
         actor, critic = loss_reference(p, v, a, g)
         return float(actor), float(critic)
 
-    fails(cartpole.check_actor_critic_loss, numpy_losses, "TensorFlow")
+    fails_as(cartpole.check_actor_critic_loss, numpy_losses, "loss/not-tensors",
+             "TensorFlow")
 
 
 def test_loss_bad_results_fail():
-    fails(cartpole.check_actor_critic_loss, lambda p, v, a, g: None, "None")
-    fails(
+    fails_as(cartpole.check_actor_critic_loss, lambda p, v, a, g: None,
+             "loss/returned-none", "None")
+    fails_as(
         cartpole.check_actor_critic_loss,
         lambda p, v, a, g: loss_reference(p, v, a, g)[0],
-        "two scalars",
+        "loss/not-a-pair",
+        "(actor_loss, critic_loss)",
     )
-    fails(
+    fails_as(
         cartpole.check_actor_critic_loss,
         lambda p, v, a, g: (p, v),
+        "loss/not-scalars",
         "actor_loss (a scalar)",
     )
 
@@ -422,7 +927,76 @@ def test_loss_broadcasting_bug_fails():
         actor = -tf.reduce_mean(taken_log_prob(p, a) * advantage)
         return actor, HUBER(g, v)
 
-    fails(cartpole.check_actor_critic_loss, broadcast, "actor_loss")
+    fails_as(cartpole.check_actor_critic_loss, broadcast, "loss/broadcast",
+             "actor_loss", "(T, T)")
+
+
+def test_loss_numpy_inside_tf_function_names_the_operation():
+    # Issue 13: .numpy() passes eagerly and breaks in the compiled update step.
+    def numpy_advantage(p, v, a, g):
+        advantage = (g - v).numpy()
+        actor = -tf.reduce_mean(taken_log_prob(p, a) * advantage)
+        return actor, HUBER(g, v)
+
+    message = fails_as(cartpole.check_actor_critic_loss, numpy_advantage,
+                       "tf/numpy-in-graph", ".numpy()", "inside tf.function",
+                       "advantage = (g - v).numpy()")
+    assert "not done yet" not in message
+
+    def numpy_mean(p, v, a, g):
+        advantage = tf.stop_gradient(g - v)
+        actor = -np.mean(taken_log_prob(p, a) * advantage)
+        return actor, HUBER(g, v)
+
+    fails_as(cartpole.check_actor_critic_loss, numpy_mean, "tf/numpy-in-graph",
+             "np.mean", "tf.reduce_mean")
+
+
+def test_loss_static_length_fails_inside_tf_function():
+    # x.shape[0] is None in the training loop's compiled step (any episode length).
+    def static_length(p, v, a, g):
+        rows = tf.range(p.shape[0])
+        taken = tf.gather_nd(p, tf.stack([rows, a], axis=1))
+        actor = -tf.reduce_mean(tf.math.log(taken) * tf.stop_gradient(g - v))
+        return actor, HUBER(g, v)
+
+    fails_as(cartpole.check_actor_critic_loss, static_length, "loss/fails-in-graph",
+             "inside tf.function", "tf.shape(x)[0]")
+
+
+def test_loss_if_on_a_tensor_gets_a_hint():
+    def branching(p, v, a, g):
+        advantage = tf.stop_gradient(g - v)
+        if advantage > 0:  # one comparison per step: not one True/False
+            advantage = advantage * 1.0
+        return -tf.reduce_mean(taken_log_prob(p, a) * advantage), HUBER(g, v)
+
+    fails_as(cartpole.check_actor_critic_loss, branching, "array/truth-value",
+             "ONE True or False", "tf.where")
+
+
+def test_loss_forged_data_never_passes():
+    assert assert_forgeries_fail(cartpole.LOSS, loss_reference) > 100
+
+
+@pytest.mark.parametrize("answer", [loss_reference, variant(
+    critic=lambda g, v: tf.reduce_mean(tf.abs(g - v))), lambda p, v, a, g: None])
+def test_loss_probe_data_round_trips(answer):
+    assert_round_trip(cartpole.LOSS, answer)
+
+
+def test_every_recognised_mistake_has_a_well_formed_id():
+    import re
+
+    ids = [m.id for m in cartpole._returns_mistakes([1.0, 2.0], 0.9, 1.0)]
+    ids += [m.id for m in cartpole._normalise_mistakes(np.array([1.0, 2.0]))]
+    case = cartpole._loss_cases()[0]
+    ids += [m.id for m in cartpole._actor_mistakes(case)]
+    ids += [m.id for m in cartpole._critic_mistakes(case)]
+    assert len(ids) == len(set(ids))
+    for mistake in ids:
+        assert re.fullmatch(r"(returns|normalise|loss)/[a-z0-9]+(-[a-z0-9]+)*",
+                            mistake), mistake
 
 
 # --------------------------------------------------------------------------------------
