@@ -1,23 +1,42 @@
 """Checks for notebook 02, DDPG on Pendulum-v1.
 
-Every check calls the student's code on small cases and compares it with a reference
-written here, independently, in plain NumPy. When the answer is wrong, the check looks
-for the usual mistakes (noise that does not drift back, ``dt`` under the wrong root, a
-buffer that samples empty rows or never wraps, a target from the online networks,
-``truncated`` taken for ``terminated``, the actor loss's sign, ``tau`` the wrong way
-round) and says which one it sees.
+Each check is a :class:`~.core.Check`: a probe calls the student's code on small
+cases and keeps what comes back as plain data (values, sampled rows, gradients, the
+inputs as the call left them); a judge compares that data with a reference written
+here, independently, in plain NumPy. When the answer is wrong, the judge looks for
+the usual mistakes (noise that does not drift back, ``dt`` under the wrong root, a
+buffer that samples empty rows, a subset of its rows or never wraps, a target from
+the online networks, ``truncated`` taken for ``terminated``, the actor loss's sign,
+``tau`` the wrong way round) and names the one it sees, with a stable id
+(``"<exercise>/<mistake>"``).
 
-TensorFlow is imported inside the functions that need it, never at module level.
+TensorFlow is imported inside the probes that need it, never at module level; the
+judges use NumPy only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .core import CheckFailed, as_array, assert_close, call_student, passed
+from .core import (
+    NOT_DONE,
+    Check,
+    CheckFailed,
+    Mistake,
+    Probe,
+    Records,
+    as_array,
+    assert_close,
+    call_student,
+    recognise,
+    run_check,
+    unpack,
+)
+from .plain import MalformedProbe, Opaque, StudentError
 
 EX_NOISE = "1 (the Ornstein-Uhlenbeck step)"
 EX_BUFFER = "2 (the replay buffer)"
@@ -86,17 +105,90 @@ def reference_soft_update(target_weights, online_weights, tau) -> list[np.ndarra
     ]
 
 
-def _call_compiled(compiled, *args, exercise: str):
-    """Run the student's code inside a tf.function, as the update step does."""
+# --------------------------------------------------------------------------------------
+# Judge helpers shared by the exercises
+# --------------------------------------------------------------------------------------
+_GRAPH_ONLY = (
+    "It runs on NumPy arrays, but fails inside tf.function, where the training step "
+    "calls it on symbolic TensorFlow tensors. Hint: use arithmetic (+, -, *, **) "
+    "and tf.* functions, not np.* functions, .numpy() or float()."
+)
+
+
+def _graph_value(records: Records, key: str, *, mistake: str) -> Any:
+    """A result computed inside tf.function, after the eager cases passed.
+
+    An error there that the core did not already name means the code works on
+    NumPy arrays only: say so.
+    """
     try:
-        return call_student(compiled, *args, exercise=exercise)
-    except CheckFailed as error:
-        raise CheckFailed(
-            f"{error}\nIt runs on NumPy arrays, but fails inside tf.function, where "
-            "the training step calls it on symbolic TensorFlow tensors. Hint: use "
-            "arithmetic (+, -, *, **) and tf.* functions, not np.* functions, "
-            ".numpy() or float()."
-        ) from None
+        return records[key]
+    except CheckFailed as failure:
+        if failure.mistake is not None:
+            raise
+        raise CheckFailed(f"{failure}\n{_GRAPH_ONLY}", mistake) from None
+
+
+def _unchanged(
+    records: Records,
+    key: str,
+    inputs: Mapping[str, Any],
+    *,
+    function: str,
+    why: str,
+    mistake: str,
+) -> None:
+    """Fail when the student's function changed one of its inputs in place.
+
+    Args:
+        records: the probe's data, holding ``f"{key}:{name}"`` for each input as the
+            call left it (see ``Probe.call_keeping_inputs``).
+        key: the call's record.
+        inputs: the inputs as the check gave them, by name.
+        function: the function's name in messages.
+        why: why it matters, in the exercise's terms.
+        mistake: the mistake's id.
+    """
+    for name, original in inputs.items():
+        changed = _first_change(records[f"{key}:{name}"], original, name)
+        if changed is not None:
+            label, before, after = changed
+            raise CheckFailed(
+                f"{function} changed its input `{name}` in place: {label} was "
+                f"{_show(before)} before the call and {_show(after)} after it. {why}",
+                mistake,
+            )
+
+
+def _first_change(after: Any, original: Any, label: str) -> tuple | None:
+    """(label, before, after) of the first part of an input that changed, or None."""
+    if isinstance(original, (list, tuple)):
+        if not isinstance(after, (list, tuple)) or len(after) != len(original):
+            return label, original, after
+        for index, (item_after, item) in enumerate(zip(after, original, strict=True)):
+            changed = _first_change(item_after, item, f"{label}[{index}]")
+            if changed is not None:
+                return changed
+        return None
+    if not isinstance(after, np.ndarray) or after.dtype.kind not in "biuf":
+        return label, original, after
+    before = np.asarray(original, dtype=np.float64)
+    now = after.astype(np.float64)
+    if now.shape != before.shape or not np.array_equal(now, before):
+        return label, original, after
+    return None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (Opaque, StudentError)) or value is None:
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(item) for item in value) + "]"
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return repr(value)[:80]
+    return np.array2string(array, precision=4, threshold=12, separator=", ")
 
 
 # --------------------------------------------------------------------------------------
@@ -138,54 +230,68 @@ def _ou_cases() -> list[dict[str, Any]]:
             dt=0.01,
             normal_sample=np.array([1.5]),
         ),
+        # Integers: a scalar mean written `0`, a noise started with np.zeros(n, int).
+        # The next value is not a whole number: it must not be truncated.
+        dict(
+            x=np.array([2, -1]),
+            mu=0,
+            theta=0.5,
+            sigma=0.2,
+            dt=0.1,
+            normal_sample=np.array([0.5, 1.0]),
+        ),
     ]
 
 
-def _ou_mistakes(c: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
-    x, mu, th, sg, dt, n = (
-        c["x"],
-        c["mu"],
-        c["theta"],
-        c["sigma"],
-        c["dt"],
-        c["normal_sample"],
-    )
+def _ou_mistakes(c: dict[str, Any]) -> list[Mistake]:
+    """What typical wrong answers return on a case, most specific first."""
+    x = np.asarray(c["x"], dtype=np.float64)
+    mu, th, sg, dt = c["mu"], c["theta"], c["sigma"], c["dt"]
+    n = c["normal_sample"]
     return [
-        (
+        Mistake(
+            "ou/not-mean-reverting",
             x + sg * np.sqrt(dt) * n,
             "your noise is not mean-reverting: it never drifts back toward mu. Add "
             "the pull theta * (mu - x) * dt.",
         ),
-        (
+        Mistake(
+            "ou/pull-sign",
             x + th * (x - mu) * dt + sg * np.sqrt(dt) * n,
             "the pull has the wrong sign: theta * (x - mu) pushes the noise AWAY "
             "from mu. Use theta * (mu - x) * dt.",
         ),
-        (
+        Mistake(
+            "ou/kick-dt",
             x + th * (mu - x) * dt + sg * dt * n,
             "the random kick is scaled by dt instead of sqrt(dt). A random walk "
             "spreads like the square root of time, so the kick is "
             "sigma * sqrt(dt) * normal_sample.",
         ),
-        (
+        Mistake(
+            "ou/kick-no-sqrt-dt",
             x + th * (mu - x) * dt + sg * n,
             "the random kick is missing its sqrt(dt) factor: use "
             "sigma * sqrt(dt) * normal_sample.",
         ),
-        (
+        Mistake(
+            "ou/pull-no-dt",
             x + th * (mu - x) + sg * np.sqrt(dt) * n,
             "the pull toward mu is missing its dt factor: theta * (mu - x) * dt.",
         ),
-        (
+        Mistake(
+            "ou/dt-swapped",
             x + th * (mu - x) * np.sqrt(dt) + sg * dt * n,
             "dt and sqrt(dt) are swapped: the pull gets dt, the random kick "
             "gets sqrt(dt).",
         ),
-        (
+        Mistake(
+            "ou/returns-change",
             th * (mu - x) * dt + sg * np.sqrt(dt) * n,
             "you returned the change dx, not the new value: return x + dx.",
         ),
-        (
+        Mistake(
+            "ou/sigma-in-sqrt",
             x + th * (mu - x) * dt + np.sqrt(sg * dt) * n,
             "sigma is inside the square root: the kick is sigma * sqrt(dt) * "
             "normal_sample.",
@@ -193,12 +299,71 @@ def _ou_mistakes(c: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
     ]
 
 
+_OU_FORMULA = "x_next = x + theta * (mu - x) * dt + sigma * sqrt(dt) * normal_sample."
+
+
+def _probe_ou(probe: Probe, ou_step: Callable[..., Any]) -> None:
+    for index, case in enumerate(_ou_cases()):
+        probe.call_keeping_inputs(f"case{index}", ou_step, case)
+        # The same inputs again: a step that draws its own random numbers differs.
+        probe.call(f"again{index}", ou_step, *case.values())
+
+
+def _judge_ou(records: Records) -> str:
+    cases = _ou_cases()
+    for index, case in enumerate(cases):
+        expected = reference_ou_step(**case)
+        got = records[f"case{index}"]
+        values = as_array(got, name="the new noise x", shape=expected.shape)
+        if not np.allclose(values, expected, **_TOL):
+            again = as_array(
+                records[f"again{index}"], name="the new noise x", shape=expected.shape
+            )
+            mistake = _ou_mistake(got, values, again, case)
+            assert_close(
+                values, expected, what="the new noise x", case=case,
+                hint=mistake.hint if mistake else _OU_FORMULA,
+                mistake=mistake.id if mistake else None, **_TOL,
+            )
+        _unchanged(
+            records, f"case{index}", case, function="ou_step",
+            why="The noise process keeps its current x and passes it in at every "
+            "step: return a new array (x + pull + kick) instead of changing x "
+            "with += or [...] =.",
+            mistake="ou/changes-input",
+        )
+    return f"Ornstein-Uhlenbeck step: {len(cases)} cases right"
+
+
+def _ou_mistake(got, values, again, case) -> Mistake | None:
+    if not np.allclose(values, again):
+        return Mistake(
+            "ou/own-random", None,
+            "two calls with the same inputs gave different results: use the "
+            "normal_sample argument instead of drawing random numbers yourself "
+            "(that keeps the noise seeded and repeatable).",
+        )
+    mistake = recognise(values, _ou_mistakes(case), **_TOL)
+    if mistake is None and np.asarray(got).dtype.kind in "iu":
+        mistake = Mistake(
+            "ou/integer-dtype", None,
+            f"your result is made of integers ({np.asarray(got).dtype}): the new "
+            "noise was truncated. Here x was given as integers; compute a new "
+            "array with x + theta * (mu - x) * dt + ..., which NumPy makes a float "
+            "array, rather than writing into np.zeros_like(x) or into x itself.",
+        )
+    return mistake
+
+
+OU_STEP = Check(EX_NOISE, _probe_ou, _judge_ou)
+
+
 def check_ou_step(ou_step: Callable[..., Any]) -> None:
     """Check ``ou_step(x, mu, theta, sigma, dt, normal_sample)``.
 
     Expected: ``x + theta * (mu - x) * dt + sigma * sqrt(dt) * normal_sample``, an
     array with the shape of ``x``, using the given normal sample (no random draws of
-    its own).
+    its own), without changing its inputs.
 
     Args:
         ou_step: the student's function.
@@ -206,137 +371,350 @@ def check_ou_step(ou_step: Callable[..., Any]) -> None:
     Raises:
         CheckFailed: with what is wrong and a hint.
     """
-    cases = _ou_cases()
-    for c in cases:
-        got = call_student(ou_step, *c.values(), exercise=EX_NOISE)
-        values = as_array(got, name="the new noise x", shape=c["x"].shape)
-        expected = reference_ou_step(**c)
-        if np.allclose(values, expected, **_TOL):
-            continue
-        again = as_array(
-            call_student(ou_step, *c.values(), exercise=EX_NOISE),
-            name="the new noise x",
-            shape=c["x"].shape,
-        )
-        hint = "x_next = x + theta * (mu - x) * dt + sigma * sqrt(dt) * normal_sample."
-        if not np.allclose(values, again):
-            hint = (
-                "two calls with the same inputs gave different results: use the "
-                "normal_sample argument instead of drawing random numbers yourself "
-                "(that keeps the noise seeded and repeatable)."
-            )
-        else:
-            for wrong, message in _ou_mistakes(c):
-                if np.allclose(values, wrong, **_TOL):
-                    hint = message
-                    break
-        assert_close(
-            values, expected, what="the new noise x", case=c, hint=hint, **_TOL
-        )
-    passed(f"Ornstein-Uhlenbeck step: {len(cases)} cases right")
+    run_check(OU_STEP, ou_step)
 
 
 # --------------------------------------------------------------------------------------
 # Exercise 2: the replay buffer
 # --------------------------------------------------------------------------------------
 _STATE_DIM, _ACTION_DIM = 3, 1
+_FIELDS = ("states", "actions", "rewards", "next_states", "terminated", "truncated")
+_WIDTHS = (_STATE_DIM, _ACTION_DIM, 1, _STATE_DIM, 1, 1)
+# Step 1: 3 transitions into 5 rows (partly filled), big batches from seeded rngs.
+_SMALL, _FIRST = 5, (1, 2, 3)
+_SEED_FIRST, _SEED_ONE, _SEED_WRAPPED = 1, 3, 2
+# Step 2: 5 more (8 into 5 rows): the buffer wraps, 1-3 are overwritten.
+_WRAPPED = (4, 5, 6, 7, 8)
+# Step 3: many more filled rows than one batch: every row must be able to come out.
+# 1,000 draws among 40 rows miss a given row with probability (39/40)^1000 ~ 1e-11.
+_MANY_CAPACITY, _MANY_ROWS, _MANY_BATCH, _MANY_CALLS = 100, 40, 5, 200
+_SEED_MANY = 4
 
 
-def _transition(i: int) -> dict[str, Any]:
-    """Transition number ``i`` (from 1): every field encodes ``i``, so a sampled
-    row can be traced back to the transition it came from."""
-    return dict(
-        state=np.array([i, i + 0.25, -i], dtype=np.float64),
-        action=np.array([i / 100.0]),
-        reward=-float(i),
-        next_state=np.array([i + 1000.0, 0.5, i]),
-        terminated=i % 3 == 0,
-        truncated=i % 4 == 0,
-    )
+def _transition_rows(ids: np.ndarray) -> list[np.ndarray]:
+    """The six fields of transitions ``ids`` (numbers from 1), one row each.
 
+    Every field encodes its transition's number, so a sampled row can be traced back
+    to the transition it came from (and a row mixing two transitions is seen).
 
-def _new_buffer(buffer_class, capacity: int):
-    try:
-        return buffer_class(capacity, _STATE_DIM, _ACTION_DIM)
-    except NotImplementedError as error:
-        raise CheckFailed(
-            f"Exercise {EX_BUFFER} is not done yet: replace the `raise "
-            f"NotImplementedError` line with your solution ({error})."
-        ) from None
-    except Exception as error:
-        raise CheckFailed(
-            f"Exercise {EX_BUFFER}: ReplayBuffer({capacity}, {_STATE_DIM}, "
-            f"{_ACTION_DIM}) raised {type(error).__name__}: {error}"
-        ) from None
-
-
-def _record(buffer, i: int) -> None:
-    t = _transition(i)
-    call_student(
-        buffer.record,
-        t["state"],
-        t["action"],
-        t["reward"],
-        t["next_state"],
-        t["terminated"],
-        t["truncated"],
-        exercise=EX_BUFFER,
-    )
-
-
-def _sample(buffer, batch_size: int, seed: int) -> list[np.ndarray]:
-    result = call_student(
-        buffer.sample, batch_size, np.random.default_rng(seed), exercise=EX_BUFFER
-    )
-    names = ["states", "actions", "rewards", "next_states", "terminated", "truncated"]
-    if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        raise CheckFailed(
-            f"sample() should return a tuple of {len(names)} arrays "
-            f"({', '.join(names)}), got {type(result).__name__}"
-            + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
-            + ". Hint: return (states, actions, rewards, next_states, terminated, "
-            "truncated)."
-        )
-    dims = [_STATE_DIM, _ACTION_DIM, 1, _STATE_DIM, 1, 1]
+    Returns:
+        float64 arrays of shapes (n, 3), (n, 1), (n, 1), (n, 3), (n, 1), (n, 1).
+    """
+    i = np.asarray(ids, dtype=np.float64)
+    column = i[:, None]
     return [
-        as_array(value, name=f"sampled {name}", shape=(batch_size, dim))
-        for value, name, dim in zip(result, names, dims, strict=True)
+        np.stack([i, i + 0.25, -i], axis=1),
+        column / 100.0,
+        -column,
+        np.stack([i + 1000.0, np.full_like(i, 0.5), i], axis=1),
+        (np.asarray(ids) % 3 == 0)[:, None].astype(np.float64),
+        (np.asarray(ids) % 4 == 0)[:, None].astype(np.float64),
     ]
 
 
-def _sampled_ids(batch: list[np.ndarray], recorded: Sequence[int]) -> np.ndarray:
-    """Which transition each sampled row is, checking that its fields agree."""
-    states, actions, rewards, next_states, terminated, truncated = batch
-    ids = np.rint(states[:, 0]).astype(int)
-    empty = np.all(states == 0, axis=1) & (rewards[:, 0] == 0)
-    if np.any(empty):
+def _transition(i: int) -> tuple:
+    """Transition ``i`` as the environment gives it to ``record``: state (3,),
+    action (1,), reward float, next_state (3,), terminated and truncated bools."""
+    state, action, reward, next_state, terminated, truncated = (
+        row[0] for row in _transition_rows(np.array([i]))
+    )
+    return (
+        state, action, float(reward[0]), next_state,
+        bool(terminated[0]), bool(truncated[0]),
+    )
+
+
+# ---- probe: three steps, each on buffers the check makes from the student's class
+def _probe_buffer(probe: Probe, buffer_class: Any) -> None:
+    _probe_partly_filled_and_wrapped(probe, buffer_class)
+    _probe_many_rows(probe, buffer_class)
+
+
+def _probe_partly_filled_and_wrapped(probe: Probe, buffer_class: Any) -> None:
+    buffer = _new_buffer(probe, buffer_class, _SMALL)
+    _record(probe, buffer, _FIRST, _SMALL)
+    sample = _method(probe, buffer, "sample")
+    probe.call("first", sample, 300, np.random.default_rng(_SEED_FIRST))
+    probe.call("repeat", sample, 300, np.random.default_rng(_SEED_FIRST))
+    probe.call("one", sample, 1, np.random.default_rng(_SEED_ONE))
+    _record(probe, buffer, _WRAPPED, _SMALL)
+    probe.call("wrapped", sample, 2000, np.random.default_rng(_SEED_WRAPPED))
+    probe.call("len", len, buffer)
+
+
+def _probe_many_rows(probe: Probe, buffer_class: Any) -> None:
+    buffer = _new_buffer(probe, buffer_class, _MANY_CAPACITY)
+    _record(probe, buffer, range(1, _MANY_ROWS + 1), _MANY_CAPACITY)
+    sample = _method(probe, buffer, "sample")
+    rng = np.random.default_rng(_SEED_MANY)  # one generator, as in training
+    for call in range(_MANY_CALLS):
+        probe.call(f"many{call}", sample, _MANY_BATCH, rng)
+
+
+def _new_buffer(probe: Probe, buffer_class: Any, capacity: int) -> Any:
+    """A new buffer; the probe stops if the class cannot make one."""
+    return call_student(
+        buffer_class, capacity, _STATE_DIM, _ACTION_DIM, exercise=probe.exercise
+    )
+
+
+def _method(probe: Probe, buffer: Any, name: str) -> Callable[..., Any]:
+    try:
+        return getattr(buffer, name)
+    except Exception as error:  # a missing method, or a student's __getattr__
         raise CheckFailed(
-            f"after recording {len(recorded)} transitions, sample() returned empty "
-            f"rows (all zeros) in {int(empty.sum())} of {len(ids)} draws: it picks "
-            "rows that were never written. Hint: draw indices only among the rows "
-            "filled so far, i.e. below min(number recorded, capacity)."
-        )
-    for row, i in enumerate(ids):
-        expected = _transition(int(i)) if i >= 1 else None
-        fields_agree = expected is not None and (
-            np.allclose(states[row], expected["state"])
-            and np.allclose(actions[row], expected["action"])
-            and np.isclose(rewards[row, 0], expected["reward"])
-            and np.allclose(next_states[row], expected["next_state"])
-            and terminated[row, 0] == float(expected["terminated"])
-            and truncated[row, 0] == float(expected["truncated"])
-        )
-        if not fields_agree:
+            f"Exercise {probe.exercise}: the buffer has no method {name}() "
+            f"({type(error).__name__})."
+        ) from None
+
+
+def _record(probe: Probe, buffer: Any, numbers: Sequence[int], capacity: int) -> None:
+    """Record transitions ``numbers`` (numbered from 1, in order); the probe stops at
+    a failure, naming record()."""
+    record = _method(probe, buffer, "record")
+    for i in numbers:
+        try:
+            call_student(record, *_transition(i), exercise=probe.exercise)
+        except CheckFailed as failure:
+            if failure.mistake == NOT_DONE:
+                raise
             raise CheckFailed(
-                "a sampled row mixes different transitions (or stores a field in "
-                f"the wrong place): state {np.round(states[row], 3)}, action "
-                f"{np.round(actions[row], 3)}, reward {rewards[row, 0]:.3g}, "
-                f"next_state {np.round(next_states[row], 3)}, terminated "
-                f"{terminated[row, 0]:.0f}, truncated {truncated[row, 0]:.0f}. Hint: "
-                "use the SAME indices for every array, and store each argument of "
-                "record() in its own array."
-            )
+                f"{failure}\n  (record() failed on transition {i}, recorded after "
+                f"{i - 1} others into a buffer of capacity {capacity})",
+                failure.mistake,
+            ) from None
+
+
+# ---- judge
+def _judge_buffer(records: Records) -> str:
+    _judge_partly_filled(records)
+    _judge_wrapped(records)
+    _judge_len(records)
+    _judge_many_rows(records)
+    return (
+        "replay buffer: fills, overwrites the oldest rows when full, samples "
+        "every filled row and only those, uniformly and repeatably"
+    )
+
+
+_NOT_COUNTING = re.compile(r"high <= 0|low >= high|cannot be empty|empty range")
+
+
+def _sampled(records: Records, key: str, batch_size: int) -> list[np.ndarray]:
+    """The six arrays sample() returned, checked for shape."""
+    try:
+        result = records[key]
+    except CheckFailed as failure:
+        if failure.mistake is None and _NOT_COUNTING.search(str(failure)):
+            raise CheckFailed(
+                f"{failure}\nsample() found no filled rows although record() was "
+                "called: does record() count the transitions it stores? Hint: end "
+                "record() with self.count += 1, and draw among min(count, capacity) "
+                "rows.",
+                "buffer/record-not-counting",
+            ) from None
+        raise
+    batch = unpack(result, _FIELDS, function="sample()")
+    return [
+        as_array(value, name=f"sampled {name}", shape=(batch_size, width))
+        for value, name, width in zip(batch, _FIELDS, _WIDTHS, strict=True)
+    ]
+
+
+def _transition_ids(batch: list[np.ndarray]) -> np.ndarray:
+    """Which transition each sampled row holds (0 for an empty row of zeros).
+
+    Raises:
+        CheckFailed: a row whose fields do not all come from one transition.
+    """
+    states, rewards = batch[0], batch[2]
+    empty = np.all(states == 0, axis=1) & (rewards[:, 0] == 0)
+    ids = np.rint(np.clip(states[:, 0], 0, 10**6)).astype(np.int64)
+    ids[empty] = 0
+    filled = ~empty
+    expected = _transition_rows(np.maximum(ids, 1))
+    agree = ids >= 1
+    for got, want in zip(batch, expected, strict=True):
+        agree &= np.all(np.isclose(got, want, rtol=1e-5, atol=1e-6), axis=1)
+    bad = np.flatnonzero(filled & ~agree)
+    if bad.size:
+        row = int(bad[0])
+        s, a, r, s2, te, tr = (field[row] for field in batch)
+        raise CheckFailed(
+            "a sampled row mixes different transitions (or stores a field in the "
+            f"wrong place): state {np.round(s, 3)}, action {np.round(a, 3)}, reward "
+            f"{r[0]:.3g}, next_state {np.round(s2, 3)}, terminated {te[0]:.0f}, "
+            f"truncated {tr[0]:.0f}. Hint: use the SAME indices for every array, and "
+            "store each argument of record() in its own array.",
+            "buffer/mixed-rows",
+        )
     return ids
+
+
+def _empty_rows(ids: np.ndarray, recorded: Sequence[int], context: str) -> CheckFailed:
+    """The failure for sampled rows that were never written, blaming the method at
+    fault: a record() that writes one row ahead leaves row 0 empty and its newest
+    transition out of reach; a sample() off by one misses the oldest."""
+    seen = set(ids[ids > 0].tolist())
+    count = f"{int(np.sum(ids == 0))} of {len(ids)} draws"
+    if seen == set(recorded[:-1]):
+        return CheckFailed(
+            f"{context}, sample() returned empty rows (all zeros) in {count} and "
+            f"never transition {recorded[-1]}, the last one recorded. That is "
+            "record()'s doing: it writes each transition one row ahead (it counts "
+            "the transition before writing it), so row 0 stays empty and the newest "
+            "row is out of sample()'s reach. Hint: in record(), write at row "
+            "count % capacity first, then add 1 to count.",
+            "buffer/record-ahead",
+        )
+    if seen == set(recorded[1:]):
+        return CheckFailed(
+            f"{context}, sample() returned empty rows (all zeros) in {count} and "
+            f"never transition {recorded[0]}, the first one: sample() draws rows "
+            "1 to n instead of 0 to n - 1. Hint: rng.integers(0, number_filled, "
+            "size=batch_size) draws from 0 to number_filled - 1.",
+            "buffer/sample-off-by-one",
+        )
+    return CheckFailed(
+        f"{context}, sample() returned empty rows (all zeros) in {count}: it picks "
+        "rows that were never written. Hint: draw indices only among the rows "
+        "filled so far, i.e. below min(number recorded, capacity).",
+        "buffer/empty-rows",
+    )
+
+
+def _only_recorded(ids: np.ndarray, recorded: Sequence[int], context: str) -> set:
+    """The transitions sampled; fail on empty rows or rows never recorded."""
+    if np.any(ids == 0):
+        raise _empty_rows(ids, recorded, context)
+    seen = set(ids.tolist())
+    if not seen <= set(recorded):
+        raise CheckFailed(
+            f"{context}, sample() returned transitions "
+            f"{sorted(seen - set(recorded))} that were never recorded (or no longer "
+            "are).",
+            "buffer/never-recorded",
+        )
+    return seen
+
+
+def _judge_partly_filled(records: Records) -> None:
+    """Step 1: transitions 1-3 in a buffer of 5 rows."""
+    context = f"after recording transitions 1, 2, 3 into a buffer of capacity {_SMALL}"
+    batch = _sampled(records, "first", 300)
+    seen = _only_recorded(_transition_ids(batch), _FIRST, context)
+    if seen != set(_FIRST):
+        raise CheckFailed(
+            f"{context}, 300 draws only ever returned transitions {sorted(seen)}: "
+            "sampling should pick uniformly among ALL the rows filled so far. Hint: "
+            "indices = rng.integers(0, number_filled, size=batch_size).",
+            "buffer/misses-rows",
+        )
+    repeat = _sampled(records, "repeat", 300)
+    if not all(np.array_equal(a, b) for a, b in zip(batch, repeat, strict=True)):
+        raise CheckFailed(
+            f"two calls of sample(300, rng) with generators both seeded "
+            f"{_SEED_FIRST} returned different batches: draw the indices with the "
+            "rng argument (rng.integers), not with np.random, so that training is "
+            "repeatable.",
+            "buffer/not-repeatable",
+        )
+    one = _transition_ids(_sampled(records, "one", 1))
+    _only_recorded(one, _FIRST, f"{context}, with a batch of 1")
+
+
+def _judge_wrapped(records: Records) -> None:
+    """Step 2: 8 transitions into 5 rows; 4-8 are left."""
+    context = f"after 8 transitions into a buffer of capacity {_SMALL}"
+    ids = _transition_ids(_sampled(records, "wrapped", 2000))
+    if np.any(ids == 0):
+        raise _empty_rows(ids, _WRAPPED, context)
+    seen, newest = set(ids.tolist()), set(_WRAPPED)
+    # Transitions 1-3 coming out: which mistake it is depends on whether 6-8 do.
+    if seen & set(_FIRST):
+        if not seen & {6, 7, 8}:
+            raise CheckFailed(
+                f"{context}, sample() still returns transitions {sorted(seen)}: "
+                "the buffer never wraps, the newest transitions 6, 7, 8 were "
+                "dropped. Hint: write at row count % capacity, so that once full "
+                "the oldest row is overwritten.",
+                "buffer/never-wraps",
+            )
+        raise CheckFailed(
+            f"{context}, sample() returned transitions "
+            f"{sorted(seen & set(_FIRST))}, which should have been overwritten by "
+            "6, 7, 8. Hint: write at row count % capacity.",
+            "buffer/not-overwritten",
+        )
+    _only_recorded(ids, _WRAPPED, context)
+    if seen != newest:
+        raise CheckFailed(
+            f"{context}, it should hold transitions 4 to 8, but 2000 draws (rng "
+            f"seeded {_SEED_WRAPPED}) never returned {sorted(newest - seen)}. Hint: "
+            "once the buffer is full, sample among all `capacity` rows.",
+            "buffer/misses-rows",
+        )
+    counts = np.bincount(ids, minlength=9)[4:9]
+    if counts.min() < 0.6 * counts.mean():
+        raise CheckFailed(
+            f"2000 draws from transitions 4 to 8 gave counts {counts.tolist()}: "
+            "sampling should be uniform over the stored rows. Hint: "
+            "rng.integers(0, number_filled, size=batch_size).",
+            "buffer/not-uniform",
+        )
+
+
+def _judge_len(records: Records) -> None:
+    """len(buffer) after step 2, when the class defines __len__ (optional)."""
+    try:
+        length = records["len"]
+    except CheckFailed:
+        if "len" not in records:  # the probe stopped before: that failure stands
+            raise
+        return  # no __len__: it is optional
+    length = int(as_array(length, name="len(buffer)", shape=(), dtype_kind="i"))
+    if length != _SMALL:
+        raise CheckFailed(
+            f"len(buffer) is {length} after 8 transitions into a buffer of "
+            f"capacity {_SMALL}; it should be {_SMALL} (the rows filled).",
+            "buffer/wrong-len",
+        )
+
+
+def _judge_many_rows(records: Records) -> None:
+    """Step 3: 40 rows filled, 200 batches of 5: every filled row comes out."""
+    context = (
+        f"after recording {_MANY_ROWS} transitions into a buffer of capacity "
+        f"{_MANY_CAPACITY}"
+    )
+    recorded = tuple(range(1, _MANY_ROWS + 1))
+    batches = [
+        _sampled(records, f"many{call}", _MANY_BATCH) for call in range(_MANY_CALLS)
+    ]
+    fields = zip(*batches, strict=True)
+    ids = _transition_ids([np.concatenate(field) for field in fields])
+    seen = _only_recorded(ids, recorded, context)
+    if seen == set(recorded):
+        return
+    draws = f"{_MANY_CALLS} calls of sample({_MANY_BATCH}, rng) ({ids.size} draws)"
+    if max(seen) <= _MANY_BATCH:
+        raise CheckFailed(
+            f"{context}, {draws} only ever returned transitions {sorted(seen)}: "
+            f"sample() draws among the first batch_size = {_MANY_BATCH} rows only. "
+            "Every filled row must be able to come out. Hint: rng.integers(0, "
+            "number_filled, size=batch_size), where number_filled is "
+            "min(count, capacity), not batch_size.",
+            "buffer/first-rows-only",
+        )
+    raise CheckFailed(
+        f"{context}, {draws} never returned transitions "
+        f"{sorted(set(recorded) - seen)}: every filled row must be able to come "
+        "out. Hint: rng.integers(0, number_filled, size=batch_size).",
+        "buffer/misses-rows",
+    )
+
+
+REPLAY_BUFFER = Check(EX_BUFFER, _probe_buffer, _judge_buffer)
 
 
 def check_replay_buffer(buffer_class: Any) -> None:
@@ -347,7 +725,7 @@ def check_replay_buffer(buffer_class: Any) -> None:
     row being overwritten once the buffer is full; ``sample(batch_size, rng)``
     returns six arrays of shapes (B, state_dim), (B, action_dim), (B, 1),
     (B, state_dim), (B, 1), (B, 1), drawn uniformly with ``rng`` (with replacement)
-    among the rows filled so far.
+    among all the rows filled so far.
 
     Args:
         buffer_class: the student's class (new buffers are made from it; the
@@ -356,82 +734,7 @@ def check_replay_buffer(buffer_class: Any) -> None:
     Raises:
         CheckFailed: with what is wrong and a hint.
     """
-    capacity = 5
-    buffer = _new_buffer(buffer_class, capacity)
-    for i in (1, 2, 3):
-        _record(buffer, i)
-    batch = _sample(buffer, 300, seed=1)
-    ids = _sampled_ids(batch, [1, 2, 3])
-    seen = set(ids.tolist())
-    if not seen <= {1, 2, 3}:
-        raise CheckFailed(
-            f"after recording transitions 1, 2, 3, sample() returned transitions "
-            f"{sorted(seen - {1, 2, 3})} that were never recorded."
-        )
-    if seen != {1, 2, 3}:
-        raise CheckFailed(
-            "after recording 3 transitions into a buffer of capacity 5, 300 draws "
-            f"only ever returned transitions {sorted(seen)}: sampling should pick "
-            "uniformly among ALL the rows filled so far. Hint: indices = "
-            "rng.integers(0, number_filled, size=batch_size)."
-        )
-    first = _sample(buffer, 300, seed=1)
-    if not all(np.array_equal(a, b) for a, b in zip(batch, first, strict=True)):
-        raise CheckFailed(
-            "two calls of sample() with generators seeded the same way returned "
-            "different batches: draw the indices with the rng argument "
-            "(rng.integers), not with np.random, so that training is repeatable."
-        )
-    one = _sample(buffer, 1, seed=3)
-    _sampled_ids(one, [1, 2, 3])
-
-    for i in range(4, 9):  # 8 transitions into 5 rows: 1, 2, 3 are overwritten
-        _record(buffer, i)
-    batch = _sample(buffer, 2000, seed=2)
-    ids = _sampled_ids(batch, list(range(1, 9)))
-    seen = set(ids.tolist())
-    newest = set(range(4, 9))
-    if seen & {1, 2, 3}:
-        if not seen & {6, 7, 8}:
-            raise CheckFailed(
-                "after 8 transitions into a buffer of capacity 5, sample() still "
-                f"returns transitions {sorted(seen)}: the buffer never wraps, the "
-                "newest transitions 6, 7, 8 were dropped. Hint: write at row "
-                "count % capacity, so that once full the oldest row is overwritten."
-            )
-        raise CheckFailed(
-            "after 8 transitions into a buffer of capacity 5, sample() returned "
-            f"transitions {sorted(seen & {1, 2, 3})}, which should have been "
-            "overwritten by 6, 7, 8. Hint: write at row count % capacity."
-        )
-    if seen != newest:
-        missing = sorted(newest - seen)
-        raise CheckFailed(
-            "after 8 transitions into a buffer of capacity 5, it should hold "
-            f"transitions 4 to 8, but 2000 draws never returned {missing}. Hint: "
-            "once the buffer is full, sample among all `capacity` rows."
-        )
-    counts = np.bincount(ids, minlength=9)[4:9]
-    if counts.min() < 0.6 * counts.mean():
-        raise CheckFailed(
-            f"2000 draws from transitions 4 to 8 gave counts {counts.tolist()}: "
-            "sampling should be uniform over the stored rows. Hint: "
-            "rng.integers(0, number_filled, size=batch_size)."
-        )
-    length = None
-    try:
-        length = len(buffer)
-    except Exception:  # __len__ is optional
-        length = None
-    if length is not None and length != capacity:
-        raise CheckFailed(
-            f"len(buffer) is {length} after 8 transitions into a buffer of "
-            f"capacity {capacity}; it should be {capacity} (the rows filled)."
-        )
-    passed(
-        "replay buffer: fills, overwrites the oldest rows when full, samples "
-        "only filled rows, uniformly and repeatably"
-    )
+    run_check(REPLAY_BUFFER, buffer_class)
 
 
 # --------------------------------------------------------------------------------------
@@ -469,59 +772,131 @@ def _target_cases() -> list[dict[str, Any]]:
             truncated=column(0),
             gamma=0.0,
         ),
+        # Flags kept as integers (int(terminated)): 1 - terminated works the same.
+        dict(
+            rewards=column(-1.5, -0.25),
+            next_q=column(-6.0, -4.0),
+            terminated=np.array([[1], [0]]),
+            truncated=np.array([[0], [1]]),
+            gamma=0.9,
+        ),
     ]
 
 
-def _target_mistakes(c: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
-    r, q, te, tr, g = (
-        c["rewards"].astype(np.float64),
-        c["next_q"].astype(np.float64),
-        c["terminated"].astype(np.float64),
-        c["truncated"].astype(np.float64),
-        c["gamma"],
+def _target_mistakes(c: dict[str, Any]) -> list[Mistake]:
+    """What typical wrong answers return on a case, most specific first."""
+    r, q, te, tr = (
+        np.asarray(c[k], dtype=np.float64)
+        for k in ("rewards", "next_q", "terminated", "truncated")
     )
+    g = c["gamma"]
     done = np.maximum(te, tr)
     return [
-        (
+        Mistake(
+            "target/truncated-too",
             r + g * (1 - done) * q,
             "you stop bootstrapping on truncated rows too. Truncation is the time "
             "limit (200 steps for Pendulum): the pendulum would have gone on, so its "
             "future still counts. Only `terminated` means there is no future.",
         ),
-        (
+        Mistake(
+            "target/truncated-for-terminated",
             r + g * (1 - tr) * q,
             "you used `truncated` where `terminated` belongs: the time limit is not "
             "the end of the task, keep bootstrapping there.",
         ),
-        (
+        Mistake(
+            "target/no-terminal",
             r + g * q,
             "the terminated rows still add gamma * next_q: after a terminal state "
             "there is nothing more to earn, so y = r there. Multiply by "
             "(1 - terminated).",
         ),
-        (
+        Mistake(
+            "target/inverted-flag",
             r + g * te * q,
             "the flag is inverted: multiply by (1 - terminated), so terminated rows "
             "get y = r and the others y = r + gamma * next_q.",
         ),
-        (
+        Mistake(
+            "target/no-gamma",
             r + (1 - te) * q,
             "gamma is missing: future values are discounted, y = r + gamma * "
             "(1 - terminated) * next_q.",
         ),
-        (
+        Mistake(
+            "target/no-reward",
             g * (1 - te) * q,
             "the reward r is missing: y = r + gamma * (1 - terminated) * next_q.",
         ),
     ]
 
 
+def _probe_target(probe: Probe, critic_target: Callable[..., Any]) -> None:
+    import tensorflow as tf
+
+    cases = _target_cases()
+    for index, case in enumerate(cases):
+        probe.call_keeping_inputs(f"case{index}", critic_target, case)
+    # As the compiled update step calls it: float32 tensors inside tf.function.
+    first = cases[0]
+    tensors = [
+        tf.constant(first[k], dtype=tf.float32)
+        for k in ("rewards", "next_q", "terminated", "truncated")
+    ]
+    compiled = tf.function(critic_target) if callable(critic_target) else critic_target
+    probe.call("graph", compiled, *tensors, first["gamma"])
+
+
+def _judge_target(records: Records) -> str:
+    cases = _target_cases()
+    for index, case in enumerate(cases):
+        expected = reference_critic_target(
+            case["rewards"], case["next_q"], case["terminated"], case["gamma"]
+        )
+        got = records[f"case{index}"]
+        values = as_array(got, name="the target y", shape=expected.shape)
+        if not np.allclose(values, expected, **_TOL):
+            mistake = recognise(values, _target_mistakes(case), **_TOL)
+            assert_close(
+                values, expected, what="the target y", case=case,
+                hint=mistake.hint if mistake else
+                "y = rewards + gamma * (1 - terminated) * next_q.",
+                mistake=mistake.id if mistake else None, **_TOL,
+            )
+        _unchanged(
+            records, f"case{index}", case, function="critic_target",
+            why="The update step uses these arrays again: build y with arithmetic, "
+            "which makes a new array.",
+            mistake="target/changes-input",
+        )
+    first = cases[0]
+    got = _graph_value(records, "graph", mistake="target/graph-only")
+    assert_close(
+        got,
+        reference_critic_target(
+            first["rewards"], first["next_q"], first["terminated"], first["gamma"]
+        ),
+        what="the target y inside tf.function",
+        case="the first case, as float32 TensorFlow tensors",
+        hint="use arithmetic (+, -, *) or tf.* functions, which work on tensors in "
+        "the compiled update step; NumPy functions need concrete arrays.",
+        mistake="target/graph-differs",
+        **_TOL,
+    )
+    return f"critic target: {len(cases)} cases right, also inside tf.function"
+
+
+CRITIC_TARGET = Check(EX_TARGET, _probe_target, _judge_target)
+
+
 def check_critic_target(critic_target: Callable[..., Any]) -> None:
     """Check ``critic_target(rewards, next_q, terminated, truncated, gamma)``.
 
     Expected: ``rewards + gamma * (1 - terminated) * next_q`` with shape (B, 1);
-    ``truncated`` must not change the target. It must also run on TensorFlow
-    tensors inside a ``tf.function`` (where the update step uses it).
+    ``truncated`` must not change the target, and the inputs are left unchanged.
+    It must also run on TensorFlow tensors inside a ``tf.function`` (where the
+    update step uses it).
 
     Args:
         critic_target: the student's function.
@@ -529,54 +904,17 @@ def check_critic_target(critic_target: Callable[..., Any]) -> None:
     Raises:
         CheckFailed: with what is wrong and a hint.
     """
-    cases = _target_cases()
-    for c in cases:
-        got = call_student(critic_target, *c.values(), exercise=EX_TARGET)
-        shape = c["rewards"].shape
-        values = as_array(got, name="the target y", shape=shape)
-        expected = reference_critic_target(
-            c["rewards"], c["next_q"], c["terminated"], c["gamma"]
-        )
-        if np.allclose(values, expected, **_TOL):
-            continue
-        hint = "y = rewards + gamma * (1 - terminated) * next_q."
-        for wrong, message in _target_mistakes(c):
-            if np.allclose(values, wrong, **_TOL):
-                hint = message
-                break
-        assert_close(values, expected, what="the target y", case=c, hint=hint, **_TOL)
-    _check_target_in_graph(critic_target, cases[0])
-    passed(f"critic target: {len(cases)} cases right, also inside tf.function")
-
-
-def _check_target_in_graph(critic_target, c: dict[str, Any]) -> None:
-    import tensorflow as tf
-
-    @tf.function
-    def compiled(rewards, next_q, terminated, truncated):
-        return critic_target(rewards, next_q, terminated, truncated, c["gamma"])
-
-    tensors = [tf.constant(c[k]) for k in ("rewards", "next_q", "terminated")]
-    tensors.append(tf.constant(c["truncated"]))
-    got = _call_compiled(compiled, *tensors, exercise=EX_TARGET)
-    expected = reference_critic_target(
-        c["rewards"], c["next_q"], c["terminated"], c["gamma"]
-    )
-    assert_close(
-        got,
-        expected,
-        what="the target y inside tf.function",
-        case="the first case, as float32 TensorFlow tensors",
-        hint="use arithmetic (+, -, *) or tf.* functions, which work on tensors in "
-        "the compiled update step; NumPy functions need concrete arrays.",
-        **_TOL,
-    )
+    run_check(CRITIC_TARGET, critic_target)
 
 
 # --------------------------------------------------------------------------------------
-# Exercise 4: the critic's and the actor's losses
+# Exercise 4: the actor's and the critic's losses
 # --------------------------------------------------------------------------------------
 _HIDDEN = 4
+_LOSS_GAMMA = 0.9
+_LOSS_SEED = 0  # the small networks' weights and the batches come from this seed
+_LOSS_SIZES = (5, 2)
+_LOSS_NAMES = ("actor_loss", "critic_loss")  # every chapter: (actor, critic)
 
 
 def _np_actor(w: list[np.ndarray], s: np.ndarray) -> np.ndarray:
@@ -589,23 +927,8 @@ def _np_critic(w: list[np.ndarray], s: np.ndarray, a: np.ndarray) -> np.ndarray:
     return np.tanh(np.concatenate([s, a], axis=1) @ w1 + b1) @ w2 + b2
 
 
-def _keras_nets(rng: np.random.Generator, q_scale: float = 1.0):
-    """Tiny actor and critic with known float64-friendly weights.
-
-    Returns:
-        (actor, critic, actor_weights, critic_weights).
-    """
-    import keras
-
-    s = keras.Input(shape=(_STATE_DIM,))
-    h = keras.layers.Dense(_HIDDEN, activation="tanh")(s)
-    a = keras.layers.Dense(_ACTION_DIM, activation="tanh")(h)
-    actor = keras.Model(s, keras.layers.Rescaling(2.0)(a))
-    s2 = keras.Input(shape=(_STATE_DIM,))
-    a2 = keras.Input(shape=(_ACTION_DIM,))
-    x = keras.layers.Concatenate()([s2, a2])
-    x = keras.layers.Dense(_HIDDEN, activation="tanh")(x)
-    critic = keras.Model([s2, a2], keras.layers.Dense(1)(x))
+def _net_weights(rng: np.random.Generator, q_scale: float) -> tuple[list, list]:
+    """Weights of a tiny actor and critic, float32 values held in float64."""
     actor_w = [
         rng.uniform(-1, 1, (_STATE_DIM, _HIDDEN)),
         rng.uniform(-0.5, 0.5, _HIDDEN),
@@ -618,11 +941,8 @@ def _keras_nets(rng: np.random.Generator, q_scale: float = 1.0):
         q_scale * rng.uniform(-3, 3, (_HIDDEN, 1)),
         q_scale * rng.uniform(-1, 1, 1),
     ]
-    actor_w = [w.astype(np.float32).astype(np.float64) for w in actor_w]
-    critic_w = [w.astype(np.float32).astype(np.float64) for w in critic_w]
-    actor.set_weights([w.astype(np.float32) for w in actor_w])
-    critic.set_weights([w.astype(np.float32) for w in critic_w])
-    return actor, critic, actor_w, critic_w
+    as_float32 = lambda ws: [w.astype(np.float32).astype(np.float64) for w in ws]  # noqa: E731
+    return as_float32(actor_w), as_float32(critic_w)
 
 
 def _loss_batch(rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
@@ -630,7 +950,7 @@ def _loss_batch(rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
     truncated = np.zeros((size, 1))
     terminated[0, 0] = 1.0
     truncated[-1, 0] = 1.0
-    return dict(
+    batch = dict(
         states=rng.uniform(-1, 1, (size, _STATE_DIM)),
         actions=rng.uniform(-2, 2, (size, _ACTION_DIM)),
         rewards=rng.uniform(-5, 0, (size, 1)),
@@ -638,66 +958,96 @@ def _loss_batch(rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
         terminated=terminated,
         truncated=truncated,
     )
+    # The probe passes float32 tensors: the reference sees the same values.
+    return {k: v.astype(np.float32).astype(np.float64) for k, v in batch.items()}
 
 
-def check_ddpg_losses(
-    ddpg_losses: Callable[..., Any], *, gamma: float = 0.9, seed: int = 0
-) -> None:
-    """Check ``ddpg_losses(batch, actor, critic, target_actor, target_critic, gamma)``.
+def _loss_setup() -> dict[str, Any]:
+    """The weights of the four networks and the batches (NumPy only, both sides).
 
-    ``batch`` is ``(states, actions, rewards, next_states, terminated, truncated)``
-    (float32 tensors of shapes (B, 3), (B, 1), (B, 1), (B, 3), (B, 1), (B, 1)).
-    Expected: ``(critic_loss, actor_loss)``, two scalar tensors, with
-    ``critic_loss = mean((y - Q(s, a))**2)``,
-    ``y = r + gamma * (1 - terminated) * Q'(s', mu'(s'))`` from the TARGET networks,
-    and ``actor_loss = -mean(Q(s, mu(s)))`` from the online networks; gradients must
-    reach the critic's and the actor's weights, also inside a ``tf.function``.
-
-    Args:
-        ddpg_losses: the student's function.
-        gamma: discount used in the check's cases.
-        seed: seeds the check's small networks and batches.
-
-    Raises:
-        CheckFailed: with what is wrong and a hint.
+    Returns:
+        ``{"weights": (actor, critic, target_actor, target_critic), "batches": [...]}``;
+        the target copies differ from the online ones (and value 3x larger), so a
+        loss built from the wrong networks gives other numbers.
     """
+    rng = np.random.default_rng(_LOSS_SEED)
+    actor_w, critic_w = _net_weights(rng, 1.0)
+    target_actor_w, target_critic_w = _net_weights(rng, 3.0)
+    return {
+        "weights": (actor_w, critic_w, target_actor_w, target_critic_w),
+        "batches": [_loss_batch(rng, size) for size in _LOSS_SIZES],
+    }
+
+
+def _keras_nets(weights) -> tuple:
+    """Keras copies of the four tiny networks (probe side only)."""
+    import keras
+
+    def actor_net(w):
+        s = keras.Input(shape=(_STATE_DIM,))
+        h = keras.layers.Dense(_HIDDEN, activation="tanh")(s)
+        a = keras.layers.Dense(_ACTION_DIM, activation="tanh")(h)
+        model = keras.Model(s, keras.layers.Rescaling(2.0)(a))
+        model.set_weights([x.astype(np.float32) for x in w])
+        return model
+
+    def critic_net(w):
+        s = keras.Input(shape=(_STATE_DIM,))
+        a = keras.Input(shape=(_ACTION_DIM,))
+        x = keras.layers.Concatenate()([s, a])
+        x = keras.layers.Dense(_HIDDEN, activation="tanh")(x)
+        model = keras.Model([s, a], keras.layers.Dense(1)(x))
+        model.set_weights([x.astype(np.float32) for x in w])
+        return model
+
+    actor_w, critic_w, target_actor_w, target_critic_w = weights
+    return (
+        actor_net(actor_w), critic_net(critic_w),
+        actor_net(target_actor_w), critic_net(target_critic_w),
+    )
+
+
+def _probe_losses(probe: Probe, ddpg_losses: Callable[..., Any]) -> None:
     import tensorflow as tf
 
-    rng = np.random.default_rng(seed)
-    actor, critic, aw, cw = _keras_nets(rng)
-    target_actor, target_critic, taw, tcw = _keras_nets(rng, q_scale=3.0)
-    nets = (actor, critic, target_actor, target_critic)
-    for size in (5, 2):
-        case = _loss_batch(rng, size)
+    setup = _loss_setup()
+    nets = _keras_nets(setup["weights"])
+    for index, case in enumerate(setup["batches"]):
         batch = tuple(tf.constant(v, dtype=tf.float32) for v in case.values())
         with tf.GradientTape(persistent=True) as tape:
-            result = call_student(ddpg_losses, batch, *nets, gamma, exercise=EX_LOSSES)
-            critic_t, actor_t = _loss_pair(result)
-        shown = (
-            f"a batch of {size} random transitions (row 0 terminated, the last row "
-            f"truncated), gamma={gamma}, small networks whose target copies differ "
-            "from the online ones"
-        )
-        _check_loss_values(critic_t, actor_t, case, gamma, aw, cw, taw, tcw, shown)
-        _check_loss_gradients(tape, critic_t, actor_t, nets, shown)
+            result = probe.call(
+                f"losses{index}", ddpg_losses, batch, *nets, _LOSS_GAMMA
+            )
+        _keep_gradients(probe, f"losses{index}", tape, result, nets[:2])
         del tape
-    _check_losses_in_graph(ddpg_losses, nets, case, gamma, aw, cw, taw, tcw)
-    passed("DDPG losses: values and gradients right on 2 batches, also in tf.function")
+    compiled = tf.function(ddpg_losses) if callable(ddpg_losses) else ddpg_losses
+    probe.call("graph", compiled, batch, *nets, _LOSS_GAMMA)
 
 
-def _loss_pair(result: Any) -> tuple[Any, Any]:
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise CheckFailed(
-            "ddpg_losses should return two values, (critic_loss, actor_loss), got "
-            f"{type(result).__name__}"
-            + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
-            + "."
-        )
-    return result[0], result[1]
+def _keep_gradients(probe: Probe, key: str, tape, result: Any, nets) -> None:
+    """Keep, for the first two returned values, whether each is a tensor, and the
+    gradients of the first (actor_loss) with respect to the actor's weights and of
+    the second (critic_loss) with respect to the critic's."""
+    import tensorflow as tf
+
+    items = list(result)[:2] if isinstance(result, (tuple, list)) else []
+    for j, (item, owner, net) in enumerate(
+        zip(items, ("actor", "critic"), nets, strict=False)
+    ):
+        probe.keep(f"{key}/tensor{j}", bool(tf.is_tensor(item)))
+        grads = None
+        if tf.is_tensor(item):
+            try:
+                grads = tape.gradient(item, net.trainable_variables)
+            except Exception:  # e.g. an integer tensor: no gradient to keep
+                grads = None
+        probe.keep(f"{key}/grad{j}/{owner}", grads)
 
 
-def _loss_values(case, gamma, aw, cw, taw, tcw) -> dict[str, float]:
+def _loss_references(case: dict, weights) -> dict[str, float]:
     """The right losses and the usual wrong ones, in float64."""
+    aw, cw, taw, tcw = weights
+    gamma = _LOSS_GAMMA
     s, a, r = case["states"], case["actions"], case["rewards"]
     s2, te, tr = case["next_states"], case["terminated"], case["truncated"]
     q = _np_critic(cw, s, a)
@@ -729,141 +1079,245 @@ def _loss_values(case, gamma, aw, cw, taw, tcw) -> dict[str, float]:
     )
 
 
-_CRITIC_MISTAKES = {
-    "critic_online": "the target y uses the ONLINE actor and critic. It must come "
-    "from target_actor and target_critic: they change slowly, so the critic is not "
-    "chasing a target that moves with every update it makes.",
-    "critic_online_actor": "the target uses the online actor for mu'(s'): use "
-    "target_actor(next_states) (with target_critic).",
-    "critic_online_critic": "the target uses the online critic for Q'(s', a'): use "
-    "target_critic([next_states, target_actor(next_states)]).",
-    "critic_done": "the target stops bootstrapping on truncated rows too (check "
-    "critic_target): only `terminated` means there is no future.",
-    "critic_truncated": "the target uses `truncated` where `terminated` belongs.",
-    "critic_no_flag": "terminated rows still bootstrap: the target is "
-    "y = r + gamma * (1 - terminated) * Q'(s', mu'(s')) (use critic_target).",
-    "critic_abs": "this is the mean ABSOLUTE error; the critic's loss is the mean "
-    "squared error, mean((y - Q(s, a))**2).",
-    "critic_sum": "you summed over the batch; take the mean (tf.reduce_mean), so the "
-    "step size does not depend on the batch size.",
-    "critic_half": "this is half the mean squared error; use mean((y - Q(s, a))**2).",
-    "critic_rmse": "this is the ROOT mean squared error; drop the square root.",
-    "critic_target_q": "Q(s, a) comes from the target critic; the critic being "
-    "trained is the online one: critic([states, actions]).",
-}
+# (reference key, mistake id, hint), most specific first.
+_CRITIC_MISTAKES = (
+    ("critic_online", "losses/critic-target-from-online",
+     "the target y uses the ONLINE actor and critic. It must come from "
+     "target_actor and target_critic: they change slowly, so the critic is not "
+     "chasing a target that moves with every update it makes."),
+    ("critic_online_actor", "losses/critic-online-actor",
+     "the target uses the online actor for mu'(s'): use target_actor(next_states) "
+     "(with target_critic)."),
+    ("critic_online_critic", "losses/critic-online-critic",
+     "the target uses the online critic for Q'(s', a'): use "
+     "target_critic([next_states, target_actor(next_states)])."),
+    ("critic_done", "losses/critic-truncated-too",
+     "the target stops bootstrapping on truncated rows too (check critic_target): "
+     "only `terminated` means there is no future."),
+    ("critic_truncated", "losses/critic-truncated-for-terminated",
+     "the target uses `truncated` where `terminated` belongs."),
+    ("critic_no_flag", "losses/critic-no-terminal",
+     "terminated rows still bootstrap: the target is "
+     "y = r + gamma * (1 - terminated) * Q'(s', mu'(s')) (use critic_target)."),
+    ("critic_abs", "losses/critic-absolute-error",
+     "this is the mean ABSOLUTE error; the critic's loss is the mean squared "
+     "error, mean((y - Q(s, a))**2)."),
+    ("critic_sum", "losses/critic-sum",
+     "you summed over the batch; take the mean (tf.reduce_mean), so the step size "
+     "does not depend on the batch size."),
+    ("critic_half", "losses/critic-half-mse",
+     "this is half the mean squared error; use mean((y - Q(s, a))**2)."),
+    ("critic_rmse", "losses/critic-rmse",
+     "this is the ROOT mean squared error; drop the square root."),
+    ("critic_target_q", "losses/critic-q-from-target",
+     "Q(s, a) comes from the target critic; the critic being trained is the "
+     "online one: critic([states, actions])."),
+)
+_ACTOR_MISTAKES = (
+    ("actor_plus", "losses/actor-sign",
+     "the actor loss has the wrong sign. The actor wants actions the critic values "
+     "HIGHLY, and optimisers minimise, so the loss is -mean(Q(s, mu(s)))."),
+    ("actor_buffer", "losses/actor-buffer-actions",
+     "the actor loss uses the actions stored in the buffer. It must score the "
+     "actor's OWN actions, critic([states, actor(states)]), or no gradient reaches "
+     "the actor."),
+    ("actor_target", "losses/actor-target-networks",
+     "the actor loss uses the target networks; use the online actor and critic: "
+     "-mean(critic([states, actor(states)]))."),
+    ("actor_target_critic", "losses/actor-target-critic",
+     "the actor loss uses target_critic; use the online critic (the one being "
+     "trained): -mean(critic([states, actor(states)]))."),
+    ("actor_sum", "losses/actor-sum",
+     "you summed over the batch; take the mean (tf.reduce_mean)."),
+)
+_CRITIC_FORMULA = (
+    "critic_loss = mean((y - critic([states, actions]))**2) with y from "
+    "critic_target(rewards, target_critic([next_states, target_actor(next_states)]), "
+    "terminated, truncated, gamma)."
+)
+_ACTOR_FORMULA = "actor_loss = -mean(critic([states, actor(states)]))."
 
-_ACTOR_MISTAKES = {
-    "actor_plus": "the actor loss has the wrong sign. The actor wants actions the "
-    "critic values HIGHLY, and optimisers minimise, so the loss is "
-    "-mean(Q(s, mu(s))).",
-    "actor_buffer": "the actor loss uses the actions stored in the buffer. It must "
-    "score the actor's OWN actions, critic([states, actor(states)]), or no gradient "
-    "reaches the actor.",
-    "actor_target": "the actor loss uses the target networks; use the online actor "
-    "and critic: -mean(critic([states, actor(states)])).",
-    "actor_target_critic": "the actor loss uses target_critic; use the online critic "
-    "(the one being trained): -mean(critic([states, actor(states)])).",
-    "actor_sum": "you summed over the batch; take the mean (tf.reduce_mean).",
-}
 
-
-def _check_loss_values(critic_t, actor_t, case, gamma, aw, cw, taw, tcw, shown):
-    critic_value = float(as_array(critic_t, name="critic_loss (a scalar)", shape=()))
-    actor_value = float(as_array(actor_t, name="actor_loss (a scalar)", shape=()))
-    refs = _loss_values(case, gamma, aw, cw, taw, tcw)
-    if np.isclose(critic_value, refs["actor"], **_LOSS_TOL) and not np.isclose(
-        critic_value, refs["critic"], **_LOSS_TOL
-    ):
-        raise CheckFailed(
-            "the first value returned looks like the actor's loss: return "
-            "(critic_loss, actor_loss), in that order."
+def _judge_losses(records: Records) -> str:
+    setup = _loss_setup()
+    for index, case in enumerate(setup["batches"]):
+        size = len(case["rewards"])
+        shown = (
+            f"a batch of {size} random transitions (row 0 terminated, the last row "
+            f"truncated), gamma={_LOSS_GAMMA}, small networks (weights from seed "
+            f"{_LOSS_SEED}) whose target copies differ from the online ones"
         )
-    for value, key, table, what, hint in (
-        (
-            critic_value,
-            "critic",
-            _CRITIC_MISTAKES,
-            "critic_loss",
-            "critic_loss = mean((y - critic([states, actions]))**2) with y from "
-            "critic_target(rewards, target_critic([next_states, "
-            "target_actor(next_states)]), terminated, truncated, gamma).",
-        ),
-        (
-            actor_value,
-            "actor",
-            _ACTOR_MISTAKES,
-            "actor_loss",
-            "actor_loss = -mean(critic([states, actor(states)])).",
-        ),
-    ):
-        if np.isclose(value, refs[key], **_LOSS_TOL):
-            continue
-        for mistake, message in table.items():
-            if np.isclose(value, refs[mistake], **_LOSS_TOL):
-                hint = message
-                break
-        assert_close(value, refs[key], what=what, case=shown, hint=hint, **_LOSS_TOL)
-
-
-def _check_loss_gradients(tape, critic_t, actor_t, nets, shown) -> None:
-    import tensorflow as tf
-
-    actor, critic, _, _ = nets
-    if not (tf.is_tensor(critic_t) and tf.is_tensor(actor_t)):
-        raise CheckFailed(
-            "the losses must be TensorFlow tensors computed with TensorFlow "
-            f"operations, so that GradientTape can differentiate them; got "
-            f"{type(critic_t).__name__} and {type(actor_t).__name__}. Hint: call the "
-            "networks and use tf.* functions (no .numpy(), no float(), no np.*)."
-        )
-    for loss, net, name, owner in (
-        (critic_t, critic, "critic_loss", "critic"),
-        (actor_t, actor, "actor_loss", "actor"),
-    ):
-        grads = tape.gradient(loss, net.trainable_variables)
-        if any(g is None for g in grads) or all(
-            float(tf.reduce_sum(tf.abs(g))) == 0.0 for g in grads
-        ):
-            raise CheckFailed(
-                f"{name} has no gradient with respect to the {owner}'s weights, so "
-                f"training would not change the {owner}. Hint: compute {name} from "
-                f"the {owner}'s output with tf operations (no .numpy(), np.* or "
-                "tf.stop_gradient on it)."
-            )
-
-
-def _check_losses_in_graph(ddpg_losses, nets, case, gamma, aw, cw, taw, tcw) -> None:
-    import tensorflow as tf
-
-    @tf.function
-    def compiled(*batch):
-        return ddpg_losses(batch, *nets, gamma)
-
-    batch = [tf.constant(v, dtype=tf.float32) for v in case.values()]
-    result = _call_compiled(compiled, *batch, exercise=EX_LOSSES)
-    critic_t, actor_t = _loss_pair(result)
-    refs = _loss_values(case, gamma, aw, cw, taw, tcw)
+        key = f"losses{index}"
+        refs = _loss_references(case, setup["weights"])
+        _judge_loss_values(records, key, refs, shown)
+        _judge_tensors(records, key)
+        _judge_loss_gradients(records, key, case, setup["weights"], shown)
+    # The probe's compiled call used the last batch.
+    refs = _loss_references(setup["batches"][-1], setup["weights"])
+    got = _graph_value(records, "graph", mistake="losses/graph-only")
+    pair = unpack(got, _LOSS_NAMES, function="ddpg_losses (inside tf.function)")
     hint = (
         "it works eagerly but not in the compiled update step: use tf.* functions "
         "and arithmetic on tensors, not NumPy or .numpy()."
     )
-    case_text = "the last batch, inside tf.function"
-    assert_close(
-        critic_t,
-        refs["critic"],
-        what="critic_loss",
-        case=case_text,
-        hint=hint,
-        **_LOSS_TOL,
+    for value, name in zip(pair, _LOSS_NAMES, strict=True):
+        assert_close(
+            value, refs[name.split("_")[0]], what=name,
+            case="the last batch, inside tf.function", hint=hint,
+            mistake="losses/graph-differs", **_LOSS_TOL,
+        )
+    return (
+        f"DDPG losses: values and gradients right on {len(setup['batches'])} "
+        "batches, also in tf.function"
     )
-    assert_close(
-        actor_t,
-        refs["actor"],
-        what="actor_loss",
-        case=case_text,
-        hint=hint,
-        **_LOSS_TOL,
-    )
+
+
+def _judge_loss_values(records: Records, key: str, refs: dict, shown: str) -> None:
+    result = records[key]
+    first, second = unpack(result, _LOSS_NAMES, function="ddpg_losses")
+    actor = float(as_array(first, name="actor_loss (a scalar)", shape=()))
+    critic = float(as_array(second, name="critic_loss (a scalar)", shape=()))
+    close = lambda value, name: np.isclose(value, refs[name], **_LOSS_TOL)  # noqa: E731
+    if close(actor, "critic") and not close(actor, "actor"):
+        raise CheckFailed(
+            "the first value returned looks like the critic's loss: the course "
+            "orders loss pairs (actor_loss, critic_loss), as in chapter 01. Return "
+            "actor_loss, critic_loss, in that order.",
+            "losses/swapped-pair",
+        )
+    for value, name, table, formula in (
+        (actor, "actor", _ACTOR_MISTAKES, _ACTOR_FORMULA),
+        (critic, "critic", _CRITIC_MISTAKES, _CRITIC_FORMULA),
+    ):
+        if close(value, name):
+            continue
+        mistakes = [Mistake(id_, refs[ref], hint) for ref, id_, hint in table]
+        mistake = recognise(np.asarray(value), mistakes, **_LOSS_TOL)
+        assert_close(
+            value, refs[name], what=f"{name}_loss", case=shown,
+            hint=mistake.hint if mistake else formula,
+            mistake=mistake.id if mistake else None, **_LOSS_TOL,
+        )
+
+
+def _judge_tensors(records: Records, key: str) -> None:
+    kinds = [
+        bool(as_array(records[f"{key}/tensor{j}"], name="a flag", shape=(),
+                      dtype_kind="b"))
+        for j in range(2)
+    ]
+    if not all(kinds):
+        raise CheckFailed(
+            "the losses must be TensorFlow tensors computed with TensorFlow "
+            "operations, so that GradientTape can differentiate them; "
+            + " and ".join(
+                f"{name} is {'a tensor' if kind else 'not a tensor'}"
+                for name, kind in zip(_LOSS_NAMES, kinds, strict=True)
+            )
+            + ". Hint: call the networks and use tf.* functions (no .numpy(), no "
+            "float(), no np.*).",
+            "losses/not-tensors",
+        )
+
+
+def _judge_loss_gradients(
+    records: Records, key: str, case: dict, weights, shown: str
+) -> None:
+    """The gradients the tape found match the reference's (central differences)."""
+    expected = _reference_gradients(case, weights)
+    for j, name, owner in ((0, "actor_loss", "actor"), (1, "critic_loss", "critic")):
+        want = expected[owner]
+        got = _gradient_list(records[f"{key}/grad{j}/{owner}"], want)
+        if all(g is None or not np.any(g) for g in got):
+            raise CheckFailed(
+                f"{name} has no gradient with respect to the {owner}'s weights, so "
+                f"training would not change the {owner}. Hint: compute {name} from "
+                f"the {owner}'s output with tf operations (no .numpy(), np.* or "
+                "tf.stop_gradient on it).",
+                f"losses/no-{owner}-gradient",
+            )
+        for index, (g, w) in enumerate(zip(got, want, strict=True)):
+            g = np.zeros_like(w) if g is None else g
+            scale = max(1.0, float(np.max(np.abs(w))))
+            if not np.allclose(g, w, rtol=1e-3, atol=1e-3 * scale):
+                raise CheckFailed(
+                    f"{name} has the right value but not the right gradient with "
+                    f"respect to the {owner}'s weights (weight {index}: largest "
+                    f"difference {float(np.max(np.abs(g - w))):.3g}) on {shown}. "
+                    f"Part of {name} is cut off from the {owner}'s weights. Hint: "
+                    "compute it from the networks' outputs with tf operations only "
+                    "(no tf.stop_gradient, .numpy() or np.* on the way).",
+                    "losses/wrong-gradient",
+                )
+
+
+def _gradient_list(value: Any, want: list[np.ndarray]) -> list[np.ndarray | None]:
+    """The kept gradients, one per weight (None where the tape found none)."""
+    if value is None:  # the tape could not differentiate the value at all
+        return [None] * len(want)
+    if not isinstance(value, (list, tuple)) or len(value) != len(want):
+        raise MalformedProbe("the check's data has gradients of the wrong form")
+    return [
+        None if g is None else as_array(g, name="a gradient", shape=w.shape)
+        for g, w in zip(value, want, strict=True)
+    ]
+
+
+def _reference_gradients(case: dict, weights, step: float = 1e-6) -> dict:
+    """d actor_loss / d actor weights and d critic_loss / d critic weights.
+
+    Central differences on the NumPy losses, in float64 (the TensorFlow gradients
+    are float32: they agree to about 1e-5 of the largest gradient).
+    """
+    aw, cw, taw, tcw = weights
+    s, a, r = case["states"], case["actions"], case["rewards"]
+    next_q = _np_critic(tcw, case["next_states"], _np_actor(taw, case["next_states"]))
+    y = r + _LOSS_GAMMA * (1 - case["terminated"]) * next_q
+
+    def actor_loss(w):
+        return float(-np.mean(_np_critic(cw, s, _np_actor(w, s))))
+
+    def critic_loss(w):
+        return float(np.mean((y - _np_critic(w, s, a)) ** 2))
+
+    def gradient(loss, ws):
+        grads = []
+        for index, w in enumerate(ws):
+            g = np.zeros_like(w)
+            for flat in range(w.size):
+                moved = [x.copy() for x in ws]
+                moved[index].flat[flat] += step
+                up = loss(moved)
+                moved[index].flat[flat] -= 2 * step
+                g.flat[flat] = (up - loss(moved)) / (2 * step)
+            grads.append(g)
+        return grads
+
+    return {"actor": gradient(actor_loss, aw), "critic": gradient(critic_loss, cw)}
+
+
+LOSSES = Check(EX_LOSSES, _probe_losses, _judge_losses)
+
+
+def check_ddpg_losses(ddpg_losses: Callable[..., Any]) -> None:
+    """Check ``ddpg_losses(batch, actor, critic, target_actor, target_critic, gamma)``.
+
+    ``batch`` is ``(states, actions, rewards, next_states, terminated, truncated)``
+    (float32 tensors of shapes (B, 3), (B, 1), (B, 1), (B, 3), (B, 1), (B, 1)).
+    Expected: ``(actor_loss, critic_loss)``, two scalar tensors, with
+    ``actor_loss = -mean(Q(s, mu(s)))`` from the online networks,
+    ``critic_loss = mean((y - Q(s, a))**2)`` and
+    ``y = r + gamma * (1 - terminated) * Q'(s', mu'(s'))`` from the TARGET networks;
+    their gradients with respect to the actor's and the critic's weights must be
+    right, also inside a ``tf.function``.
+
+    Args:
+        ddpg_losses: the student's function.
+
+    Raises:
+        CheckFailed: with what is wrong and a hint.
+    """
+    run_check(LOSSES, ddpg_losses)
 
 
 # --------------------------------------------------------------------------------------
@@ -882,12 +1336,59 @@ def _soft_cases() -> list[dict[str, Any]]:
     ]
 
 
-def _soft_result(result: Any, shapes: list[tuple], case: dict) -> list[np.ndarray]:
+_SOFT_IN_PLACE = (
+    "It should only RETURN the new values: the update step assigns them to the "
+    "target network's variables itself (no assign, +=, [...] = ... on the inputs)."
+)
+
+
+def _probe_soft(probe: Probe, soft_update: Callable[..., Any]) -> None:
+    for index, case in enumerate(_soft_cases()):
+        probe.call_keeping_inputs(f"case{index}", soft_update, case)
+    _probe_soft_variables(probe, soft_update)
+
+
+def _probe_soft_variables(probe: Probe, soft_update: Callable[..., Any]) -> None:
+    """As the update step calls it: Keras variables, inside tf.function."""
+    import keras
+    import tensorflow as tf
+
+    case = _soft_cases()[0]
+    target = [keras.Variable(w.astype(np.float32)) for w in case["target_weights"]]
+    online = [keras.Variable(w.astype(np.float32)) for w in case["online_weights"]]
+    # The variables are captured, not passed: tf.function would turn arguments
+    # into tensors, while the update step hands soft_update the variables.
+    compiled = _Compiled(
+        tf.function(lambda: soft_update(target, online, case["tau"])), soft_update
+    )
+    probe.call("variables", compiled)
+    probe.keep("variables:target_weights", [v.numpy() for v in target])
+    probe.keep("variables:online_weights", [v.numpy() for v in online])
+
+
+class _Compiled:
+    """A compiled call of the student's function, named after that function (so
+    that an error message shows the student's line, not the check's)."""
+
+    def __init__(self, compiled: Callable[[], Any], student: Any) -> None:
+        self.compiled = compiled
+        self.python_function = student
+
+    def __call__(self) -> Any:
+        return self.compiled()
+
+
+def _soft_result(result: Any, shapes: list[tuple], what: str) -> list[np.ndarray]:
+    if isinstance(result, StudentError):
+        raise CheckFailed(result.message, result.mistake)
     if not isinstance(result, (list, tuple)):
+        got = result.description if isinstance(result, Opaque) else (
+            "None" if result is None else f"{type(result).__name__}"
+        )
         raise CheckFailed(
-            "soft_update should return a list with one new array per weight, got "
-            f"{type(result).__name__}. Hint: return [tau * o + (1 - tau) * t for "
-            "...] without changing the inputs."
+            f"soft_update should return a list with one new array per weight, got "
+            f"{got}. Hint: return [tau * o + (1 - tau) * t for ...] without "
+            "changing the inputs."
         )
     if len(result) != len(shapes):
         raise CheckFailed(
@@ -895,9 +1396,95 @@ def _soft_result(result: Any, shapes: list[tuple], case: dict) -> list[np.ndarra
             "return one new array per pair (target, online)."
         )
     return [
-        as_array(value, name=f"new target weight {i}", shape=shape)
+        as_array(value, name=f"{what} {i}", shape=shape)
         for i, (value, shape) in enumerate(zip(result, shapes, strict=True))
     ]
+
+
+def _soft_mistake(value, case: dict, i: int) -> Mistake | None:
+    tau = case["tau"]
+    target, online = case["target_weights"][i], case["online_weights"][i]
+    return recognise(value, [
+        Mistake(
+            "soft/tau-backwards",
+            (1 - tau) * online + tau * target,
+            "tau is applied the wrong way round: tau is the share of the ONLINE "
+            "weights. With tau = 0.005 the target moves 0.5% of the way toward the "
+            "online network at each update, so it changes slowly.",
+        ),
+        Mistake(
+            "soft/hard-copy", online,
+            "you copied the online weights: the target should only move a "
+            "fraction tau of the way toward them.",
+        ),
+        Mistake(
+            "soft/not-moved", target,
+            "the target weights did not move: add tau * (online - target).",
+        ),
+    ], **_TOL)
+
+
+def _judge_soft(records: Records) -> str:
+    cases = _soft_cases()
+    for index, case in enumerate(cases):
+        shapes = [np.shape(w) for w in case["target_weights"]]
+        new = _soft_result(records[f"case{index}"], shapes, "new target weight")
+        expected = reference_soft_update(
+            case["target_weights"], case["online_weights"], case["tau"]
+        )
+        for i, (value, ref) in enumerate(zip(new, expected, strict=True)):
+            if np.allclose(value, ref, **_TOL):
+                continue
+            mistake = _soft_mistake(value, case, i)
+            shown = {
+                "target_weights[i]": case["target_weights"][i],
+                "online_weights[i]": case["online_weights"][i],
+                "tau": case["tau"],
+            }
+            assert_close(
+                value, ref, what=f"new target weight {i}", case=shown,
+                hint=mistake.hint if mistake else
+                "new target = tau * online + (1 - tau) * target.",
+                mistake=mistake.id if mistake else None, **_TOL,
+            )
+        _unchanged(
+            records, f"case{index}", case, function="soft_update",
+            why=_SOFT_IN_PLACE, mistake="soft/changes-input",
+        )
+    _judge_soft_variables(records)
+    return (
+        f"soft update: {len(cases)} cases right, inputs untouched, also on Keras "
+        "variables"
+    )
+
+
+def _judge_soft_variables(records: Records) -> None:
+    case = _soft_cases()[0]
+    got = _graph_value(records, "variables", mistake="soft/graph-only")
+    inputs = {k: case[k] for k in ("target_weights", "online_weights")}
+    # float32 variables: compare with the float32 values they were given.
+    inputs = {k: [w.astype(np.float32) for w in v] for k, v in inputs.items()}
+    _unchanged(
+        records, "variables", inputs, function="soft_update (on Keras variables)",
+        why=_SOFT_IN_PLACE, mistake="soft/changes-input",
+    )
+    shapes = [np.shape(w) for w in case["target_weights"]]
+    what = "new target weight (Keras variables, inside tf.function)"
+    new = _soft_result(got, shapes, what)
+    expected = reference_soft_update(
+        case["target_weights"], case["online_weights"], case["tau"]
+    )
+    for i, (value, ref) in enumerate(zip(new, expected, strict=True)):
+        assert_close(
+            value, ref, what=f"{what} {i}",
+            case="the first case, as Keras variables",
+            hint="use arithmetic on the weights (tau * o + (1 - tau) * t), which "
+            "works for NumPy arrays and for TensorFlow variables alike.",
+            mistake="soft/graph-differs", **_LOSS_TOL,
+        )
+
+
+SOFT_UPDATE = Check(EX_SOFT, _probe_soft, _judge_soft)
 
 
 def check_soft_update(soft_update: Callable[..., Any]) -> None:
@@ -914,81 +1501,4 @@ def check_soft_update(soft_update: Callable[..., Any]) -> None:
     Raises:
         CheckFailed: with what is wrong and a hint.
     """
-    for c in _soft_cases():
-        shapes = [np.shape(w) for w in c["target_weights"]]
-        got = call_student(soft_update, *c.values(), exercise=EX_SOFT)
-        new = _soft_result(got, shapes, c)
-        expected = reference_soft_update(
-            c["target_weights"], c["online_weights"], c["tau"]
-        )
-        tau = c["tau"]
-        backwards = reference_soft_update(
-            c["target_weights"], c["online_weights"], 1.0 - tau
-        )
-        for i, (value, ref, wrong) in enumerate(
-            zip(new, expected, backwards, strict=True)
-        ):
-            if np.allclose(value, ref, **_TOL):
-                continue
-            hint = "new target = tau * online + (1 - tau) * target."
-            if np.allclose(value, wrong, **_TOL):
-                hint = (
-                    "tau is applied the wrong way round: tau is the share of the "
-                    "ONLINE weights. With tau = 0.005 the target moves 0.5% of the "
-                    "way toward the online network at each update, so it changes "
-                    "slowly."
-                )
-            elif np.allclose(value, c["online_weights"][i], **_TOL):
-                hint = (
-                    "you copied the online weights: the target should only move a "
-                    "fraction tau of the way toward them."
-                )
-            elif np.allclose(value, c["target_weights"][i], **_TOL):
-                hint = "the target weights did not move: add tau * (online - target)."
-            shown = {
-                "target_weights[i]": c["target_weights"][i],
-                "online_weights[i]": c["online_weights"][i],
-                "tau": tau,
-            }
-            assert_close(
-                value, ref, what=f"new target weight {i}", case=shown, hint=hint, **_TOL
-            )
-    _check_soft_on_variables(soft_update)
-    passed("soft update: 4 cases right, inputs untouched, also on Keras variables")
-
-
-def _check_soft_on_variables(soft_update) -> None:
-    """Run on Keras variables in a tf.function; the variables must not change."""
-    import keras
-    import tensorflow as tf
-
-    c = _soft_cases()[0]
-    target = [keras.Variable(w.astype(np.float32)) for w in c["target_weights"]]
-    online = [keras.Variable(w.astype(np.float32)) for w in c["online_weights"]]
-    before = [v.numpy().copy() for v in target + online]
-
-    @tf.function
-    def compiled():
-        return soft_update(target, online, c["tau"])
-
-    got = _call_compiled(compiled, exercise=EX_SOFT)
-    after = [v.numpy() for v in target + online]
-    if not all(np.array_equal(b, a) for b, a in zip(before, after, strict=True)):
-        raise CheckFailed(
-            "soft_update changed its inputs in place (assign, +=, [...] = ...). It "
-            "should only RETURN the new values: the update step assigns them to the "
-            "target network's variables itself."
-        )
-    shapes = [tuple(v.shape) for v in target]
-    new = _soft_result(got, shapes, c)
-    expected = reference_soft_update(c["target_weights"], c["online_weights"], c["tau"])
-    for i, (value, ref) in enumerate(zip(new, expected, strict=True)):
-        assert_close(
-            value,
-            ref,
-            what=f"new target weight {i} (Keras variables, inside tf.function)",
-            case="the first case, as Keras variables",
-            hint="use arithmetic on the weights (tau * o + (1 - tau) * t), which "
-            "works for NumPy arrays and for TensorFlow variables alike.",
-            **_LOSS_TOL,
-        )
+    run_check(SOFT_UPDATE, soft_update)
