@@ -514,20 +514,21 @@ checks.check_critic_target(critic_target)
 #
 # Write `ddpg_losses`. `batch` holds float32 tensors `(states, actions, rewards,
 # next_states, terminated, truncated)` from the replay memory. The critic is called
-# on a list, `critic([states, actions])`. Return `(critic_loss, actor_loss)` as two
-# scalar tensors, using `tf` operations so that `GradientTape` can differentiate them.
+# on a list, `critic([states, actions])`. Return `(actor_loss, critic_loss)`, in that
+# order (as in chapter 01), as two scalar tensors, using `tf` operations so that
+# `GradientTape` can differentiate them.
 
 
 # %%
 def ddpg_losses(batch, actor, critic, target_actor, target_critic, gamma):
-    """The critic's and the actor's losses on one batch: (critic_loss, actor_loss)."""
+    """The actor's and the critic's losses on one batch: (actor_loss, critic_loss)."""
     states, actions, rewards, next_states, terminated, truncated = batch
     ### BEGIN SOLUTION
     next_q = target_critic([next_states, target_actor(next_states)])
     y = critic_target(rewards, next_q, terminated, truncated, gamma)
     critic_loss = tf.reduce_mean(tf.square(y - critic([states, actions])))
     actor_loss = -tf.reduce_mean(critic([states, actor(states)]))
-    return critic_loss, actor_loss
+    return actor_loss, critic_loss
     ### END SOLUTION
 
 
@@ -595,7 +596,7 @@ def update(batch):
     """One DDPG gradient step on one batch, then the soft target updates."""
     # persistent=True: two gradients (critic's and actor's) from one tape.
     with tf.GradientTape(persistent=True) as tape:
-        critic_loss, actor_loss = ddpg_losses(
+        actor_loss, critic_loss = ddpg_losses(
             batch, actor, critic, target_actor, target_critic, GAMMA
         )
     critic_grads = tape.gradient(critic_loss, critic.trainable_variables)
