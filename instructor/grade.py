@@ -4,6 +4,7 @@ Usage::
 
     python -m instructor.grade SUBMISSIONS... --out report.csv [--workers N]
         [--cell-timeout S] [--timeout S] [--memory-mb M] [--course DIR] [--no-sandbox]
+        [--scheduler ADDRESS] [--verdicts DIR [--key-file KEY]] [--quiet]
 
 SUBMISSIONS are ``.ipynb`` files or folders searched for them. Each submission is
 recognised as one of the course's notebooks, run top to bottom in a fresh kernel in a
@@ -11,7 +12,15 @@ temporary folder (the submission itself is only read), with the course's own che
 after each exercise, within a time limit per cell, a time limit per notebook and a
 memory cap. The report has one row per submission and exercise, with a status:
 passed, failed, error, not attempted or missing (or invalid / unrecognised for a whole
-submission). Exit code 0 once grading is done, whatever the scores; 2 for misuse.
+submission), and the mistake the check recognised when it names one. Beside the CSV,
+``report.html`` shows what the class got wrong (``instructor.grading.html_report``).
+Exit code 0 once grading is done, whatever the scores; 2 for misuse.
+
+Each submission is one unit of work (``instructor.grading.unit``): run on a local
+pool of ``--workers`` threads by default, or on a Dask cluster (``--scheduler``); the
+same unit runs alone as ``python -m instructor.grade_unit`` (a Kubernetes or Slurm
+job's task), and ``python -m instructor.merge`` builds the report from the verdict
+files. While grading, a progress bar on a terminal (else one line per submission).
 
 Submissions are untrusted code: each kernel runs in a bubblewrap sandbox (no network,
 a read-only view of the system and of the course's environment, nothing else of yours
@@ -28,6 +37,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,11 +53,12 @@ class UsageError(Exception):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C stopped grading; ``rows`` is the report so far, the rest not graded."""
+    """Ctrl-C stopped grading; ``records`` holds each submission's verdict record
+    so far (None for those not graded)."""
 
-    def __init__(self, rows: list) -> None:
+    def __init__(self, records: list) -> None:
         super().__init__("grading interrupted")
-        self.rows = rows
+        self.records = records
 
 
 class Submission(NamedTuple):
@@ -301,37 +312,46 @@ def shut_down(pool: ThreadPoolExecutor, stop: threading.Event) -> None:
             stop.set()
 
 
-def grade_all(submissions, course, limits, workers: int, log,
-              max_bytes: int = 50 * 2**20) -> list:
-    """Grade submissions in parallel; rows come back in submission order.
+def grade_all(submissions, course, settings, sandbox, workers: int, progress,
+              course_info: dict, keep=None) -> list:
+    """Grade submissions on the local pool, each as one unit (``unit.run_unit``).
 
     Args:
         submissions: ``Submission``s.
         course: the course notebooks.
-        limits: the ``runner.Limits``.
+        settings: the ``unit.Settings`` (limits).
+        sandbox: the prepared sandbox, or None (``--no-sandbox``).
         workers: how many submissions run at once.
-        log: called with one progress line per graded submission.
-        max_bytes: the size limit of a submission's file.
+        progress: the ``progress.Progress`` display.
+        course_info: ``{"fingerprint", "commit"}`` recorded in each verdict.
+        keep: called with ``(index, record)`` as each submission is graded (to
+            keep verdict files), or None.
 
     Returns:
-        Every ``Row``, grouped by submission, in the order given.
+        One verdict record per submission, in the order given.
 
     Raises:
-        Interrupted: on Ctrl-C, once the running kernels are stopped; its ``rows``
-            hold the submissions graded so far and a ``not graded`` row for each
-            of the others (those cut short included).
+        Interrupted: on Ctrl-C, once the running kernels are stopped; its
+            ``records`` hold the submissions graded so far, None for the others
+            (those cut short included).
     """
+    from instructor.grading.unit import record_rows, run_unit
+
     lock, results, stop = threading.Lock(), {}, threading.Event()
 
     def task(index: int, submission: Submission):
-        started = time.monotonic()
-        rows = safe_grade(submission, course, limits, stop, max_bytes)
+        progress.started(submission.name)
+        record = run_unit(submission, index, course, settings, sandbox, stop,
+                          course_info)
         with lock:
             if stop.is_set():  # cut short by Ctrl-C: its verdicts mean nothing
                 return
-            results[index] = rows
-            log(progress_line(len(results), len(submissions), submission.name,
-                              rows, time.monotonic() - started))
+            results[index] = record
+            if keep is not None:
+                keep(index, record)
+            progress.finished(submission.name, progress_line(
+                len(results), len(submissions), submission.name,
+                record_rows(record), record["run"]["seconds"]))
 
     pool = ThreadPoolExecutor(max_workers=workers)
     interrupted = False
@@ -346,12 +366,92 @@ def grade_all(submissions, course, limits, workers: int, log,
     finally:
         shut_down(pool, stop)
     with lock:
-        done = dict(results)
-    rows = [row for index, submission in enumerate(submissions)
-            for row in done.get(index) or not_graded(submission)]
+        records = [results.get(index) for index in range(len(submissions))]
     if interrupted:
-        raise Interrupted(rows)
-    return rows
+        raise Interrupted(records)
+    return records
+
+
+def grade_on_scheduler(address: str, submissions, course, settings, workers: int,
+                       progress, course_info: dict, keep=None) -> list:
+    """``grade_all``, with the units run by a Dask cluster (``--scheduler``).
+
+    Raises:
+        UsageError: the scheduler cannot be reached, or its workers cannot sandbox.
+        Interrupted: on Ctrl-C (see ``grade_all``).
+    """
+    from instructor.grading import cluster
+    from instructor.grading.unit import record_rows
+
+    total = len(submissions)
+
+    def line(done: int, record: dict) -> str:
+        if keep is not None:
+            keep(record["index"], record)
+        return progress_line(done, total, record["submission"], record_rows(record),
+                             record["run"]["seconds"])
+
+    try:
+        with cluster.client_for(address, workers) as client:
+            progress.log(f"grading on {cluster.describe(client)}")
+            return cluster.grade_on_cluster(client, submissions, course, settings,
+                                            course_info, progress, line)
+    except cluster.ClusterError as error:
+        raise UsageError(str(error)) from None
+    except KeyboardInterrupt as stop:
+        raise Interrupted(getattr(stop, "records", [None] * total)) from None
+
+
+def report_rows(records: list, submissions) -> list:
+    """The report's rows: each record's, or ``not graded`` where there is none."""
+    from instructor.grading.unit import record_rows
+
+    return [row for record, submission in zip(records, submissions, strict=True)
+            for row in (record_rows(record) if record else not_graded(submission))]
+
+
+def verdict_keeper(folder: Path | None, key_file: Path | None):
+    """The ``keep`` function of ``--verdicts``: writes ``NNNNN.json`` files.
+
+    Raises:
+        UsageError: the folder cannot be made, or the key cannot be read.
+    """
+    if folder is None:
+        return None
+    from instructor.grading.unit import read_key, sign, write_record
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        key = read_key(key_file) if key_file else None
+    except (OSError, ValueError) as error:
+        raise UsageError(f"--verdicts {folder}: {error}") from None
+
+    def keep(index: int, record: dict) -> None:
+        write_record(folder / f"{index:05d}.json", sign(record, key) if key else record)
+
+    return keep
+
+
+def run_facts(args, settings, info: dict, date, seconds: float, count: int,
+              mode: str, sandbox):
+    """The HTML report's facts of this run."""
+    from instructor.grading.html_report import Facts, limits_shown
+
+    if args.no_sandbox:
+        sandboxed = "none (--no-sandbox)"
+    elif sandbox is not None:
+        sandboxed = sandbox.describe()
+    else:
+        sandboxed = "bubblewrap, prepared by each Dask worker"
+    return Facts(
+        course_commit=info["commit"],
+        date=date.isoformat(timespec="seconds"),
+        submissions=count,
+        limits=limits_shown(settings.describe()),
+        seconds=seconds,
+        mode=mode,
+        sandbox=sandboxed,
+    )
 
 
 def default_workers(memory_mb: float) -> int:
@@ -406,7 +506,18 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run kernels without the sandbox, with your rights "
                         "(only for submissions you trust)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress display (a bar on a terminal, else one "
+                        "line per submission)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run the units on the Dask cluster at ADDRESS "
+                        "(tcp://host:8786), or 'local' for a LocalCluster of --workers "
+                        "processes, instead of the local pool")
+    parser.add_argument("--verdicts", type=Path, default=None, metavar="DIR",
+                        help="also keep each submission's verdict file in DIR "
+                        "(python -m instructor.merge rebuilds the report from them)")
+    parser.add_argument("--key-file", type=Path, default=None,
+                        help="sign the kept verdict files with this secret key")
     return parser.parse_args(argv)
 
 
@@ -415,42 +526,64 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     skip_slow_imports()
     from instructor.grading.course import load_course
+    from instructor.grading.html_report import html_path, write_html
+    from instructor.grading.progress import Progress
     from instructor.grading.report import printable, summary, write_csv
-    from instructor.grading.runner import Limits
+    from instructor.grading.unit import Settings, course_commit, course_fingerprint
     from instructor.grading.verdict import NOT_GRADED
 
     def log(line: str) -> None:
         if not args.quiet:
-            print(line, file=sys.stderr, flush=True)
+            print(printable(line), file=sys.stderr, flush=True)
 
+    settings = Settings(args.cell_timeout, args.timeout, args.memory_mb, args.kernel,
+                        args.max_size_mb, not args.no_sandbox)
     try:
         check_dependencies()
         submissions = find_submissions(args.submissions)
         check_writable(args.out)
+        check_writable(html_path(args.out))
         course = load_course(args.course)
-        sandbox = start_sandbox(args, submissions, log)
+        keep = verdict_keeper(args.verdicts, args.key_file)
+        # On a cluster each worker prepares (and checks) its own sandbox.
+        sandbox = (None if args.scheduler and not args.no_sandbox
+                   else start_sandbox(args, submissions, log))
     except (UsageError, CourseError) as error:
         print(f"error: {printable(error)}", file=sys.stderr)
         return 2
-    limits = Limits(args.cell_timeout, args.timeout, args.memory_mb, args.kernel,
-                    sandbox=sandbox)
     workers = args.workers or default_workers(args.memory_mb)
-
-    log(f"grading {len(submissions)} submissions with {workers} workers")
-    max_bytes = int(args.max_size_mb * 2**20)
+    info = {"fingerprint": course_fingerprint(course),
+            "commit": course_commit(args.course)}
+    started, date = time.monotonic(), datetime.now().astimezone()
     interrupted = False
-    try:
-        rows = grade_all(submissions, course, limits, workers, log, max_bytes)
-    except Interrupted as stopped:
-        rows, interrupted = stopped.rows, True
+    with Progress(len(submissions), quiet=args.quiet) as progress:
+        try:
+            if args.scheduler:
+                mode = f"Dask scheduler {args.scheduler}"
+                records = grade_on_scheduler(args.scheduler, submissions, course,
+                                             settings, workers, progress, info, keep)
+            else:
+                mode = f"local pool, {workers} worker(s)"
+                progress.log(f"grading {len(submissions)} submissions with {workers} "
+                             "workers")
+                records = grade_all(submissions, course, settings, sandbox, workers,
+                                    progress, info, keep)
+        except Interrupted as stopped:
+            records, interrupted = stopped.records, True
+        except UsageError as error:
+            print(f"error: {printable(error)}", file=sys.stderr)
+            return 2
+    rows = report_rows(records, submissions)
+    facts = run_facts(args, settings, info, date, time.monotonic() - started,
+                      len(submissions), mode, sandbox)
     try:
         write_csv(args.out, rows)
+        write_html(html_path(args.out), rows, facts)
     except OSError as error:
-        print(f"error: cannot write {printable(args.out)}: {error.strerror}",
-              file=sys.stderr)
+        print(f"error: cannot write the report: {error.strerror}", file=sys.stderr)
         return 2
     print(summary(rows))
-    print(f"\nreport: {printable(args.out)}")
+    print(f"\nreport: {printable(args.out)} and {printable(html_path(args.out))}")
     if interrupted:
         left = sum(row.status == NOT_GRADED for row in rows)
         print(f"interrupted: report written, {left} submission(s) marked "

@@ -1,0 +1,458 @@
+"""The unit of grading work: one submission in, one verdict record out.
+
+Every way of grading runs the same unit (``run_unit``): the local pool of
+``instructor.grade`` (one thread per running submission), a Dask worker
+(``instructor.grading.cluster``), and the command ``python -m instructor.grade_unit``
+that a Kubernetes Indexed Job or a Slurm job array runs once per submission. Each
+reads the submission with the grader's safe reader, runs it in its bubblewrap
+sandbox (``runner.run_submission``), judges it in the grader's process and returns a
+*verdict record*: plain JSON, the report's rows and the facts of the run::
+
+    {"format": "course-grade-verdict/1", "submission": "alice/01.ipynb", "index": 3,
+     "sha256": "<the file's bytes>", "course": {"fingerprint": "...", "commit": "..."},
+     "limits": {...}, "run": {"host": ..., "started": ..., "seconds": ...},
+     "rows": [{"notebook", "exercise", "status", "mistake", "message", "flags"}, ...],
+     "signature": "<HMAC-SHA256, when the instructor gave a key>"}
+
+A record is data from elsewhere (another machine, a shared folder), so it is never
+trusted blindly (``rows_of``, security): its shape, sizes and statuses are checked,
+its rows must be exactly the exercises of a notebook of *this* course (same
+fingerprint), a passed row cannot carry a mistake, and when the instructor gives a key
+(``--key-file``) its HMAC must match. A record that fails any test is rejected with
+the reason, and its submission reported ``not graded``, never merged as it says.
+The key authenticates records written by the instructor's jobs; without one, anyone
+who can write to the verdict folder can forge a well-formed record, so that folder
+must be writable only by those jobs (README).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from course_utils.contract import (
+    ERROR,
+    INVALID,
+    NOT_GRADED,
+    PASSED,
+    STATUSES,
+    UNRECOGNISED,
+)
+
+FORMAT = "course-grade-verdict/1"
+ROW_FIELDS = ("notebook", "exercise", "status", "mistake", "message", "flags")
+# Sizes a genuine record stays far below (a message is cut at 1,000 characters, a
+# notebook has a handful of exercises): anything larger is not the grader's.
+MAX_RECORD_BYTES = 2 * 2**20
+MAX_ROWS = 100
+MAX_FIELD = {"notebook": 200, "exercise": 300, "status": 20, "mistake": 200,
+             "message": 5000, "flags": 1000}
+MAX_NAME = 4096
+WHOLE_FILE_STATUSES = frozenset({INVALID, UNRECOGNISED, ERROR, NOT_GRADED})
+
+
+class BadVerdict(ValueError):
+    """A verdict record that is corrupt, forged, or not for this course."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a unit needs besides the submission: the limits and how to sandbox.
+
+    Plain values only, so that it travels to a Dask worker or a job's command line.
+
+    Attributes:
+        cell_timeout: seconds per cell before it is interrupted.
+        timeout: seconds per notebook.
+        memory_mb: memory cap of the whole sandbox, in MB.
+        kernel: the Jupyter kernel's name.
+        max_size_mb: a larger submission file is invalid, not read.
+        sandbox: run each kernel in bubblewrap (False: ``--no-sandbox``).
+    """
+
+    cell_timeout: float = 120.0
+    timeout: float = 600.0
+    memory_mb: float = 2048.0
+    kernel: str = "python3"
+    max_size_mb: float = 50.0
+    sandbox: bool = True
+
+    @property
+    def max_bytes(self) -> int:
+        """The size limit in bytes."""
+        return int(self.max_size_mb * 2**20)
+
+    def limits(self, sandbox) -> object:
+        """The ``runner.Limits`` of these settings with a prepared sandbox (or None)."""
+        from instructor.grading.runner import Limits
+
+        return Limits(self.cell_timeout, self.timeout, self.memory_mb, self.kernel,
+                      sandbox=sandbox)
+
+    def describe(self) -> dict:
+        """The limits as the report's facts show them."""
+        return asdict(self)
+
+
+def course_fingerprint(course) -> str:
+    """A hash of what the grader knows of the course: notebooks, exercises, checks.
+
+    Two runs with the same fingerprint judged with the same exercises and checks
+    (the checks' code itself is pinned by the course's commit, recorded beside it).
+    """
+    described = [
+        [notebook.name, notebook.title,
+         [[e.number, e.title, list(e.cells), e.check, e.probe,
+           list(e.check_target or ())] for e in notebook.exercises]]
+        for notebook in course
+    ]
+    text = json.dumps(described, sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def course_commit(folder: Path | None) -> str:
+    """The git commit of the course's folder, ``abc1234`` (``+ changes`` if dirty).
+
+    Returns "" when the folder is not in a git work tree or git is missing.
+    """
+    import subprocess
+
+    if folder is None:
+        return ""
+    try:
+        head = subprocess.run(["git", "-C", str(folder), "rev-parse", "--short=12",
+                               "HEAD"], capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return ""
+        dirty = subprocess.run(["git", "-C", str(folder), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    commit = head.stdout.strip()
+    return commit + (" + uncommitted changes" if dirty.stdout.strip() else "")
+
+
+def file_digest(root: Path, relative: Path, max_bytes: int) -> str | None:
+    """SHA-256 of a submission's bytes, read as the grader reads them, or None."""
+    from instructor.grading.reading import InvalidNotebook, open_below, read_limited
+
+    try:
+        return hashlib.sha256(read_limited(open_below(root, relative),
+                                           max_bytes)).hexdigest()
+    except InvalidNotebook:
+        return None
+
+
+def run_unit(submission, index: int | None, course, settings: Settings, sandbox,
+             stop: threading.Event | None = None, course_info: dict | None = None,
+             ) -> dict:
+    """Grade one submission in its sandbox; return its verdict record.
+
+    Args:
+        submission: an ``instructor.grade.Submission`` (name, folder, path inside).
+        index: its position in the run's sorted list of submissions (orders the
+            report), or None.
+        course: the course notebooks (``course.load_course``).
+        settings: the limits.
+        sandbox: the prepared ``sandbox.Sandbox``, or None for ``--no-sandbox``.
+        stop: set to cancel the run (Ctrl-C); a fresh event when None.
+        course_info: ``{"fingerprint", "commit"}`` (computed when None).
+
+    Returns:
+        The record (a JSON-able dict), unsigned.
+    """
+    from instructor.grade import safe_grade
+
+    started, clock = datetime.now(timezone.utc), time.monotonic()
+    rows = safe_grade(submission, course, settings.limits(sandbox),
+                      stop or threading.Event(), settings.max_bytes)
+    return {
+        "format": FORMAT,
+        "submission": submission.name,
+        "index": index,
+        "sha256": file_digest(submission.root, submission.relative,
+                              settings.max_bytes),
+        "course": course_info or {"fingerprint": course_fingerprint(course),
+                                  "commit": ""},
+        "limits": settings.describe(),
+        "run": {"host": socket.gethostname(), "started": started.isoformat(
+            timespec="seconds"), "seconds": round(time.monotonic() - clock, 1),
+            "sandbox": sandbox.describe() if sandbox is not None else "none"},
+        "rows": [{name: getattr(row, name) for name in ROW_FIELDS} for row in rows],
+    }
+
+
+# ------------------------------------------------------------------ signing
+
+
+def canonical(record: dict) -> bytes:
+    """The bytes a signature covers: the record without its signature, sorted."""
+    unsigned = {key: value for key, value in record.items() if key != "signature"}
+    return json.dumps(unsigned, sort_keys=True, ensure_ascii=True,
+                      separators=(",", ":")).encode()
+
+
+def sign(record: dict, key: bytes) -> dict:
+    """The record with its HMAC-SHA256 under the instructor's key."""
+    digest = hmac.new(key, canonical(record), hashlib.sha256).hexdigest()
+    return {**record, "signature": digest}
+
+
+def read_key(path: Path) -> bytes:
+    """The instructor's key from a file (its bytes, without surrounding blanks).
+
+    Raises:
+        ValueError: the file cannot be read, or holds fewer than 16 bytes.
+    """
+    try:
+        key = path.read_bytes().strip()
+    except OSError as error:
+        raise ValueError(f"cannot read the key file {path}: {error.strerror}") from None
+    if len(key) < 16:
+        raise ValueError(f"the key file {path} holds fewer than 16 bytes")
+    return key
+
+
+# ------------------------------------------------------------- files on disk
+
+
+def write_record(path: Path, record: dict) -> None:
+    """Write a record atomically (a temporary file renamed), so that a merge never
+    reads one half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".verdict-",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(record, out, ensure_ascii=True, indent=1)
+            out.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def unique_keys(pairs: list) -> dict:
+    """A JSON object's pairs as a dict, refusing a key given twice (a forged file
+    could hide a second ``status`` from a reader that keeps the first)."""
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise BadVerdict("a JSON object repeats a key")
+    return dict(pairs)
+
+
+def refuse_constant(name: str):
+    """JSON's NaN and Infinity: not in a record."""
+    raise BadVerdict(f"the JSON holds {name}")
+
+
+def load_record(folder: Path, relative: Path) -> dict:
+    """Read a verdict file below ``folder`` without trusting it.
+
+    The file is opened without following a link out of the folder, read up to a
+    size limit, and parsed strictly (no repeated key, no NaN).
+
+    Raises:
+        BadVerdict: why it cannot be read.
+    """
+    from instructor.grading.reading import InvalidNotebook, open_below, read_limited
+
+    try:
+        data = read_limited(open_below(folder, relative), MAX_RECORD_BYTES)
+    except InvalidNotebook as error:
+        raise BadVerdict(str(error)) from None
+    try:
+        record = json.loads(data.decode("utf-8"), object_pairs_hook=unique_keys,
+                            parse_constant=refuse_constant)
+    except UnicodeDecodeError:
+        raise BadVerdict("not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise BadVerdict(f"not valid JSON (line {error.lineno}, column "
+                         f"{error.colno})") from None
+    if not isinstance(record, dict):
+        raise BadVerdict("not a verdict record (the JSON is not an object)")
+    return record
+
+
+# ------------------------------------------------------------- validation
+
+
+def text_field(value: object, name: str, limit: int) -> str:
+    """A record's string field, checked."""
+    if not isinstance(value, str):
+        raise BadVerdict(f"{name} is not a string")
+    if len(value) > limit:
+        raise BadVerdict(f"{name} is longer than {limit} characters")
+    return value
+
+
+def check_signature(record: dict, key: bytes | None) -> None:
+    """Refuse a record whose HMAC is missing or wrong, when a key is in force."""
+    if key is None:
+        return
+    given = record.get("signature")
+    if not isinstance(given, str):
+        raise BadVerdict("not signed, and a key is in force (forged?)")
+    expected = hmac.new(key, canonical(record), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(given, expected):
+        raise BadVerdict("its signature does not match its content (forged or "
+                         "edited?)")
+
+
+def check_rows(rows: list[dict], course) -> None:
+    """Refuse rows that are not what the grader writes for this course.
+
+    Either one whole-file row (no notebook, no exercise, a whole-file status), or one
+    row per exercise of one course notebook, in the course's order.
+    """
+    if len(rows) == 1 and not rows[0]["notebook"] and not rows[0]["exercise"]:
+        if rows[0]["status"] not in WHOLE_FILE_STATUSES:
+            raise BadVerdict(f"a whole-file row with status {rows[0]['status']!r}")
+        return
+    notebooks = {row["notebook"] for row in rows}
+    if len(notebooks) != 1:
+        raise BadVerdict("its rows name several notebooks, or none")
+    name = notebooks.pop()
+    known = {notebook.name: notebook for notebook in course}
+    if name not in known:
+        raise BadVerdict(f"notebook {name!r} is not one of this course's")
+    labels = [row["exercise"] for row in rows]
+    expected = [exercise.label for exercise in known[name].exercises]
+    if labels != expected:
+        raise BadVerdict(f"its exercises are not those of {name} in the course's "
+                         "order")
+    for row in rows:
+        if row["status"] == PASSED and row["mistake"]:
+            raise BadVerdict("a passed exercise carries a mistake")
+        if row["status"] == NOT_GRADED:
+            raise BadVerdict("an exercise row marked 'not graded'")
+
+
+def rows_of(record: dict, course, fingerprint: str, key: bytes | None = None) -> list:
+    """The report rows of a verdict record, after checking it (see the module).
+
+    Args:
+        record: the parsed record.
+        course: the course notebooks.
+        fingerprint: ``course_fingerprint(course)``.
+        key: the instructor's HMAC key, or None (no signature required).
+
+    Returns:
+        ``report.Row``s.
+
+    Raises:
+        BadVerdict: with the reason.
+    """
+    check_signature(record, key)
+    if record.get("format") != FORMAT:
+        raise BadVerdict(f"not a verdict record of this grader (format {FORMAT})")
+    name = text_field(record.get("submission"), "the submission's name", MAX_NAME)
+    if not name:
+        raise BadVerdict("the submission's name is empty")
+    index = record.get("index")
+    if index is not None and (type(index) is not int or index < 0):
+        raise BadVerdict("its index is not a whole number >= 0")
+    course_part = record.get("course")
+    if not isinstance(course_part, dict) or course_part.get("fingerprint") != (
+        fingerprint
+    ):
+        raise BadVerdict("graded against another version of the course (its "
+                         "fingerprint differs)")
+    rows = record.get("rows")
+    if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_ROWS:
+        raise BadVerdict(f"rows is not a list of 1 to {MAX_ROWS} rows")
+    checked = []
+    for row in rows:
+        if not isinstance(row, dict) or set(row) != set(ROW_FIELDS):
+            raise BadVerdict(f"a row does not have exactly the fields "
+                             f"{', '.join(ROW_FIELDS)}")
+        checked.append({field: text_field(row[field], field, MAX_FIELD[field])
+                        for field in ROW_FIELDS})
+        if checked[-1]["status"] not in STATUSES:
+            raise BadVerdict(f"unknown status {checked[-1]['status']!r}")
+    check_rows(checked, course)
+    return record_rows({"submission": name, "rows": checked})
+
+
+def record_rows(record: dict) -> list:
+    """A record's rows as ``report.Row``s, as they are (for records made here, or
+    checked by ``rows_of``)."""
+    from instructor.grading.report import Row
+
+    name = record["submission"]
+    return [Row(name, row["notebook"], row["exercise"], row["status"], row["message"],
+                row["flags"], mistake=row["mistake"]) for row in record["rows"]]
+
+
+def rejected_row(name: str, why: str) -> object:
+    """The report row of a submission whose verdict was rejected or never came."""
+    from instructor.grading.report import Row
+
+    return Row(name, "", "", NOT_GRADED, why)
+
+
+# ------------------------------------------------------------- on a Dask worker
+
+
+@functools.lru_cache(maxsize=4)
+def worker_sandbox(kernel: str, memory_mb: float, hidden: tuple[str, ...]):
+    """This process's sandbox, prepared once (a Dask worker grades many units).
+
+    Args:
+        kernel: the Jupyter kernel's name.
+        memory_mb: the memory cap, in MB.
+        hidden: paths the kernels must not see (the worker's ``instructor``).
+
+    Raises:
+        sandbox.SandboxUnavailable: bubblewrap cannot run on this worker.
+    """
+    from instructor.grading import sandbox
+
+    return sandbox.prepare(kernel, [Path(path) for path in hidden],
+                           int(memory_mb * 2**20))
+
+
+def run_unit_from_bytes(name: str, filename: str, data: bytes, index: int | None,
+                        course, settings: Settings, course_info: dict) -> dict:
+    """``run_unit`` on a submission sent as bytes (the Dask task).
+
+    The client read the file safely (links, size limit) and sends its bytes; here
+    they are written to a private temporary folder under the submission's own file
+    name (recognition uses it), graded there, and the folder removed.
+
+    Args:
+        name: the submission's name in the report.
+        filename: its file name (no folder).
+        data: its bytes.
+        index: its position in the sorted list.
+        course: the course notebooks.
+        settings: the limits.
+        course_info: ``{"fingerprint", "commit"}`` of the client's course.
+
+    Returns:
+        The verdict record.
+    """
+    from instructor.grade import Submission
+    from instructor.grading import skip_slow_imports
+
+    skip_slow_imports()
+    here = Path(__file__).resolve().parent.parent
+    sandbox = (worker_sandbox(settings.kernel, settings.memory_mb, (str(here),))
+               if settings.sandbox else None)
+    safe_name = Path(filename).name or "submission.ipynb"
+    with tempfile.TemporaryDirectory(prefix="course-unit-") as folder:
+        (Path(folder) / safe_name).write_bytes(data)
+        submission = Submission(name, Path(folder), Path(safe_name))
+        return run_unit(submission, index, course, settings, sandbox,
+                        course_info=course_info)
