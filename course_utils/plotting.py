@@ -37,6 +37,25 @@ def moving_average(values: Any, window: int) -> np.ndarray:
     return (sums - shifted) / counts
 
 
+def average_label(episodes: int, window: int) -> str:
+    """What the bold curve of a run of ``episodes`` episodes shows, in words.
+
+    The trailing mean averages the last ``window`` episodes, or all of them while
+    there are fewer: a short run's curve is the mean of the episodes so far.
+
+    Args:
+        episodes: number of episodes in the run.
+        window: moving-average window.
+
+    Returns:
+        ``"mean of the last 100 episodes"``, or ``"mean of the episodes so far"``
+        when ``episodes <= window``.
+    """
+    if episodes <= window:
+        return "mean of the episodes so far"
+    return f"mean of the last {window} episodes"
+
+
 def plot_rewards(
     rewards: Any,
     *,
@@ -79,6 +98,96 @@ def plot_rewards(
     _draw_runs(ax, runs, window=window, threshold=threshold, title=title,
                legend=legend)
     return ax.figure
+
+
+def plot_experiment(
+    experiment: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    window: int = 100,
+    threshold: float | None = None,
+):
+    """Compare networks trained on several seeds, on one figure.
+
+    Left, each run's moving average (one colour per network, one line per seed);
+    right, each run's episodes to solve (one dot per seed) and the network's median
+    (a bar). A run that never solved is drawn as a cross above the others.
+
+    Args:
+        experiment: ``{network name: [run, ...]}``, each run a dict with
+            ``"rewards"`` (episode rewards, 1-D) and ``"solved_at"`` (episodes
+            played when solved, or None).
+        window: moving-average window in episodes.
+        threshold: reward of the "solved" line on the left, or None.
+
+    Returns:
+        The ``matplotlib.figure.Figure`` (closed for pyplot, shown once).
+
+    Raises:
+        ValueError: no networks, a network without runs, or malformed rewards.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    _check_window(window)
+    if not experiment:
+        raise ValueError("plot_experiment() got no networks")
+    fig, (curves, points) = plt.subplots(
+        1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]}
+    )
+    plt.close(fig)
+    solved_at = {}
+    for index, (name, runs) in enumerate(experiment.items()):
+        if not runs:
+            raise ValueError(f"network {name!r} has no runs")
+        color = f"C{index % 10}"
+        for number, run in enumerate(runs):
+            values = _as_curve(run["rewards"], name=f"{name!r} rewards")
+            curves.plot(
+                np.arange(1, values.size + 1),
+                moving_average(values, window),
+                color=color,
+                linewidth=1.5,
+                label=name if number == 0 else None,
+            )
+        solved_at[name] = [run.get("solved_at") for run in runs]
+    if threshold is not None:
+        curves.axhline(threshold, color="black", linestyle="--", linewidth=1,
+                       label=f"threshold {threshold:g}")
+    curves.set(xlabel="episode", ylabel=f"mean of the last {window} episodes",
+               title="learning curves, one line per seed")
+    curves.xaxis.set_major_locator(MaxNLocator(integer=True))
+    curves.legend(loc="best", fontsize="small")
+    curves.grid(alpha=0.3)
+    _draw_episodes_to_solve(points, solved_at)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_episodes_to_solve(ax, solved_at: Mapping[str, list]) -> None:
+    """Dots per seed and a median bar per network; unsolved runs as crosses on top.
+
+    Args:
+        ax: matplotlib Axes.
+        solved_at: ``{network name: [episodes to solve or None, one per run]}``.
+    """
+    done = [at for ats in solved_at.values() for at in ats if at is not None]
+    ceiling = 1.1 * max(done) if done else 1.0
+    for index, ats in enumerate(solved_at.values()):
+        color = f"C{index % 10}"
+        shown = [ceiling if at is None else at for at in ats]
+        offsets = np.linspace(-0.15, 0.15, len(ats)) if len(ats) > 1 else [0.0]
+        for offset, at, y in zip(offsets, ats, shown, strict=True):
+            ax.plot(index + offset, y, "x" if at is None else "o", color=color)
+        median = float(np.median([np.inf if at is None else at for at in ats]))
+        if np.isfinite(median):
+            ax.hlines(median, index - 0.3, index + 0.3, color=color, linewidth=3)
+    if len(done) < sum(len(ats) for ats in solved_at.values()):
+        ax.axhline(ceiling, color="grey", linewidth=0.5)
+        ax.annotate("not solved", (ax.get_xlim()[0], ceiling), fontsize="small",
+                    va="bottom")
+    ax.set_xticks(range(len(solved_at)), list(solved_at), rotation=20, ha="right")
+    ax.set(ylabel="episodes to solve", title="per seed (dots) and median (bar)")
+    ax.grid(alpha=0.3, axis="y")
 
 
 class LiveCurve:
@@ -169,8 +278,8 @@ class LiveCurve:
         if values.size:
             recent = values[-self.window :].mean()
             ax.set_xlabel(
-                f"episode ({values.size} so far, mean of the last "
-                f"{min(self.window, values.size)}: {recent:.1f})"
+                f"episode ({values.size} so far; "
+                f"{average_label(values.size, self.window)}: {recent:.1f})"
             )
         return fig
 
@@ -200,6 +309,8 @@ def _draw_runs(
         title: Axes title, or None.
         legend: whether to draw the Axes' legend.
     """
+    from matplotlib.ticker import MaxNLocator
+
     for index, (label, values) in enumerate(runs.items()):
         color = f"C{index % 10}"
         episodes = np.arange(1, values.size + 1)
@@ -210,7 +321,7 @@ def _draw_runs(
             moving_average(values, window),
             color=color,
             linewidth=2,
-            label=f"{name}moving average ({window} episodes)",
+            label=name + average_label(values.size, window),
         )
     if threshold is not None:
         ax.axhline(
@@ -221,6 +332,8 @@ def _draw_runs(
             label=f"threshold {threshold:g}",
         )
     ax.set_xlabel("episode")
+    # Episodes are counted: no tick at 2.5 when a short run is drawn.
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("total reward of the episode")
     if title:
         ax.set_title(title)

@@ -10,7 +10,12 @@ import pytest
 from matplotlib.figure import Figure
 
 from course_utils import plotting
-from course_utils.plotting import LiveCurve, moving_average, plot_rewards
+from course_utils.plotting import (
+    LiveCurve,
+    moving_average,
+    plot_experiment,
+    plot_rewards,
+)
 
 
 def test_moving_average_trailing():
@@ -50,15 +55,15 @@ def test_plot_one_run_with_threshold():
     assert threshold.get_linestyle() == "--"
     assert fig.axes[0].get_title() == "CartPole"
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend == ["moving average (2 episodes)", "threshold 475"]
+    assert legend == ["mean of the last 2 episodes", "threshold 475"]
 
 
 def test_plot_several_runs_from_dict():
     fig = plot_rewards({"small": [1, 2], "big": np.arange(5)}, window=3)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == [
-        "small: moving average (3 episodes)",
-        "big: moving average (3 episodes)",
+        "small: mean of the episodes so far",
+        "big: mean of the last 3 episodes",
     ]
     assert lines(fig)[1].get_color() != lines(fig)[3].get_color()
 
@@ -68,7 +73,7 @@ def test_plot_without_legend_keeps_the_labels_for_a_figure_legend():
     ax = fig.axes[0]
     assert ax.get_legend() is None
     _, labels = ax.get_legend_handles_labels()
-    assert labels == ["a: moving average (2 episodes)", "threshold 3"]
+    assert labels == ["a: mean of the last 2 episodes", "threshold 3"]
 
 
 def test_plot_list_of_runs_and_labels():
@@ -125,6 +130,39 @@ def test_live_curve_outside_notebook_draws_nothing(monkeypatch):
     ax = fig.axes[0]
     assert "50 so far" in ax.get_xlabel() and ax.get_title() == "x"
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), np.arange(50))
+
+
+def test_episode_ticks_are_whole_numbers():
+    """A short run (the live curve's first redraws) gets no tick at episode 2.5."""
+    for fig in (plot_rewards([10, 20, 30, 40]), live_figure(4, window=100)):
+        ticks = fig.axes[0].get_xticks()
+        assert len(ticks) >= 2
+        np.testing.assert_array_equal(ticks, np.round(ticks))
+
+
+def live_figure(episodes: int, window: int) -> Figure:
+    curve = LiveCurve(window=window, live=False)
+    rewards = []
+    for episode in range(episodes):
+        rewards.append(float(episode % 7))
+        curve.update(rewards)
+    return curve.close()
+
+
+@pytest.mark.parametrize(
+    ("episodes", "words"),
+    [(20, "mean of the episodes so far"), (150, "mean of the last 100 episodes")],
+)
+def test_live_curve_legend_and_label_say_the_same(episodes, words):
+    """The legend names what the bold curve shows; the axis label gives its last
+    value in the same words (never "100 episodes" beside "the last 20")."""
+    ax = live_figure(episodes, window=100).axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0] == words
+    recent = np.mean([float(e % 7) for e in range(episodes)][-100:])
+    assert ax.get_xlabel() == f"episode ({episodes} so far; {words}: {recent:.1f})"
+    bold = ax.get_lines()[1].get_ydata()
+    assert bold[-1] == pytest.approx(recent)
 
 
 def test_live_curve_empty_close():
@@ -194,3 +232,39 @@ def test_notebook_detection(monkeypatch):
     assert plotting._in_notebook() is False
     fake.get_ipython = lambda: None
     assert plotting._in_notebook() is False
+
+
+def run(rewards, solved_at, seed=0):
+    return {"rewards": rewards, "solved_at": solved_at, "seed": seed}
+
+
+def test_plot_experiment_shows_curves_and_episodes_to_solve():
+    fast = [500.0] * 100
+    slow = [10.0] * 50 + [500.0] * 100
+    never = [20.0] * 130
+    fig = plot_experiment(
+        {
+            "cramped": [run(slow, 148), run(never, None, 1), run(slow, 148, 2)],
+            "wide": [run(fast, 100), run(slow, 148, 1), run(fast, 100, 2)],
+        },
+        window=100,
+        threshold=475,
+    )
+    curves, points = fig.axes
+    assert len(curves.get_lines()) == 3 + 3 + 1  # one line per run, the threshold
+    legend = [t.get_text() for t in curves.get_legend().get_texts()]
+    assert legend == ["cramped", "wide", "threshold 475"]
+    assert curves.get_lines()[0].get_color() != curves.get_lines()[3].get_color()
+    markers = [(line.get_marker(), line.get_ydata()[0]) for line in points.get_lines()]
+    assert ("x", pytest.approx(1.1 * 148)) in markers  # never solved: drawn on top
+    assert sorted(y for m, y in markers if m == "o") == [100, 100, 148, 148, 148]
+    medians = sorted(c.get_segments()[0][0][1] for c in points.collections)
+    assert medians == [100, 148]
+    assert [t.get_text() for t in points.get_xticklabels()] == ["cramped", "wide"]
+
+
+def test_plot_experiment_bad_input():
+    with pytest.raises(ValueError, match="no networks"):
+        plot_experiment({})
+    with pytest.raises(ValueError, match="'a' has no runs"):
+        plot_experiment({"a": []})
