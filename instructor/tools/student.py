@@ -6,7 +6,10 @@ truth). Their student versions are ``notebooks/student/NN_*.ipynb``, generated h
 - in a code cell, every region between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
   (nbgrader's markers) becomes a stub that raises ``NotImplementedError`` naming the
   exercise, at the indentation of the ``BEGIN`` line;
-- cells tagged ``solution`` (answers to questions asked in prose) are dropped.
+- cells tagged ``solution`` (answers to questions asked in prose) are dropped;
+- cells tagged ``instrumentation`` (the record for ``COURSE_RESULTS`` and the asserts
+  on targets, which only tests and benchmarks need) are dropped: nbval still runs
+  them in the solution notebooks, a student never reads them.
 
 The exercise's name comes from the closest markdown heading above the cell that reads
 ``Exercise N: title``. Usage::
@@ -26,12 +29,15 @@ from course_utils.contract import BEGIN_SOLUTION as BEGIN
 from course_utils.contract import END_SOLUTION as END
 from course_utils.contract import (
     EXERCISE_HEADING,
+    INSTRUMENTATION_TAG,
     SOLUTION_TAG,
     STUB_ERROR,
     stub_message,
 )
 
 STUDENT_DIR = Path("notebooks") / "student"
+# Cells with these tags are left out of the student version.
+DROPPED_TAGS = frozenset({SOLUTION_TAG, INSTRUMENTATION_TAG})
 
 
 class SolutionMarkerError(ValueError):
@@ -100,7 +106,8 @@ def make_student(notebook, name: str):
         name: the notebook's file name, for error messages.
 
     Returns:
-        A new ``NotebookNode`` without solutions, outputs or jupytext pairing metadata.
+        A new ``NotebookNode`` without solutions, instrumentation, outputs or
+        jupytext pairing metadata.
     """
     import nbformat
 
@@ -116,7 +123,7 @@ def make_student(notebook, name: str):
     exercise = None
     for index, cell in enumerate(notebook.cells):
         tags = cell.get("metadata", {}).get("tags", [])
-        if SOLUTION_TAG in tags:
+        if DROPPED_TAGS.intersection(tags):
             continue
         source = cell.source
         if cell.cell_type == "markdown":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from course_utils.contract import INSTRUMENTATION_TAG
 from instructor.tools import envfile, links, student
 
 
@@ -51,6 +52,21 @@ def test_make_student_drops_solution_cells_and_leaves_input_alone():
     sources = [cell.source for cell in result.cells]
     assert len(sources) == 2
     assert "Exercise 2 (returns)" in sources[1] and "y = 2" not in sources[1]
+
+
+def test_make_student_drops_instrumentation_cells():
+    """The record for COURSE_RESULTS and the asserts on targets (tagged
+    ``instrumentation``) stay in the solution notebook, for nbval, and leave the
+    student's reading path; an untagged cell that merely mentions them stays."""
+    record = nbformat.v4.new_code_cell(
+        "cu.record_result(notebook='01', solved=run['solved'])\nassert run['solved']"
+    )
+    record.metadata["tags"] = [INSTRUMENTATION_TAG]
+    mention = nbformat.v4.new_code_cell("run = train(model)  # instrumentation later")
+    original = make_notebook(mention, record)
+    result = student.make_student(original, "nb.py")
+    assert [cell.source for cell in result.cells] == [mention.source]
+    assert [cell.source for cell in original.cells] == [mention.source, record.source]
 
 
 def test_markers_without_an_exercise_heading_are_reported():
