@@ -6,10 +6,12 @@ TensorFlow) are loaded on first attribute access, through PEP 562 ``__getattr__`
 
 Main entry points:
 
-- seeding: ``cu.seed_everything``, ``cu.resolve_seed``, ``cu.make_env``
+- seeding: ``cu.seed_everything``, ``cu.resolve_seed``, ``cu.make_env``,
+  ``cu.import_tensorflow``
 - playing: ``cu.play_episode``, ``cu.evaluate``, ``cu.Episode``, ``cu.Evaluation``
 - rendering: ``cu.animate``, ``cu.show_frame``
-- plotting: ``cu.plot_rewards``, ``cu.moving_average``, ``cu.LiveCurve``
+- plotting: ``cu.plot_rewards``, ``cu.plot_experiment``, ``cu.moving_average``,
+  ``cu.LiveCurve``
 - widgets: ``cu.cartpole_widget``, ``cu.pendulum_widget``
 - results: ``cu.record_result``
 - checks: ``cu.checks.cartpole``, ``cu.checks.pendulum``, ``cu.CheckFailed``
@@ -25,6 +27,7 @@ from typing import Any
 _EXPORTS: MappingProxyType[str, str] = MappingProxyType(
     {
         "resolve_seed": "seeding",
+        "import_tensorflow": "seeding",
         "seed_everything": "seeding",
         "make_env": "seeding",
         "Episode": "playing",
@@ -35,6 +38,7 @@ _EXPORTS: MappingProxyType[str, str] = MappingProxyType(
         "show_frame": "rendering",
         "moving_average": "plotting",
         "plot_rewards": "plotting",
+        "plot_experiment": "plotting",
         "LiveCurve": "plotting",
         "cartpole_widget": "widgets",
         "pendulum_widget": "widgets",

@@ -1,23 +1,109 @@
-"""One call to make a run repeatable, and seeded environments.
+"""One call to make a run repeatable, seeded environments, and a quiet start.
 
 Seeding in RL has more moving parts than in supervised learning: the network's
 initial weights (TensorFlow/Keras), the exploration noise and action sampling
 (NumPy), and the environment's own random start states (gymnasium, seeded through
 ``env.reset(seed=...)``) and ``action_space.sample()`` (seeded separately).
+
+A notebook's first import of TensorFlow goes through :func:`import_tensorflow`, which
+keeps TensorFlow's start-up notices out of the student's output.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import operator
 import os
 import random
 import sys
+import tempfile
+from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from .contract import SEED_ENV_VAR
+
+# TensorFlow's start-up lines that no setting silences. TensorFlow 2.21 logs through
+# absl, and a line logged before absl::InitializeLog() goes to the process's stderr
+# whatever TF_CPP_MIN_LOG_LEVEL says (that variable still hides the others, e.g.
+# cpu_feature_guard's). Two such lines appear at `import tensorflow` on CPUs where
+# TensorFlow turns oneDNN on by default (AVX512-VNNI, AVX512-BF16, AMX...):
+# port.cc's "oneDNN custom operations are on..." (twice: two of TensorFlow's shared
+# libraries each carry a copy of that file) under absl's own warning. The only
+# switch, TF_ENABLE_ONEDNN_OPTS=0, turns oneDNN off: other numerics, slower training.
+# So instead, during that import only, file descriptor 2 is captured and everything
+# but these lines is written back to stderr (any other message still shows).
+TF_START_UP_NOTICES = (
+    "oneDNN custom operations are on",
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+)
+
+
+def import_tensorflow() -> ModuleType:
+    """Import TensorFlow (once), leaving out the start-up notices nothing silences.
+
+    Sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless set) to hide TensorFlow's C++ log lines,
+    then imports it with :data:`TF_START_UP_NOTICES` filtered out of what the import
+    writes to stderr. Numerics are untouched: oneDNN stays as TensorFlow chose.
+
+    Returns:
+        The ``tensorflow`` module.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" not in sys.modules:
+        with stderr_without(TF_START_UP_NOTICES):
+            import tensorflow  # noqa: F401 (imported for its side effects here)
+    return sys.modules["tensorflow"]
+
+
+@contextlib.contextmanager
+def stderr_without(notices: tuple[str, ...]) -> Iterator[list[str]]:
+    """Capture what the process writes to stderr (file descriptor 2, so C++ too);
+    afterwards write it back, without the lines that contain one of ``notices``.
+
+    In a Jupyter kernel, descriptor 2 is a pipe that the kernel forwards to the
+    notebook: it is swapped for a temporary file and put back. Without a descriptor
+    2 (some embedded interpreters), nothing is captured.
+
+    Args:
+        notices: substrings of the lines to leave out.
+
+    Yields:
+        A list that receives, on exit, the lines left out.
+    """
+    dropped: list[str] = []
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield dropped
+        return
+    _flush(sys.stderr)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield dropped
+        finally:
+            _flush(sys.stderr)
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            text = capture.read().decode("utf-8", errors="replace")
+            kept = []
+            for line in text.splitlines(keepends=True):
+                noise = any(notice in line for notice in notices)
+                (dropped if noise else kept).append(line)
+            if kept and sys.stderr is not None:
+                sys.stderr.write("".join(kept))
+                _flush(sys.stderr)
+
+
+def _flush(stream: Any) -> None:
+    """Flush a stream that may be None or closed (sys.stderr in odd hosts)."""
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        stream.flush()
 
 
 def resolve_seed(seed: int) -> int:
@@ -83,9 +169,7 @@ def _seed_tensorflow(seed: int, *, deterministic_ops: bool) -> None:
         seed: the resolved seed.
         deterministic_ops: enable TensorFlow's op determinism as well.
     """
-    if "tensorflow" not in sys.modules:
-        # Importing TensorFlow here would otherwise print C++ log lines.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()  # quietly, if it is the first import
     import keras
 
     keras.utils.set_random_seed(seed)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
+import subprocess
 import sys
+import textwrap
 import types
 
 import gymnasium
@@ -89,18 +92,84 @@ def test_seed_everything_seeds_keras(monkeypatch):
     assert determinism == [True]
 
 
-def test_seed_everything_quiets_tensorflow_before_import(monkeypatch):
+def test_seed_everything_imports_tensorflow_quietly(monkeypatch):
     fake_keras = types.SimpleNamespace(
         utils=types.SimpleNamespace(set_random_seed=lambda seed: None)
     )
+    imports = []
     monkeypatch.setitem(sys.modules, "keras", fake_keras)
-    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
-    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    monkeypatch.setattr(seeding, "import_tensorflow", lambda: imports.append(1))
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
     seeding.seed_everything(0)
-    import os
+    assert imports == [1]
 
+
+def test_import_tensorflow_sets_the_log_level_first(monkeypatch):
+    fake = types.ModuleType("tensorflow")
+    monkeypatch.setitem(sys.modules, "tensorflow", fake)
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    assert seeding.import_tensorflow() is fake
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # a maintainer's choice stays
+    seeding.import_tensorflow()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter (descriptor 2 of its own)."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+        check=False,
+    )
+
+
+def test_stderr_without_filters_c_level_output_and_keeps_the_rest():
+    done = run_python(
+        """
+        import os, sys
+        from course_utils.seeding import stderr_without
+        try:
+            with stderr_without(("NOTICE",)) as dropped:
+                os.write(2, b"NOTICE from C\\nkeep this\\n")
+                print("python-level, kept", file=sys.stderr)
+                raise KeyError("still raised")
+        except KeyError:
+            print(len(dropped), dropped[0].strip())
+        os.write(2, b"NOTICE after the block stays\\n")
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "1 NOTICE from C\n"
+    assert done.stderr.splitlines() == [
+        "keep this",
+        "python-level, kept",
+        "NOTICE after the block stays",
+    ]
+
+
+def test_tensorflow_start_up_notices_are_left_out():
+    """With oneDNN on (the default on AVX512-VNNI/AMX CPUs; forced here), TensorFlow
+    2.21 prints its oneDNN notice whatever TF_CPP_MIN_LOG_LEVEL says: the filtered
+    import drops it, and nothing else reaches stderr."""
+    pytest.importorskip("tensorflow")
+    done = run_python(
+        """
+        import sys
+        from course_utils import seeding
+        with seeding.stderr_without(seeding.TF_START_UP_NOTICES) as dropped:
+            import tensorflow
+        print(sum("oneDNN" in line for line in dropped))
+        """,
+        TF_ENABLE_ONEDNN_OPTS="1",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) >= 1, "TensorFlow printed no oneDNN notice to filter"
+    assert done.stderr == ""
 
 
 def test_make_env_is_seeded_and_repeatable():
