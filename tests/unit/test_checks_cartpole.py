@@ -4,6 +4,7 @@ with a message that names the mistake and its id, and forged probe data never pa
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -41,9 +42,15 @@ def fails_as(check, answer, mistake, *fragments):
 # Forged data: whatever a submission's kernel hands over, the judge never passes it
 # unless it holds the right outputs.
 # --------------------------------------------------------------------------------------
+@functools.cache
+def probe_text(check, answer) -> str:
+    """The probe's JSON for an answer (probed once: TensorFlow tracing is slow)."""
+    return plain.dumps(run_probe(check, answer))
+
+
 def payload_of(check, answer) -> dict:
-    """The probe's data for an answer, as the grader receives it (parsed JSON)."""
-    return json.loads(plain.dumps(run_probe(check, answer)))
+    """The probe's data for an answer, as the grader receives it (a fresh dict)."""
+    return json.loads(probe_text(check, answer))
 
 
 def never_passes(check, data) -> Exception:
@@ -73,13 +80,26 @@ def wrong_records(record: dict) -> list[dict]:
     if record.get("kind") == "seq":
         replacements.append({**record, "items": record["items"][:-1]})
         replacements.append({**record, "items": record["items"] + [nan]})
-        replacements += [
-            {**record, "items": [*record["items"][:i], nan, *record["items"][i + 1:]]}
-            for i in range(len(record["items"]))
-        ]
     if record.get("kind") == "opaque":  # a description only: any other is as good
         replacements = [r for r in replacements if r["kind"] != "opaque"]
     return [r for r in replacements if r != record]
+
+
+def array_leaves(record: dict, path=()):
+    """Paths to every array record, at any depth of sequences."""
+    if record.get("kind") == "array":
+        yield path
+    for index, item in enumerate(record.get("items", [])):
+        yield from array_leaves(item, (*path, index))
+
+
+def with_nan_leaf(record: dict, path: tuple) -> dict:
+    """A copy of the record whose array at ``path`` holds NaN (as float64)."""
+    if not path:
+        return {**record, "dtype": "float64", "data": ["nan"] * len(record["data"])}
+    items = list(record["items"])
+    items[path[0]] = with_nan_leaf(items[path[0]], path[1:])
+    return {**record, "items": items}
 
 
 def forged_payloads(valid: dict):
@@ -99,6 +119,11 @@ def forged_payloads(valid: dict):
         yield json.dumps({"records": {k: v for k, v in records.items() if k != key}})
         for wrong in wrong_records(records[key]):
             yield json.dumps({"records": {**records, key: wrong}})
+        # No number a probe keeps is NaN: one NaN anywhere must fail.
+        paths = list(array_leaves(records[key]))
+        for path in paths[:: max(1, len(paths) // 6)]:  # at most about 6 per record
+            nan = with_nan_leaf(records[key], path)
+            yield json.dumps({"records": {**records, key: nan}})
 
 
 def assert_forgeries_fail(check, answer) -> int:
@@ -190,8 +215,11 @@ class SubclassAgent(keras.Model):
         return tf.nn.softmax(self.actor(h)), self.critic(h)
 
 
+RIGHT_NETWORK = network()
+
+
 def test_network_reference_passes(capsys):
-    cartpole.check_agent_network(network())
+    cartpole.check_agent_network(RIGHT_NETWORK)
     out = capsys.readouterr().out
     assert out.startswith("✔ agent network") and "training loop" in out
 
@@ -409,12 +437,12 @@ def test_network_judge_names_training_loop_mistakes_from_data():
     ]
     for key, record, mistake in cases:
         failure = never_passes(cartpole.NETWORK,
-                               forged(cartpole.NETWORK, network(), key, record))
+                               forged(cartpole.NETWORK, RIGHT_NETWORK, key, record))
         assert isinstance(failure, CheckFailed) and failure.mistake == mistake
 
 
 def test_network_judge_requires_one_critic_bias():
-    data = payload_of(cartpole.NETWORK, network())
+    data = payload_of(cartpole.NETWORK, RIGHT_NETWORK)
     weights = data["records"]["net0/weights-before"]["items"]
     bias = next(i for i, w in enumerate(weights) if w["shape"] == [1])
     # The same count of weights, but no (1,) bias: the linearity test cannot run.
@@ -425,10 +453,10 @@ def test_network_judge_requires_one_critic_bias():
 
 
 def test_network_forged_data_never_passes():
-    assert assert_forgeries_fail(cartpole.NETWORK, network()) > 100
+    assert assert_forgeries_fail(cartpole.NETWORK, RIGHT_NETWORK) > 100
 
 
-@pytest.mark.parametrize("answer", [network(), network(critic_activation="relu"),
+@pytest.mark.parametrize("answer", [RIGHT_NETWORK, network(critic_activation="relu"),
                                     lambda a, b, c: SubclassAgent(b, c),
                                     lambda a, b, c: None])
 def test_network_probe_data_round_trips(answer):
