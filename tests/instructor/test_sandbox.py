@@ -322,6 +322,45 @@ def test_nothing_outlives_a_submission(limits, ending):
     assert not survivors(marker)
 
 
+@pytest.mark.kernel
+def test_without_a_cgroup_each_process_gets_the_cap_alone(limits):
+    # The fallback where no cgroup can be made: RLIMIT_AS on every process of the
+    # sandbox (address space, so the kernel needs headroom: 1 GB here). An allocation
+    # over the cap fails in the process that makes it; the PID namespace still takes
+    # every process down with the submission.
+    memory_mb = 1024
+    fallback = dataclasses.replace(
+        limits, memory_mb=memory_mb,
+        sandbox=dataclasses.replace(limits.sandbox, cgroups=None))
+    marker = uuid.uuid4().hex
+    cells = {
+        "child": f"""
+            import subprocess, sys
+            done = subprocess.run([sys.executable, "-c",
+                                   "bytearray({memory_mb + 100} * 2**20)"])
+            assert done.returncode != 0, done
+            """,
+        "kernel": f"""
+            try:
+                bytearray({memory_mb + 100} * 2**20)
+            except MemoryError:
+                pass
+            else:
+                raise AssertionError("allocated past the cap")
+            """,
+        "escape": f"""
+            import subprocess, sys
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)",
+                              {marker!r}], start_new_session=True, env={{}})
+            """,
+    }
+    outcome, records = run(cells, fallback)
+    assert outcome.end == "finished", outcome
+    for name in cells:
+        assert_ok(records, name)
+    assert not survivors(marker)
+
+
 # ------------------------------------------------------------ the command line
 
 
