@@ -17,6 +17,8 @@ TensorFlow is imported inside the functions that need it, never at module level.
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -313,25 +315,28 @@ def _probe_one_network(
     )
     if not isinstance(outputs, (list, tuple)) or len(outputs) != 2:
         return False
-    variables = _attempt(
-        probe, f"{key}/weights-before",
-        lambda: [np.array(v.numpy()) for v in model.trainable_variables],
+    shapes = _attempt(
+        probe, f"{key}/weight-shapes",
+        lambda: [np.array(v.shape, dtype=np.int64) for v in model.trainable_variables],
         "reading model.trainable_variables",
     )
-    if variables is None:
+    if shapes is None:
         return False
+    _attempt(
+        probe, f"{key}/weights-before", lambda: _fingerprints(model),
+        "reading model.trainable_variables",
+    )
     _attempt(
         probe, f"{key}/gradients", lambda: _output_gradients(model, states),
         "differentiating the model's outputs",
     )
-    if sum(w.shape == (1,) for w in variables) == 1:  # the judge counts them too
+    if sum(shape.tolist() == [1] for shape in shapes) == 1:  # the judge counts too
         _attempt(
             probe, f"{key}/values-shifted", lambda: _shifted_values(model, states),
             "calling the model with its critic's bias moved",
         )
     _attempt(
-        probe, f"{key}/weights-after",
-        lambda: [np.array(v.numpy()) for v in model.trainable_variables],
+        probe, f"{key}/weights-after", lambda: _fingerprints(model),
         "reading model.trainable_variables",
     )
     # The training loop: make_update_step reads model.inputs[0].shape[-1] for its
@@ -346,6 +351,21 @@ def _probe_one_network(
         "calling the model inside tf.function",
     )
     return True
+
+
+def _fingerprints(model: Any) -> list[str]:
+    """One SHA-256 of each trainable variable's dtype, shape and values.
+
+    Kept before and after the check uses the model, so the judge can tell whether
+    it changed (a fingerprint keeps the data small, whatever the network's size).
+    """
+    found = []
+    for variable in model.trainable_variables:
+        values = np.ascontiguousarray(variable.numpy())
+        digest = hashlib.sha256(f"{values.dtype}{values.shape}".encode())
+        digest.update(values.tobytes())
+        found.append(digest.hexdigest())
+    return found
 
 
 def _output_gradients(model: Any, states: np.ndarray) -> tuple[list, list]:
@@ -433,19 +453,25 @@ def _judge_one_network(
             "network/not-a-model",
         )
     eager = _judge_network_outputs(records, key, case, num_actions)
-    weights = _weights(records[f"{key}/weights-before"])
-    _judge_weight_count(weights, case, num_inputs, num_actions, hidden)
-    _judge_linear_critic(records, key, case, weights)
-    _judge_shared_layer(records, key, case)
-    _judge_unchanged(records, key, case, weights)
+    shapes = _weight_shapes(records[f"{key}/weight-shapes"])
+    _judge_weight_count(shapes, case, num_inputs, num_actions, hidden)
+    _judge_linear_critic(records, key, case, shapes)
+    _judge_shared_layer(records, key, case, len(shapes))
+    _judge_unchanged(records, key, case, len(shapes))
     _judge_training_loop(records, key, case, num_inputs, eager)
 
 
-def _weights(value: Any) -> list[np.ndarray]:
-    """The model's trainable weights as the probe kept them: a list of arrays."""
+def _weight_shapes(value: Any) -> list[tuple[int, ...]]:
+    """The shapes of the model's trainable variables, as the probe kept them."""
     if not isinstance(value, (list, tuple)):
-        raise MalformedProbe("the model's weights are not a list of arrays")
-    return [as_array(weights, name="weights", dtype_kind="f") for weights in value]
+        raise MalformedProbe("the model's weight shapes are not a list")
+    shapes = []
+    for item in value:
+        shape = as_array(item, name="weight shape", shape=(None,), dtype_kind="i")
+        if shape.size > 6 or np.any(shape < 0):
+            raise MalformedProbe("a weight shape is not a shape")
+        shapes.append(tuple(int(n) for n in shape))
+    return shapes
 
 
 def _judge_network_outputs(
@@ -480,11 +506,11 @@ def _judge_network_outputs(
 
 
 def _judge_weight_count(
-    weights: list[np.ndarray], case: str, num_inputs: int, num_actions: int,
+    shapes: list[tuple[int, ...]], case: str, num_inputs: int, num_actions: int,
     hidden: int,
 ) -> None:
     expected = (num_inputs + 1) * hidden + (hidden + 1) * num_actions + (hidden + 1)
-    count = sum(int(w.size) for w in weights)
+    count = sum(math.prod(shape) for shape in shapes)  # Python ints: no overflow
     if count != expected:
         raise CheckFailed(
             f"{case}: the model has {count} trainable weights, expected {expected} for "
@@ -497,10 +523,10 @@ def _judge_weight_count(
 
 
 def _judge_linear_critic(
-    records: Records, key: str, case: str, weights: list[np.ndarray]
+    records: Records, key: str, case: str, shapes: list[tuple[int, ...]]
 ) -> None:
     """Fail unless the critic's value followed its bias one for one (no activation)."""
-    count = sum(w.shape == (1,) for w in weights)
+    count = sum(shape == (1,) for shape in shapes)
     if count != 1:
         raise CheckFailed(
             f"{case}: the model has {count} weights of shape (1,), expected exactly "
@@ -527,14 +553,14 @@ def _judge_linear_critic(
         )
 
 
-def _judge_shared_layer(records: Records, key: str, case: str) -> None:
+def _judge_shared_layer(records: Records, key: str, case: str, count: int) -> None:
     """Both heads must depend on one shared layer: some weights get both gradients."""
     gradients = records[f"{key}/gradients"]
     if not isinstance(gradients, (list, tuple)) or len(gradients) != 2:
         raise MalformedProbe("the gradients are not an (actor, critic) pair")
     actor, critic = (_reached(sizes) for sizes in gradients)
-    if len(actor) != len(critic):
-        raise MalformedProbe("the gradients do not cover the same variables")
+    if not len(actor) == len(critic) == count:
+        raise MalformedProbe("the gradients do not cover the model's variables")
     if not np.any(actor & critic):
         raise CheckFailed(
             f"{case}: the actor and the critic share no layer. Hint: compute one "
@@ -557,17 +583,17 @@ def _reached(sizes: Any) -> np.ndarray:
     return np.array(reached, dtype=bool)
 
 
-def _judge_unchanged(
-    records: Records, key: str, case: str, before: list[np.ndarray]
-) -> None:
+def _judge_unchanged(records: Records, key: str, case: str, count: int) -> None:
     """The weights after the check used the model are the weights before."""
-    after = records[f"{key}/weights-after"]
-    if not isinstance(after, (list, tuple)):
-        raise MalformedProbe("the model's weights are not a list of arrays")
-    same = len(before) == len(after) and all(
-        _same_numbers(now, was) for was, now in zip(before, after, strict=False)
-    )
-    if not same:
+    before, after = records[f"{key}/weights-before"], records[f"{key}/weights-after"]
+    for fingerprints in (before, after):
+        if (
+            not isinstance(fingerprints, (list, tuple))
+            or len(fingerprints) != count
+            or not all(isinstance(f, str) and len(f) == 64 for f in fingerprints)
+        ):
+            raise MalformedProbe("the model's weight fingerprints are malformed")
+    if list(before) != list(after):
         raise CheckFailed(
             f"{case}: the model's weights changed while the check called it. "
             "Calling a model must not change it (the training loop calls it to act "

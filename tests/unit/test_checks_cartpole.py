@@ -71,6 +71,7 @@ def wrong_records(record: dict) -> list[dict]:
         {"kind": "array", "dtype": "float64", "shape": [0], "data": []},
         {"kind": "array", "dtype": "float64", "shape": [2, 2, 2], "data": [1.0] * 8},
         {"kind": "seq", "type": "list", "items": []},
+        {"kind": "text", "text": "forged"},
         nan,
     ]
     if record.get("kind") == "array":  # the same shape, but not numbers a probe keeps
@@ -443,13 +444,20 @@ def test_network_judge_names_training_loop_mistakes_from_data():
 
 def test_network_judge_requires_one_critic_bias():
     data = payload_of(cartpole.NETWORK, RIGHT_NETWORK)
-    weights = data["records"]["net0/weights-before"]["items"]
-    bias = next(i for i, w in enumerate(weights) if w["shape"] == [1])
+    shapes = data["records"]["net0/weight-shapes"]["items"]
+    bias = next(i for i, shape in enumerate(shapes) if shape["data"] == [1])
     # The same count of weights, but no (1,) bias: the linearity test cannot run.
-    weights[bias] = {"kind": "array", "dtype": "float32", "shape": [1, 1],
-                     "data": weights[bias]["data"]}
+    shapes[bias] = {"kind": "array", "dtype": "int64", "shape": [2], "data": [1, 1]}
     failure = never_passes(cartpole.NETWORK, data)
     assert failure.mistake == "network/critic-head"
+
+
+def test_network_probe_data_stays_small_for_a_big_network():
+    # Weights travel as fingerprints: a network that ignores num_hidden and is
+    # large still gets its message, not "the check's data is too large".
+    big = network(fixed_hidden=4096)
+    assert len(probe_text(cartpole.NETWORK, big)) < 50_000
+    fails_as(cartpole.check_agent_network, big, "network/weight-count")
 
 
 def test_network_forged_data_never_passes():
