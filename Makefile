@@ -15,6 +15,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.course-installed
+# JupyterLab's settings for everyone using this environment (its app-settings folder):
+# no "get notified about official Jupyter news?" prompt. binder/postBuild installs the
+# same file on Binder.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 PORT ?= 8888
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 
@@ -26,7 +30,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 .PHONY: venv lab test test-browser test-colab test-unit test-notebooks student sync lint bench \
 	bench-grade clean
 
-venv: $(STAMP)
+venv: $(STAMP) $(LAB_OVERRIDES)
 
 $(STAMP): environment.yml pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,9 +42,13 @@ $(STAMP): environment.yml pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	@touch $(STAMP)
 
+$(LAB_OVERRIDES): binder/overrides.json $(STAMP)
+	@mkdir -p $(dir $@)
+	cp binder/overrides.json $@
+
 # The server's root is the repository (so jupytext finds jupytext.toml and keeps each
 # .ipynb paired with its .py); the browser opens on notebooks/.
-lab: $(STAMP)
+lab: venv
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
 		--port=$(PORT) --ServerApp.open_browser=$(if $(CI),False,True) \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
@@ -50,7 +58,7 @@ test: $(STAMP)
 		--nbval-cell-timeout=600 --ignore=tests/browser
 
 # Needs Debian's Chromium (`apt-get install chromium`); never downloads a browser.
-test-browser: $(STAMP)
+test-browser: venv
 	$(BIN)/python -m pytest tests/browser -v -rs --durations=3
 
 # Colab's library versions (tests/colab/colab-versions.txt) in their own environment,

@@ -6,6 +6,7 @@ Each failure names the file and the command that fixes it.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -183,6 +184,13 @@ def test_binder_config():
     post_build = (binder / "postBuild").read_text()
     start = (binder / "start").read_text()
     assert "pip install" in post_build and "--no-deps" in post_build
+    # Binder and `make venv` install the same JupyterLab settings (no news prompt).
+    assert "binder/overrides.json" in post_build
+    assert "binder/overrides.json" in (ROOT / "Makefile").read_text()
+    overrides = json.loads((binder / "overrides.json").read_text())
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == (
+        "false"
+    )
     assert "TF_CPP_MIN_LOG_LEVEL" in start and 'exec "$@"' in start
     for script in ("postBuild", "start"):
         assert (binder / script).stat().st_mode & 0o111, f"binder/{script}: chmod +x"

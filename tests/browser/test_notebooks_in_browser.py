@@ -27,6 +27,10 @@ WIDGET_PROBES = {
 MIN_CURVE_WIDTH = 200
 # Clicks allowed for a widget's image to change (one CartPole step barely moves it).
 MAX_CLICKS = 5
+# What JupyterLab asks when its news setting was never chosen (a toast that stays).
+NEWS_PROMPT = "official Jupyter news"
+# TensorFlow's notice on CPUs where it turns oneDNN on (the lab forces it on).
+ONEDNN_NOTICE = "oneDNN custom operations are on"
 
 
 def calls(run, pattern: re.Pattern) -> list[int]:
@@ -69,6 +73,27 @@ def test_every_cell_runs_without_error(run):
         if not cell.ran and not cell.tracebacks:
             problems.append(f"{where} did not run (prompt {cell.prompt!r})")
     fail_with(problems, run)
+
+
+def test_no_tensorflow_notice(run):
+    """No cell shows TensorFlow's oneDNN notice (TF 2.21 prints it at import on
+    stderr whatever TF_CPP_MIN_LOG_LEVEL says; the notebook's import leaves it out)."""
+    problems = [
+        f"{run.where(cell.index)} shows TensorFlow's oneDNN notice: "
+        f"{text.strip()[:300]!r}"
+        for cell in run.cells
+        for text in cell.stderr
+        if ONEDNN_NOTICE in text
+    ]
+    fail_with(problems, run)
+
+
+def test_no_news_prompt(run):
+    """JupyterLab asks nothing about news or updates: `make venv` installs the
+    course's settings (binder/overrides.json), which say no."""
+    prompts = run.page.get_by_text(NEWS_PROMPT)
+    if prompts.count():
+        fail_with([f"JupyterLab asks: {prompts.first.inner_text()[:200]!r}"], run)
 
 
 def last_lines(text: str, count: int = 6) -> str:
