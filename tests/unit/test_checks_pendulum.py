@@ -638,6 +638,22 @@ def soft_nest(target_weights, online_weights, tau):
     )
 
 
+def soft_tf_ops(target_weights, online_weights, tau):
+    pairs = zip(target_weights, online_weights, strict=True)
+    return [tf.identity(t) + tau * (o - t) for t, o in pairs]
+
+
+def soft_variable_copies(target_weights, online_weights, tau):
+    """New tf.Variables assigned: right eagerly, but the compiled update step cannot
+    create variables at every call."""
+    new = []
+    for t, o in zip(target_weights, online_weights, strict=True):
+        copy_ = tf.Variable(tf.identity(t))
+        copy_.assign(tau * o + (1 - tau) * copy_)
+        new.append(copy_)
+    return new
+
+
 def soft_in_place_numpy(t_list, o_list, tau):
     for t, o in zip(t_list, o_list, strict=True):
         t *= 1 - tau
@@ -658,7 +674,7 @@ def test_soft_reference_passes(capsys):
     assert capsys.readouterr().out.startswith("✔ soft update")
 
 
-@pytest.mark.parametrize("answer", [soft_other_way, soft_nest])
+@pytest.mark.parametrize("answer", [soft_other_way, soft_nest, soft_tf_ops])
 def test_soft_written_differently_passes(answer):
     pendulum.check_soft_update(answer)
 
@@ -674,6 +690,7 @@ def test_soft_written_differently_passes(answer):
         (soft_in_place_numpy, "soft/changes-input",
          "changed its input `target_weights` in place"),
         (soft_assign_variables_only, "soft/changes-input", "on Keras variables"),
+        (soft_variable_copies, "soft/graph-only", "fails inside tf.function"),
     ],
 )
 def test_soft_mistakes_fail(answer, mistake, fragment):
