@@ -234,7 +234,8 @@ def summarise(rows: list) -> tuple[list[NotebookSummary], list]:
         cells = {(row.submission, row.exercise): row for row in mine}
         students = []
         for submission in dict.fromkeys(row.submission for row in mine):
-            row_flags = next(row.flags for row in mine if row.submission == submission)
+            row_flags = next((row.flags for row in mine
+                              if row.submission == submission and row.flags), "")
             students.append((submission, [cells.get((submission, label))
                                           for label in labels], row_flags))
         notebooks.append(NotebookSummary(name, exercises, chart_svg(exercises),
