@@ -33,7 +33,6 @@ from .core import (
     Records,
     as_array,
     assert_close,
-    passed,
     recognise,
     run_check,
     unpack,
@@ -1029,6 +1028,7 @@ def _probe_loss(probe: Probe, actor_critic_loss: Callable[..., Any]) -> None:
             return  # the judge fails on this result: nothing more to keep
         actor, critic = result
         probe.keep(f"{key}/tensors", [isinstance(loss, tf.Tensor) for loss in result])
+        probe.keep(f"{key}/types", [type(loss).__name__[:60] for loss in result])
         for name, loss, source, what in (
             ("d-actor/d-values", actor, values, "actor_loss"),
             ("d-actor/d-probs", actor, probs, "actor_loss"),
@@ -1166,16 +1166,19 @@ def _judge_one_loss(records: Records, key: str, case: dict[str, np.ndarray]) -> 
     _judge_graph_call(records, key, (expected_actor, expected_critic))
     tensors = as_array(records[f"{key}/tensors"], name="tensor flags", shape=(2,),
                        dtype_kind="b")
+    types = records[f"{key}/types"]
+    if (
+        not isinstance(types, (list, tuple))
+        or len(types) != 2
+        or not all(isinstance(name, str) for name in types)
+    ):
+        raise MalformedProbe("the losses' type names are malformed")
     if not tensors.all():
         raise CheckFailed(
             "the losses must be TensorFlow tensors computed with TensorFlow "
             "operations, so that GradientTape can differentiate them; got "
-            + " and ".join(
-                f"{name} {'a tensor' if ok else 'not a tf.Tensor'}"
-                for name, ok in zip(("actor_loss", "critic_loss"), tensors,
-                                    strict=True)
-            )
-            + ". Hint: use tf.* functions (no .numpy(), no float(), no np.*).",
+            f"{types[0]} and {types[1]}. Hint: use tf.* functions (no .numpy(), no "
+            "float(), no np.*).",
             "loss/not-tensors",
         )
     _judge_loss_gradients(records, key, case, shown)
@@ -1297,110 +1300,379 @@ def check_actor_critic_loss(actor_critic_loss: Callable[..., Any]) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Exercise 5: a network that solves CartPole in fewer episodes
+# Exercise 5: a network that learns faster (an experiment over seeds)
 # --------------------------------------------------------------------------------------
-def check_fewer_episodes(
-    baseline_runs: Sequence[Any],
-    my_runs: Sequence[Any],
-    *,
-    baseline_model: Any = None,
-    my_model: Any = None,
-    threshold: float = 475.0,
-    window: int = 100,
-) -> None:
-    """Check that the student's network solves CartPole in fewer episodes.
+CHOICE_INPUTS, CHOICE_ACTIONS = 4, 2  # CartPole's observation size and actions
+SOLVE_THRESHOLD, SOLVE_WINDOW = 475.0, 100  # CartPole-v1's criterion
+MAX_EPISODE_REWARD = 500.0  # CartPole-v1's time limit: one reward per step
+MIN_SEEDS = 3  # a median over fewer runs is one lucky run away from the other answer
+MIN_OWN_NETWORKS = 2  # the student's networks, besides the cramped one
+RUN_KEYS = ("seed", "rewards", "episodes", "solved", "solved_at")
+AFFINE_MIX = 0.3  # f(0.3 x + 0.7 y) = 0.3 f(x) + 0.7 f(y) for an affine f
+AFFINE_PAIRS = 16  # pairs of random states (x, y) tried
+AFFINE_TOLERANCE = 1e-3  # relative: float32 rounding stays far below, a ReLU far above
 
-    One training run is one noisy sample: the same network needs 170 episodes with
-    one seed and 500 with another. So both sides are given as several runs, one per
-    seed (the same seeds for both), and the check compares the *median* number of
-    episodes to solve, recomputed from the rewards themselves. A single run (a flat
-    list of rewards) is accepted too.
+
+def _affine_states() -> np.ndarray:
+    """States x, y and their mix, stacked: float32 of shape (3 * AFFINE_PAIRS, 4).
+
+    Spread wide (standard deviation 2) so that every ReLU or tanh unit of a fresh
+    network works on both sides of its bend somewhere between the pairs.
+    """
+    rng = np.random.default_rng(5)
+    x = rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, CHOICE_INPUTS))
+    y = rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, CHOICE_INPUTS))
+    mix = AFFINE_MIX * x + (1.0 - AFFINE_MIX) * y
+    return np.concatenate([x, y, mix]).astype(np.float32)
+
+
+def _layer_text(layer: Any) -> str | None:
+    """A layer in words, e.g. ``"Dense(64, relu)"``; None for the input layer."""
+    kind = type(layer).__name__
+    if kind == "InputLayer":
+        return None
+    units = getattr(layer, "units", None)
+    activation = getattr(getattr(layer, "activation", None), "__name__", None)
+    details = [str(part) for part in (units, activation) if part is not None]
+    return f"{kind}({', '.join(details)})" if details else kind
+
+
+def _probe_choice(
+    probe: Probe, networks: Any, experiment: Any, pick: Any, *, baseline: Any
+) -> None:
+    """Keep, per network: its layers, its outputs on the affine test, its runs."""
+    from collections.abc import Mapping
+
+    probe.keep("pick", pick)
+    probe.keep("baseline", baseline)
+    for name, value in (("networks", networks), ("experiment", experiment)):
+        if not isinstance(value, Mapping):
+            raise CheckFailed(
+                f"Exercise {EX_BETTER}: expected `{name}` as a dict "
+                f"{{network name: ...}}, got {type(value).__name__}.",
+                "choice/not-a-dict",
+            )
+    names = list(networks)
+    if not all(isinstance(name, str) for name in names):
+        raise CheckFailed(
+            f"Exercise {EX_BETTER}: name each network with a string, got keys "
+            f"{names!r}.",
+            "choice/not-a-dict",
+        )
+    probe.keep("names", names)
+    for index, name in enumerate(names):
+        _probe_choice_network(probe, f"net{index}", networks[name])
+        _probe_choice_runs(probe, f"net{index}", experiment.get(name))
+
+
+def _probe_choice_network(probe: Probe, key: str, build: Any) -> None:
+    """A fresh network from the builder: its layers and its outputs on the states."""
+    from .core import call_student
+
+    try:
+        model = call_student(build, CHOICE_INPUTS, CHOICE_ACTIONS, exercise=EX_BETTER)
+    except CheckFailed as failure:
+        probe.keep(f"{key}/outputs", StudentError(str(failure), failure.mistake))
+        return
+    layers = [_layer_text(layer) for layer in getattr(model, "layers", None) or []]
+    probe.keep(f"{key}/layers", [text for text in layers if text])
+    probe.call(f"{key}/outputs", model, _affine_states())
+
+
+def _probe_choice_runs(probe: Probe, key: str, runs: Any) -> None:
+    """Each run's seed, rewards and what the run reported about itself."""
+    from collections.abc import Mapping
+
+    if not isinstance(runs, (list, tuple)):
+        probe.keep(f"{key}/runs", None if runs is None else StudentError(
+            f"expected a list of runs (one per seed), got {type(runs).__name__}"))
+        return
+    probe.keep(f"{key}/runs", len(runs))
+    for index, run in enumerate(runs):
+        for field in RUN_KEYS:
+            value = run.get(field) if isinstance(run, Mapping) else None
+            if field == "rewards" and value is not None:
+                try:  # one array record, not a list of 500 number records
+                    value = np.asarray(value, dtype=np.float64)
+                except (TypeError, ValueError):
+                    pass
+            probe.keep(f"{key}/run{index}/{field}", value)
+
+
+def _judge_choice(records: Records) -> str:
+    names = _choice_names(records)
+    baseline, pick = _choice_baseline(records, names), _choice_pick(records, names)
+    for index, name in enumerate(names):
+        if name != baseline:
+            _judge_hidden_nonlinearity(records, f"net{index}", name)
+    seeds, solved_at = None, {}
+    for index, name in enumerate(names):
+        runs = _judge_choice_runs(records, f"net{index}", name)
+        these = [seed for seed, _ in runs]
+        if seeds is None:
+            seeds = these
+        elif sorted(these) != sorted(seeds):
+            raise CheckFailed(
+                f"'{name}' was trained on seeds {these}, '{names[0]}' on {seeds}: "
+                "compare every network on the same seeds (COMPARE_SEEDS).",
+                "choice/different-seeds",
+            )
+        solved_at[name] = dict(runs)
+    if len(seeds) < MIN_SEEDS or len(set(seeds)) != len(seeds):
+        raise CheckFailed(
+            f"the networks were trained on seeds {seeds}: use at least {MIN_SEEDS} "
+            "different seeds. One run is one noisy sample; a median over a few "
+            "seeds is the least that tells a network from a lucky run.",
+            "choice/too-few-seeds",
+        )
+    return _judge_medians(solved_at, sorted(seeds), baseline, pick)
+
+
+def _choice_names(records: Records) -> list[str]:
+    names = records["names"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise MalformedProbe("the network names are not a list of strings")
+    return names
+
+
+def _choice_baseline(records: Records, names: list[str]) -> str:
+    baseline = records["baseline"]
+    if baseline not in names:
+        raise CheckFailed(
+            f"the cramped network {baseline!r} is not among the networks compared "
+            f"({names}): keep it in, it is what your networks must beat.",
+            "choice/no-baseline",
+        )
+    own = len(names) - 1
+    if own < MIN_OWN_NETWORKS:
+        raise CheckFailed(
+            f"you proposed {own} network(s) of your own: propose at least "
+            f"{MIN_OWN_NETWORKS} in MY_NETWORKS, so that the experiment compares "
+            "ideas, not just one guess against the cramped network.",
+            "choice/too-few-networks",
+        )
+    return baseline
+
+
+def _choice_pick(records: Records, names: list[str]) -> str:
+    pick = records["pick"]
+    if not isinstance(pick, str) or pick not in names:
+        shown = pick if isinstance(pick, str) else _shown(pick)
+        raise CheckFailed(
+            f"MY_PICK should be the name of one of the networks you trained "
+            f"({', '.join(repr(n) for n in names)}), got {shown!r}.",
+            "choice/unknown-pick",
+        )
+    return pick
+
+
+def _shown(pick: Any) -> str:
+    if isinstance(pick, Opaque):
+        return pick.description
+    if isinstance(pick, np.ndarray):
+        return f"{pick.dtype} {pick.tolist()}"
+    return repr(pick)
+
+
+def _judge_hidden_nonlinearity(records: Records, key: str, name: str) -> None:
+    """Fail a network whose outputs are affine in the state: no hidden non-linearity.
+
+    Softmax makes the probabilities non-linear even for a linear model, so the test
+    looks at what the heads compute before it: log(p_a / p_0) (the logits' differences)
+    and the value. For a network without a hidden activation both are affine in the
+    state, f(t x + (1 - t) y) = t f(x) + (1 - t) f(y), whatever its number of layers.
+    """
+    outputs = records[f"{key}/outputs"]
+    if not isinstance(outputs, (list, tuple)) or len(outputs) != 2:
+        raise CheckFailed(
+            f"network '{name}': calling it on a batch of states should give "
+            "[action_probs, value], like build_agent's model.",
+            "choice/outputs",
+        )
+    count = 3 * AFFINE_PAIRS
+    probs = as_array(outputs[0], name=f"'{name}' action_probs",
+                     shape=(count, CHOICE_ACTIONS))
+    values = as_array(outputs[1], name=f"'{name}' value", shape=(count, 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(probs[:, 1:]) - np.log(probs[:, :1])
+    features = np.concatenate([log_ratio, values], axis=1)
+    x, y, mix = np.split(features, 3)
+    for column in range(features.shape[1]):
+        # A probability rounded to 0 in float32 has no log: leave that pair out.
+        ok = np.isfinite(x[:, column]) & np.isfinite(y[:, column]) & np.isfinite(
+            mix[:, column]
+        )
+        if not ok.any():
+            continue
+        seen = np.concatenate([x[ok, column], y[ok, column], mix[ok, column]])
+        residual = mix[ok, column] - (
+            AFFINE_MIX * x[ok, column] + (1.0 - AFFINE_MIX) * y[ok, column]
+        )
+        scale = max(1.0, float(np.max(np.abs(seen))))
+        if np.max(np.abs(residual)) > AFFINE_TOLERANCE * scale:
+            return
+    layers = records[f"{key}/layers"] if f"{key}/layers" in records else []
+    described = " -> ".join(layers) if isinstance(layers, list) else "?"
+    raise CheckFailed(
+        f"network '{name}' ({described}) has no non-linearity between the state and "
+        "its heads: its action preferences (the logits before the softmax) and its "
+        "value are linear functions of the state. Dense layers without an "
+        "activation compose into one linear map, W2 (W1 s + b1) + b2 = W s + b, so "
+        "stacking them adds no features, whatever their size. Give the hidden "
+        "layers an activation (activation=\"relu\" or \"tanh\").",
+        "choice/linear-network",
+    )
+
+
+def _judge_choice_runs(records: Records, key: str, name: str) -> list[tuple]:
+    """The network's runs as (seed, episodes to solve or None), each checked."""
+    count = records[f"{key}/runs"]
+    if count is None:
+        raise CheckFailed(
+            f"no runs of network '{name}' in the experiment: run the cell that "
+            "trains the networks after changing MY_NETWORKS.",
+            "choice/missing-runs",
+        )
+    runs = []
+    total = as_array(count, name="number of runs", shape=(), dtype_kind="i")
+    for index in range(int(total)):
+        runs.append(_judge_one_run(records, f"{key}/run{index}", name))
+    if not runs:
+        raise CheckFailed(f"network '{name}' has no runs.", "choice/missing-runs")
+    return runs
+
+
+def _judge_one_run(records: Records, key: str, name: str) -> tuple[int, int | None]:
+    """One run: its rewards are CartPole's, and what it reports matches them.
+
+    The episode count and the solved point are recomputed here from the rewards
+    with the course's reference criterion (:func:`episodes_to_solve`), never read
+    from the run: a run that disagrees with its own rewards fails.
+    """
+    seed = records[f"{key}/seed"]
+    if not (isinstance(seed, np.ndarray) and seed.shape == ()
+            and seed.dtype.kind in "iu"):
+        raise CheckFailed(
+            f"a run of '{name}' does not say which seed it used (its 'seed' is "
+            f"{_shown(seed)}): train with train_on_seeds, which records it.",
+            "choice/inconsistent-run",
+        )
+    seed = int(seed)
+    where = f"'{name}', seed {seed}"
+    rewards = as_array(records[f"{key}/rewards"], name=f"the rewards of {where}",
+                       shape=(None,))
+    if rewards.size and (rewards.min() < 0 or rewards.max() > MAX_EPISODE_REWARD
+                         or np.any(rewards != np.round(rewards))):
+        raise CheckFailed(
+            f"{where}: the rewards are not CartPole-v1 episode rewards (whole numbers "
+            f"from 0 to 500), got values from {rewards.min():g} to {rewards.max():g}.",
+            "choice/inconsistent-run",
+        )
+    reference = episodes_to_solve(rewards, SOLVE_THRESHOLD, SOLVE_WINDOW)
+    claims = {
+        "episodes": (records[f"{key}/episodes"], rewards.size),
+        "solved": (records[f"{key}/solved"], reference is not None),
+        "solved_at": (records[f"{key}/solved_at"], reference),
+    }
+    for field, (claimed, truth) in claims.items():
+        if not _same_claim(claimed, truth):
+            raise CheckFailed(
+                f"{where}: the run reports {field}={_shown(claimed)}, but its "
+                f"{rewards.size} episode rewards say {truth!r} (solved = the mean of "
+                f"{SOLVE_WINDOW} consecutive episodes reaches {SOLVE_THRESHOLD:g}). "
+                "Rerun the training cell rather than editing its results.",
+                "choice/inconsistent-run",
+            )
+    return seed, reference
+
+
+def _same_claim(claimed: Any, truth: Any) -> bool:
+    if truth is None:
+        return claimed is None
+    if not isinstance(claimed, np.ndarray) or claimed.shape != ():
+        return False
+    if isinstance(truth, bool):
+        return claimed.dtype.kind == "b" and bool(claimed) == truth
+    return claimed.dtype.kind in "iu" and int(claimed) == truth
+
+
+def _judge_medians(
+    solved_at: dict[str, dict[int, int | None]], seeds: list[int], baseline: str,
+    pick: str,
+) -> str:
+    """The picked network must need the fewest episodes (median over the seeds),
+    and fewer than the cramped one. A run that never solved counts as slower than
+    any that did."""
+    def median(name: str) -> float:
+        at = [solved_at[name][s] for s in seeds]
+        return float(np.median([np.inf if a is None else a for a in at]))
+
+    medians = {name: median(name) for name in solved_at}
+    def runs_text(name: str) -> str:
+        return ", ".join(
+            f"seed {seed}: {_episodes_text(solved_at[name][seed])}" for seed in seeds
+        )
+
+    table = "; ".join(
+        f"'{name}': median {_episodes_text(medians[name])} ({runs_text(name)})"
+        for name in solved_at
+    )
+    best = min(medians.values())
+    if medians[pick] > best:
+        winners = [name for name, m in medians.items() if m == best]
+        raise CheckFailed(
+            f"your pick '{pick}' is not the network that needed the fewest episodes "
+            f"on these seeds: {' and '.join(repr(w) for w in winners)} did "
+            f"(median {_episodes_text(best)}). Your data: {table}. Read the "
+            "medians, not one curve: a conclusion has to hold on the data.",
+            "choice/not-best",
+        )
+    if medians[pick] >= medians[baseline]:
+        raise CheckFailed(
+            f"your pick '{pick}' needed a median of {_episodes_text(medians[pick])} "
+            f"episodes, the cramped network {_episodes_text(medians[baseline])}: not "
+            f"fewer. Your data: {table}. Hint: more hidden units give the actor and "
+            "the critic more features to share; a much larger network learns slowly "
+            "with a learning rate tuned for 128 units.",
+            "choice/not-better-than-cramped",
+        )
+    return (
+        f"network choice: '{pick}' needed the fewest episodes of the "
+        f"{len(medians)} networks tried (median over seeds "
+        f"{', '.join(map(str, seeds))}: {_episodes_text(medians[pick])}, the cramped "
+        f"network {_episodes_text(medians[baseline])})"
+    )
+
+
+def _episodes_text(value: float | int | None) -> str:
+    if value is None or not np.isfinite(value):
+        return "not solved"
+    return f"{value:g}"
+
+
+CHOICE = Check(EX_BETTER, _probe_choice, _judge_choice)
+
+
+def check_network_choice(
+    networks: Any, experiment: Any, pick: Any, *, baseline: Any
+) -> None:
+    """Check Exercise 5's experiment and the conclusion drawn from it.
 
     Args:
-        baseline_runs: episode rewards of the baseline agent, one list per seed.
-        my_runs: episode rewards of the student's agent, one list per seed.
-        baseline_model: the baseline keras.Model (to confirm the network differs).
-        my_model: the student's keras.Model.
-        threshold: mean reward that counts as solved.
-        window: number of recent episodes averaged.
+        networks: ``{name: build(num_inputs, num_actions) -> keras.Model}``, the
+            cramped network and the student's own (at least two).
+        experiment: ``{name: [run, ...]}``, one run per comparison seed, each the
+            dict ``train`` returns (``rewards``, ``episodes``, ``solved``,
+            ``solved_at``) plus the ``seed`` it ran with.
+        pick: the name of the network the student concludes learns fastest.
+        baseline: the cramped network's name.
+
+    The judge recomputes every run's episodes to solve from its rewards, then
+    requires the pick to have the smallest median over the seeds, and a smaller one
+    than the cramped network. Every network of the student's must have a hidden
+    non-linearity (tested on its outputs, not on its layers' names).
 
     Raises:
         CheckFailed: with what is wrong and a hint.
     """
-    base = _runs(baseline_runs, "baseline rewards")
-    mine = _runs(my_runs, "your agent's rewards")
-    if len(base) != len(mine):
-        raise CheckFailed(
-            f"got {len(base)} baseline runs but {len(mine)} runs of your agent: "
-            "train both on the same seeds."
-        )
-    if my_model is not None and baseline_model is not None:
-        if my_model is baseline_model or _architecture(my_model) == _architecture(
-            baseline_model
-        ):
-            raise CheckFailed(
-                "your network has the same layers as the baseline: change the number "
-                "of hidden layers or of units."
-            )
-    base_solved = [episodes_to_solve(r, threshold, window) for r in base]
-    my_solved = [episodes_to_solve(r, threshold, window) for r in mine]
-    if None in base_solved:
-        raise CheckFailed(
-            f"a baseline run did not solve CartPole (run {base_solved.index(None) + 1})"
-            ", so there is nothing to compare with: rerun the baseline's cell."
-        )
-    for run, (rewards, solved) in enumerate(zip(mine, my_solved, strict=True), 1):
-        if solved is None:
-            best = (
-                float(np.max(np.convolve(rewards, np.ones(window) / window, "valid")))
-                if len(rewards) >= window
-                else float("nan")
-            )
-            raise CheckFailed(
-                f"your agent did not solve CartPole in run {run} ({len(rewards)} "
-                f"episodes; best mean of {window} consecutive episodes: {best:.1f}, "
-                f"needed {threshold:g}). Hint: a network too small cannot represent "
-                "a good policy; one too large learns slowly with this learning rate."
-            )
-    base_median, my_median = np.median(base_solved), np.median(my_solved)
-    detail = f"per seed, yours {my_solved} vs baseline {base_solved}"
-    if my_median >= base_median:
-        raise CheckFailed(
-            f"your agent needed a median of {my_median:g} episodes, the baseline "
-            f"{base_median:g}: not fewer ({detail}). Hint: look at the spread between "
-            "seeds before trusting one run; compare the curves on the plot and think "
-            "about what makes learning steadier, not just faster once."
-        )
-    passed(
-        f"fewer episodes: your network solved CartPole in a median of {my_median:g} "
-        f"episodes, the baseline in {base_median:g} ({detail})"
-    )
-
-
-def _runs(value: Any, name: str) -> list[np.ndarray]:
-    """One or several runs of episode rewards, each checked to be CartPole rewards."""
-    if value is None:
-        raise CheckFailed(f"expected {name} (a list of episode rewards), got None.")
-    try:
-        first = value[0]
-    except Exception:
-        first = None
-    single = first is None or np.ndim(first) == 0
-    runs = [value] if single else list(value)
-    arrays = []
-    for run in runs:
-        rewards = as_array(run, name=name, shape=(None,))
-        if np.any(rewards < 0) or np.any(rewards > 500):
-            raise CheckFailed(
-                f"{name} should be CartPole-v1 episode rewards (between 0 and 500); "
-                f"got values from {rewards.min():g} to {rewards.max():g}."
-            )
-        arrays.append(rewards)
-    return arrays
-
-
-def _architecture(model: Any) -> list[tuple[str, tuple]]:
-    try:
-        return [(v.name, tuple(v.shape)) for v in model.trainable_variables]
-    except Exception:
-        return []
+    run_check(CHOICE, networks, experiment, pick, baseline=baseline)

@@ -936,7 +936,7 @@ def test_loss_numpy_result_fails():
         return float(actor), float(critic)
 
     fails_as(cartpole.check_actor_critic_loss, numpy_losses, "loss/not-tensors",
-             "TensorFlow")
+             "TensorFlow", "got float and float")
 
 
 def test_loss_bad_results_fail():
