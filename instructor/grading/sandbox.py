@@ -489,9 +489,10 @@ def find_cgroups() -> CgroupHost | None:
     for mount_point, root, kind, _ in found:
         if kind != "cgroup2":
             continue
-        parent = group_folder(mount_point, root, own.get("", "/"))
+        group = own.get("", "/")
+        parent = group_folder(mount_point, root, group)
         controllers = read(os.path.join(mount_point, "cgroup.controllers")).split()
-        if "memory" in controllers and v2_ready(parent):
+        if "memory" in controllers and v2_ready(parent, may_move=group == "/"):
             host = CgroupHost(2, (parent,))
             if works(host):
                 return host
@@ -509,13 +510,15 @@ def find_cgroups() -> CgroupHost | None:
     return None
 
 
-def v2_ready(parent: str) -> bool:
+def v2_ready(parent: str, may_move: bool) -> bool:
     """Enable the memory and pids controllers for the children of a v2 group.
 
     cgroup v2 lets a group hand controllers to its children only when it holds no
     process itself (the root group excepted). When the grader's group holds
-    processes (in a container, usually the container's own), they are moved into a
-    leaf child, ``course-grader``, first.
+    processes and is the root of its cgroup namespace (a container's own group), or
+    holds the grader alone (``systemd-run --scope -p Delegate=yes``), they are moved
+    into a leaf child, ``course-grader``, first. Elsewhere (a systemd session, say)
+    the grader leaves other processes where they are, and makes no cgroup.
     """
     control = os.path.join(parent, "cgroup.subtree_control")
     if {"memory", "pids"} <= set(read(control).split()):
@@ -529,10 +532,13 @@ def v2_ready(parent: str) -> bool:
         except OSError as error:
             if error.errno != errno.EBUSY or attempt:
                 return False
+        procs = read(os.path.join(parent, "cgroup.procs")).split()
+        if not may_move and set(procs) - {str(os.getpid())}:
+            return False
         leaf = os.path.join(parent, "course-grader")
         try:
             os.makedirs(leaf, exist_ok=True)
-            for pid in read(os.path.join(parent, "cgroup.procs")).split():
+            for pid in procs:
                 try:
                     write(os.path.join(leaf, "cgroup.procs"), pid)
                 except OSError:

@@ -19,6 +19,7 @@ import socket
 import sys
 import textwrap
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -398,6 +399,47 @@ def test_a_folder_holding_hidden_paths_is_not_bound(tmp_path, monkeypatch):
     assert refused == [str(tmp_path.resolve()), str((course / "lib").resolve())]
 
 
+def test_sandboxed_command_runs_in_its_cgroup_and_dies_with_it(limits, tmp_path):
+    # No kernel: a shell in the sandbox, started as the worker starts a kernel.
+    if limits.sandbox.cgroups is None:
+        pytest.skip("no writable cgroup here (the RLIMIT_AS fallback is in force)")
+    import subprocess
+
+    group = sandbox.Cgroup(limits.sandbox.cgroups, f"course-grade-test-{os.getpid()}",
+                           MEMORY_MB * 2**20, limits.max_processes)
+    try:
+        command = limits.sandbox.launcher(group, MEMORY_MB * 2**20)
+        command += limits.sandbox.bwrap_command(str(tmp_path), {"MARK": "1"})
+        command += ["--", "/bin/sh", "-c",
+                    'echo "$HOME $MARK $(pwd)" > ' + str(tmp_path / "seen") +
+                    "; sleep 60 & sleep 60 & wait"]
+        shell = subprocess.Popen(command)
+        deadline = time.monotonic() + 20
+        while len(group.pids()) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert shell.pid in group.pids()  # the launcher joined before bwrap ran
+        assert len(group.pids()) >= 4  # bwrap, its init, the shell, two sleeps
+        group.kill()
+        assert shell.wait(timeout=10) != 0
+        assert group.pids() == []
+        seen = (tmp_path / "seen").read_text().split()
+        assert seen == [sandbox.SANDBOX_HOME, "1", sandbox.SANDBOX_WORK]
+    finally:
+        group.kill()
+        group.remove()
+    assert not os.path.exists(group.folders[0])
+
+
+def test_grader_stops_when_bwrap_cannot_make_a_sandbox(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sandbox, "find_bwrap", lambda: "/bin/false")
+    monkeypatch.setattr(sandbox, "bwrap_version", lambda path: "bubblewrap 0.0")
+    submission = tmp_path / "a.ipynb"
+    submission.write_text("{}")
+    assert grade.main([str(submission), "--out", str(tmp_path / "r.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot create a sandbox here" in err and "apt-get install bubblewrap" in err
+
+
 # ------------------------------------------------------------ cgroups, on fake folders
 
 
@@ -443,6 +485,13 @@ def test_v2_group_writes_limits_and_reads_oom_kills(tmp_path):
     assert group.oom_kills() == 1
     (folder / "memory.current").write_text(str(100 * 2**20))
     assert group.peak_mb() == 100  # no memory.peak: the highest value read
+
+
+def test_v2_parent_hands_memory_and_pids_to_its_children(tmp_path):
+    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
+    (tmp_path / "cgroup.subtree_control").write_text("")
+    assert sandbox.v2_ready(str(tmp_path), may_move=False)
+    assert (tmp_path / "cgroup.subtree_control").read_text() == "+memory +pids"
 
 
 def test_cgroup_mounts_and_own_groups_are_read(tmp_path):
