@@ -41,8 +41,13 @@ def class_rows() -> list[Row]:
     ]
 
 
-def test_student_text_is_escaped_and_nothing_can_run():
-    page = html_report.render(class_rows(), FACTS)
+@pytest.fixture(scope="module")
+def page() -> str:
+    """The report of ``class_rows``, rendered once."""
+    return html_report.render(class_rows(), FACTS)
+
+
+def test_student_text_is_escaped_and_nothing_can_run(page):
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(2)&gt;" in page
@@ -52,15 +57,14 @@ def test_student_text_is_escaped_and_nothing_can_run():
     assert "default-src 'none'; img-src data:; style-src 'unsafe-inline'" in page
 
 
-def test_the_page_needs_no_network():
-    page = html_report.render(class_rows(), FACTS)
+def test_the_page_needs_no_network(page):
     sources = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)""", page)
     assert sources and all(source.startswith("data:image/svg+xml;base64,")
                            for source in sources), sources
     assert not re.search(r"url\(|@import|https?://", page)
 
 
-def test_most_frequent_mistake_is_on_top_of_its_exercise():
+def test_most_frequent_mistake_is_on_top_of_its_exercise(page):
     notebooks, ungraded = html_report.summarise(class_rows())
     (notebook,) = notebooks
     first, second = notebook.exercises
@@ -73,20 +77,17 @@ def test_most_frequent_mistake_is_on_top_of_its_exercise():
     assert [(g.key, g.count) for g in second.unnamed] == [("<b>loss</b> off by #", 2)]
     assert second.top_mistake is None
     assert [row.status for row in ungraded] == ["invalid"]
-    page = html_report.render(class_rows(), FACTS)
     row = re.search(r"<tr><td>Exercise 1: returns</td>.*?</tr>", page, re.S).group()
     assert "returns/no-discount</span> (2)" in row
 
 
-def test_facts_are_stated():
-    page = html_report.render(class_rows(), FACTS)
+def test_facts_are_stated(page):
     for fact in ("abc123def456", "2026-11-30T12:00:00+00:00", "95 s", "1.6 min",
                  "local pool, 2 worker(s)", "time per cell: 120 s", "bubblewrap 0.8.0"):
         assert fact in page, fact
 
 
-def test_each_status_shows_its_message():
-    page = html_report.render(class_rows(), FACTS)
+def test_each_status_shows_its_message(page):
     cells = re.findall(r'<td class="status (s-[a-z-]+)" title="([^"]*)">', page)
     assert len(cells) == 6
     assert ("s-failed", "failed (returns/reversed): returns: reversed") in cells
