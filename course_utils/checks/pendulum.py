@@ -1035,6 +1035,7 @@ def _keep_gradients(probe: Probe, key: str, tape, result: Any, nets) -> None:
         zip(items, ("actor", "critic"), nets, strict=False)
     ):
         probe.keep(f"{key}/tensor{j}", bool(tf.is_tensor(item)))
+        probe.keep(f"{key}/type{j}", type(item).__name__[:60])
         grads = None
         if tf.is_tensor(item):
             try:
@@ -1206,18 +1207,18 @@ def _judge_tensors(records: Records, key: str) -> None:
                       dtype_kind="b"))
         for j in range(2)
     ]
-    if not all(kinds):
-        raise CheckFailed(
-            "the losses must be TensorFlow tensors computed with TensorFlow "
-            "operations, so that GradientTape can differentiate them; "
-            + " and ".join(
-                f"{name} is {'a tensor' if kind else 'not a tensor'}"
-                for name, kind in zip(_LOSS_NAMES, kinds, strict=True)
-            )
-            + ". Hint: call the networks and use tf.* functions (no .numpy(), no "
-            "float(), no np.*).",
-            "losses/not-tensors",
-        )
+    if all(kinds):
+        return
+    types = [records[f"{key}/type{j}"] for j in range(2)]
+    if not all(isinstance(name, str) for name in types):
+        raise MalformedProbe("the check's data names the losses' types wrongly")
+    raise CheckFailed(
+        "the losses must be TensorFlow tensors computed with TensorFlow "
+        "operations, so that GradientTape can differentiate them; got "
+        f"{types[0]} (actor_loss) and {types[1]} (critic_loss). Hint: call the "
+        "networks and use tf.* functions (no .numpy(), no float(), no np.*).",
+        "losses/not-tensors",
+    )
 
 
 def _judge_loss_gradients(
