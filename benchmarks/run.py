@@ -9,8 +9,16 @@ hyperparameters) trains on the same tasks, seeds and criteria in its own environ
 (``benchmarks/sb3_baselines.py``). The raw records go to ``OUT/records.jsonl``, the
 table to ``OUT/table.md`` and, with ``--readme``, into README.md's Performance section.
 
+With ``--readme`` (what ``make bench`` runs) the run is also saved to
+``benchmarks/last_run.json`` (records, summary rows, the README text), and each
+chapter's closing note "Measured on our machine" is regenerated from it: the markdown
+cell between ``<!-- bench:start -->`` and ``<!-- bench:end -->`` in the notebook's
+``.py``, then the notebooks are re-paired and the student versions rebuilt. No figure
+measured on a machine is typed by hand; ``--notes`` redoes only this last step.
+
     python benchmarks/run.py --tasks cartpole pendulum --seeds 0 1 2 3 4 \\
         --baselines --sb3-python benchmarks/.venv-sb3/bin/python --time-make-test
+    python benchmarks/run.py --notes   # notes from the saved run, nothing measured
 """
 
 from __future__ import annotations
@@ -40,6 +48,14 @@ CRITERIA = {
 }
 README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
+LAST_RUN = ROOT / "benchmarks" / "last_run.json"
+# The notebook sources whose closing note a run regenerates.
+CHAPTERS = {
+    "cartpole": ROOT / "notebooks" / "01_actor_critic_cartpole.py",
+    "pendulum": ROOT / "notebooks" / "02_ddpg_pendulum.py",
+}
+# Figures kept per task and implementation: median, min and max over the seeds.
+STATS = ("episodes", "env_steps", "train_seconds", "peak_memory_mb", "eval_mean")
 
 
 def execute_notebook(path: Path, seed: int, timeout: int) -> dict:
@@ -94,52 +110,84 @@ def run_json(command: list[str], timeout: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def summarise(values: list[float], digits: int = 1) -> str:
-    """``median [min–max]`` of a list of numbers."""
+def spread(values: list[float]) -> dict | None:
+    """Median, min and max of some numbers (None when there are none)."""
     if not values:
+        return None
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
+
+
+def summary_rows(records: list[dict]) -> list[dict]:
+    """One row per task and implementation: runs, solved, and :data:`STATS`.
+
+    Episodes, steps, seconds and memory are summarised over the runs that reached
+    the criterion (a failed run has none); the evaluation over every run that has one.
+    """
+    rows = []
+    for task in NOTEBOOKS:
+        groups: dict[str, list[dict]] = {}
+        for record in records:
+            if record["task"] == task:
+                groups.setdefault(record["implementation"], []).append(record)
+        for name, group in groups.items():
+            done = [r for r in group if r.get("train_seconds") is not None]
+            row = {"task": task, "implementation": name, "runs": len(group),
+                   "solved": sum(bool(r["solved"]) for r in group)}
+            for key in STATS:
+                pool = group if key == "eval_mean" else done
+                row[key] = spread([r[key] for r in pool if r.get(key) is not None])
+            rows.append(row)
+    return rows
+
+
+def summarise(stat: dict | None, digits: int = 1) -> str:
+    """``median [min–max]`` of a :func:`spread`, or "–"."""
+    if not stat:
         return "–"
     fmt = f"{{:.{digits}f}}"
-    median = fmt.format(statistics.median(values))
-    if len(values) == 1:
+    median = fmt.format(stat["median"])
+    if stat["n"] == 1:
         return median
-    return f"{median} [{fmt.format(min(values))}–{fmt.format(max(values))}]"
+    return f"{median} [{fmt.format(stat['min'])}–{fmt.format(stat['max'])}]"
 
 
-def table(records: list[dict]) -> str:
+def find_row(rows: list[dict], task: str, implementation: str) -> dict | None:
+    """The summary row of one task and implementation, or None."""
+    for row in rows:
+        if row["task"] == task and row["implementation"] == implementation:
+            return row
+    return None
+
+
+def table(rows: list[dict]) -> str:
     """The markdown table: one row per task and implementation."""
     head = (
         "| task | implementation | solved | episodes | env steps | train s "
         "| peak memory MB | eval mean (20 ep.) | course time ÷ this |\n"
         "|---|---|---|---|---|---|---|---|---|"
     )
-    rows = [head]
-    for task in NOTEBOOKS:
-        groups: dict[str, list[dict]] = {}
-        for record in records:
-            if record["task"] == task:
-                groups.setdefault(record["implementation"], []).append(record)
-        course = groups.get("course", [])
-        course_seconds = [
-            r["train_seconds"] for r in course if r.get("train_seconds") is not None
-        ]
-        course_time = statistics.median(course_seconds) if course_seconds else None
-        for name, group in groups.items():
-            done = [r for r in group if r.get("train_seconds") is not None]
-            seconds = [r["train_seconds"] for r in done]
-            ratio = "–"
-            if course_time is not None and name != "course" and seconds:
-                ratio = f"{course_time / statistics.median(seconds):.2f}"
-            evals = [r["eval_mean"] for r in group if r.get("eval_mean") is not None]
-            rows.append(
-                f"| {CRITERIA[task].split(':')[0]} | {name} "
-                f"| {sum(r['solved'] for r in group)}/{len(group)} "
-                f"| {summarise([r['episodes'] for r in done], 0)} "
-                f"| {summarise([r['env_steps'] for r in done], 0)} "
-                f"| {summarise(seconds)} "
-                f"| {summarise([r['peak_memory_mb'] for r in done], 0)} "
-                f"| {summarise(evals) if evals else '–'} | {ratio} |"
-            )
-    return "\n".join(rows)
+    lines = [head]
+    for row in rows:
+        course = find_row(rows, row["task"], "course") or {}
+        ratio = "–"
+        mine, theirs = course.get("train_seconds"), row["train_seconds"]
+        if row["implementation"] != "course" and mine and theirs:
+            ratio = f"{mine['median'] / theirs['median']:.2f}"
+        lines.append(
+            f"| {CRITERIA[row['task']].split(':')[0]} | {row['implementation']} "
+            f"| {row['solved']}/{row['runs']} "
+            f"| {summarise(row['episodes'], 0)} "
+            f"| {summarise(row['env_steps'], 0)} "
+            f"| {summarise(row['train_seconds'])} "
+            f"| {summarise(row['peak_memory_mb'], 0)} "
+            f"| {summarise(row['eval_mean'])} | {ratio} |"
+        )
+    return "\n".join(lines)
 
 
 def machine() -> str:
@@ -159,15 +207,17 @@ def machine() -> str:
     )
 
 
-def report(records: list[dict], seeds: list[int], extra: list[str]) -> str:
+def report(
+    records: list[dict], seeds: list[int], extra: list[str], *, when: str,
+    where: str,
+) -> str:
     """The whole Performance text: table, criteria, machine, command."""
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"Measured {when} on {machine()}, by `make bench` (seeds {seeds}).",
+        f"Measured {when} on {where}, by `make bench` (seeds {seeds}).",
         "Figures are medians [min–max] over the seeds; *train s* is the training time "
         "until the criterion first holds.",
         "",
-        table(records),
+        table(summary_rows(records)),
         "",
         "Criteria: " + "; ".join(CRITERIA.values()) + ". Pendulum's evaluation: the "
         "deterministic actor over 20 seeded episodes (course: after its 50 training "
@@ -199,6 +249,156 @@ def update_readme(text: str) -> None:
     )
 
 
+# --------------------------------------------------------------------------------------
+# The saved run and the chapters' closing notes
+# --------------------------------------------------------------------------------------
+def save_run(path: Path, run: dict) -> None:
+    """Write the run (see :func:`load_run`) as indented JSON."""
+    path.write_text(json.dumps(run, indent=1, ensure_ascii=False) + "\n")
+
+
+def load_run(path: Path = LAST_RUN) -> dict:
+    """The saved run: ``measured`` (UTC date and time), ``machine``, ``seeds``,
+    ``rows`` (:func:`summary_rows`), ``records`` and ``readme`` (the README text);
+    ``source`` says where the figures come from when not from this script."""
+    return json.loads(path.read_text())
+
+
+OVER = " over the seeds"
+
+
+def _median(stat: dict | None, digits: int, unit: str = "") -> str:
+    """The median of a spread, e.g. ``"89,860"`` or ``"3.7 s"``."""
+    if not stat:
+        return "–"
+    return f"{stat['median']:,.{digits}f}{unit}"
+
+
+def _range(stat: dict | None, digits: int, unit: str = "", words: str = "") -> str:
+    """The spread's range, e.g. ``" (263 to 467 over the seeds)"``."""
+    if not stat or stat["n"] == 1:
+        return ""
+    low, high = f"{stat['min']:,.{digits}f}", f"{stat['max']:,.{digits}f}"
+    return f" ({low} to {high}{unit}{words})"
+
+
+def _baselines_text(rows: list[dict], task: str) -> str:
+    """What Stable-Baselines3 needed on the same run (medians), as a sentence."""
+    parts = []
+    for row in rows:
+        name = row["implementation"]
+        if row["task"] != task or name == "course" or not row["train_seconds"]:
+            continue
+        parts.append(
+            f"{_median(row['episodes'], 0)} episodes and "
+            f"{_median(row['train_seconds'], 1, ' s')} with {name.replace('SB3 ', '')}"
+        )
+    if not parts:
+        return ""
+    return (
+        " On the same machine, to the same criterion, Stable-Baselines3 needed "
+        + ", ".join(parts) + " (medians)."
+    )
+
+
+def chapter_note(run: dict, task: str) -> str:
+    """The closing note of one chapter, in markdown, from the saved run."""
+    rows = run["rows"]
+    course = find_row(rows, task, "course")
+    seeds = ", ".join(map(str, run["seeds"]))
+    head = (
+        f"**Measured on our machine** (`make bench`, {run['measured']}: "
+        f"{run['machine']}; seeds {seeds})."
+    )
+    if course is None:
+        return head + " This chapter was not measured in that run."
+    runs = f"{course['solved']} of {course['runs']} seeds"
+    episodes = course["episodes"]
+    seconds = course["train_seconds"]
+    if task == "cartpole":
+        body = (
+            f" This chapter's agent solved CartPole-v1 on {runs}, in a median of "
+            f"{_median(episodes, 0)} episodes{_range(episodes, 0, '', OVER)} and "
+            f"{_median(seconds, 1, ' s')} of training{_range(seconds, 1, ' s')}, "
+            f"{_median(course['env_steps'], 0)} environment steps; the notebook's "
+            f"kernel peaked at {_median(course['peak_memory_mb'], 0, ' MB')}."
+        )
+    else:
+        evaluation = course["eval_mean"]
+        body = (
+            f" The 10-episode training average reached the goal on {runs}, after a "
+            f"median of {_median(episodes, 0)} episodes{_range(episodes, 0, '', OVER)}"
+            " and "
+            f"{_median(seconds, 1, ' s')} of training{_range(seconds, 1, ' s')}; "
+            "after its 50 episodes the actor without noise averaged "
+            f"{_median(evaluation, 1)}{_range(evaluation, 1)} over 20 evaluation "
+            "episodes."
+        )
+    note = head + body + _baselines_text(rows, task)
+    note += " Your machine will give other figures."
+    if run.get("source"):
+        note += f" (Figures from {run['source']}.)"
+    return note
+
+
+def markdown_comment_lines(text: str, width: int = 86) -> list[str]:
+    """Markdown text as the comment lines of a jupytext percent cell."""
+    import textwrap
+
+    lines = textwrap.wrap(text, width=width, break_on_hyphens=False)
+    return ["# " + line for line in lines]
+
+
+def note_block(note: str) -> str:
+    """The lines between the markers (and the markers) in a notebook's ``.py``."""
+    return "\n".join(
+        [f"# {README_START}", *markdown_comment_lines(note), f"# {README_END}"]
+    )
+
+
+def notes_in(source: str) -> str | None:
+    """The marked block of a notebook's ``.py`` text, markers included (or None)."""
+    start = source.find(f"# {README_START}")
+    end = source.find(f"# {README_END}")
+    if start < 0 or end < start:
+        return None
+    return source[start : end + len(f"# {README_END}")]
+
+
+def update_notes(run: dict, chapters: dict[str, Path] = CHAPTERS) -> list[Path]:
+    """Write each chapter's note between its markers; re-pair, rebuild students.
+
+    Returns:
+        The ``.py`` sources changed.
+
+    Raises:
+        SystemExit: a chapter's source has no markers.
+    """
+    changed = []
+    for task, path in chapters.items():
+        source = path.read_text()
+        old = notes_in(source)
+        if old is None:
+            raise SystemExit(
+                f"{path.name} needs a markdown cell with {README_START} ... "
+                f"{README_END} (its closing note)"
+            )
+        new = note_block(chapter_note(run, task))
+        if new != old:
+            path.write_text(source.replace(old, new))
+            changed.append(path)
+    if changed:
+        bin_dir = Path(sys.executable).parent
+        subprocess.run(
+            [str(bin_dir / "jupytext"), "--quiet", "--sync", *map(str, changed)],
+            check=True, cwd=ROOT,
+        )
+        subprocess.run(
+            [sys.executable, "-m", "instructor.tools.student"], check=True, cwd=ROOT
+        )
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -223,6 +423,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=int, default=900, help="per run, seconds")
     parser.add_argument(
+        "--notes",
+        action="store_true",
+        help="only regenerate the chapters' closing notes from the saved run",
+    )
+    parser.add_argument(
         "--one", nargs=2, metavar=("TASK", "SEED"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -230,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         task, seed = args.one
         print(json.dumps(execute_notebook(NOTEBOOKS[task], int(seed), args.timeout)))
+        return 0
+    if args.notes:
+        for path in update_notes(load_run()):
+            print(f"updated the closing note of {path.name}")
         return 0
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -308,11 +517,17 @@ def main(argv: list[str] | None = None) -> int:
             f"\n`make test` (environment already installed): {seconds:.0f} s, "
             f"exit code {done.returncode}, pytest: {summary}."
         )
-    text = report(records, args.seeds, extra)
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    where = machine()
+    text = report(records, args.seeds, extra, when=when, where=where)
     (args.out / "table.md").write_text(text + "\n")
     print("\n" + text)
     if args.readme:
         update_readme(text)
+        run = {"measured": when, "machine": where, "seeds": args.seeds,
+               "rows": summary_rows(records), "records": records, "readme": text}
+        save_run(LAST_RUN, run)
+        update_notes(run)
     return 0
 
 

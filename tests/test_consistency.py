@@ -6,6 +6,7 @@ Each failure names the file and the command that fixes it.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -209,3 +210,31 @@ def test_ruff_clean():
         text=True,
     )
     assert result.returncode == 0, f"ruff (run `make lint`):\n{result.stdout[-3000:]}"
+
+
+def bench_runner():
+    """benchmarks/run.py as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_run", ROOT / "benchmarks" / "run.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_closing_notes_come_from_the_saved_bench_run():
+    """Each chapter's "Measured on our machine" note, the README's Performance text
+    and the saved run (benchmarks/last_run.json) agree: no figure typed by hand."""
+    bench = bench_runner()
+    run = bench.load_run()
+    fix = "run `python benchmarks/run.py --notes` (or `make bench`)"
+    for task, path in bench.CHAPTERS.items():
+        block = bench.notes_in(path.read_text())
+        assert block is not None, f"{path.name} has no closing note markers: {fix}"
+        expected = bench.note_block(bench.chapter_note(run, task))
+        assert block == expected, f"{path.name}: its closing note is stale: {fix}"
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index(bench.README_START) + len(bench.README_START)
+    assert readme[start : readme.index(bench.README_END)].strip() == run["readme"], (
+        "README.md's Performance text differs from benchmarks/last_run.json"
+    )
