@@ -1402,9 +1402,14 @@ def _probe_choice_runs(probe: Probe, key: str, runs: Any) -> None:
 def _judge_choice(records: Records) -> str:
     names = _choice_names(records)
     baseline, pick = _choice_baseline(records, names), _choice_pick(records, names)
+    if pick == baseline:
+        raise CheckFailed(
+            f"MY_PICK names the cramped network itself ({pick!r}): pick the one of "
+            "YOUR networks that needed the fewest episodes.",
+            "choice/picked-cramped",
+        )
     for index, name in enumerate(names):
-        if name != baseline:
-            _judge_hidden_nonlinearity(records, f"net{index}", name)
+        _judge_hidden_nonlinearity(records, f"net{index}", name)
     seeds, solved_at = None, {}
     for index, name in enumerate(names):
         runs = _judge_choice_runs(records, f"net{index}", name)
@@ -1457,21 +1462,21 @@ def _choice_baseline(records: Records, names: list[str]) -> str:
 def _choice_pick(records: Records, names: list[str]) -> str:
     pick = records["pick"]
     if not isinstance(pick, str) or pick not in names:
-        shown = pick if isinstance(pick, str) else _shown(pick)
         raise CheckFailed(
             f"MY_PICK should be the name of one of the networks you trained "
-            f"({', '.join(repr(n) for n in names)}), got {shown!r}.",
+            f"({', '.join(repr(n) for n in names)}), got {_shown(pick)}.",
             "choice/unknown-pick",
         )
     return pick
 
 
-def _shown(pick: Any) -> str:
-    if isinstance(pick, Opaque):
-        return pick.description
-    if isinstance(pick, np.ndarray):
-        return f"{pick.dtype} {pick.tolist()}"
-    return repr(pick)
+def _shown(value: Any) -> str:
+    """A decoded value as the student wrote it, e.g. ``999``, ``None``, ``'x'``."""
+    if isinstance(value, Opaque):
+        return value.description
+    if isinstance(value, np.ndarray):
+        return repr(value.item()) if value.shape == () else f"array {value.tolist()}"
+    return repr(value)
 
 
 def _judge_hidden_nonlinearity(records: Records, key: str, name: str) -> None:
@@ -1618,7 +1623,8 @@ def _judge_medians(
         for name in solved_at
     )
     best = min(medians.values())
-    if medians[pick] > best:
+    own_best = min(m for name, m in medians.items() if name != baseline)
+    if medians[pick] > best and own_best < medians[baseline]:
         winners = [name for name, m in medians.items() if m == best]
         raise CheckFailed(
             f"your pick '{pick}' is not the network that needed the fewest episodes "
@@ -1631,9 +1637,10 @@ def _judge_medians(
         raise CheckFailed(
             f"your pick '{pick}' needed a median of {_episodes_text(medians[pick])} "
             f"episodes, the cramped network {_episodes_text(medians[baseline])}: not "
-            f"fewer. Your data: {table}. Hint: more hidden units give the actor and "
-            "the critic more features to share; a much larger network learns slowly "
-            "with a learning rate tuned for 128 units.",
+            f"fewer, and none of your networks did better. Your data: {table}. That "
+            "is a finding too; now try other networks. Hint: more hidden units give "
+            "the actor and the critic more features to share; a much larger network "
+            "learns slowly with a learning rate tuned for 128 units.",
             "choice/not-better-than-cramped",
         )
     return (
@@ -1669,8 +1676,8 @@ def check_network_choice(
 
     The judge recomputes every run's episodes to solve from its rewards, then
     requires the pick to have the smallest median over the seeds, and a smaller one
-    than the cramped network. Every network of the student's must have a hidden
-    non-linearity (tested on its outputs, not on its layers' names).
+    than the cramped network. Every network must have a hidden non-linearity
+    (tested on its outputs, not on its layers' names).
 
     Raises:
         CheckFailed: with what is wrong and a hint.

@@ -1036,66 +1036,241 @@ def test_every_recognised_mistake_has_a_well_formed_id():
 
 
 # --------------------------------------------------------------------------------------
-# Exercise 5: fewer episodes
+# Exercise 5: which network learns fastest (an experiment over seeds)
 # --------------------------------------------------------------------------------------
-def test_fewer_episodes_passes(capsys):
-    # 95 episodes at 500 in the last 100 make a mean of exactly 475.
-    cartpole.check_fewer_episodes([0.0] * 150 + [500.0] * 100, [500.0] * 100)
-    assert "median of 100 episodes, the baseline in 245" in capsys.readouterr().out
+def agent(*hidden, activation="relu"):
+    """A builder(num_inputs, num_actions) with the given hidden layer sizes."""
+
+    def build(num_inputs, num_actions):
+        inputs = keras.Input(shape=(num_inputs,))
+        x = inputs
+        for units in hidden:
+            x = keras.layers.Dense(units, activation=activation)(x)
+        probs = keras.layers.Dense(num_actions, activation="softmax")(x)
+        return keras.Model(inputs, [probs, keras.layers.Dense(1)(x)])
+
+    return build
 
 
-def test_fewer_episodes_compares_medians_over_seeds(capsys):
-    fast, slow = [500.0] * 100, [0.0] * 200 + [500.0] * 100
-    # Lucky on one seed, slower on two: the median says no.
-    with pytest.raises(CheckFailed, match="median of 295 .*not fewer"):
-        cartpole.check_fewer_episodes([slow, fast, fast], [fast, slow, slow])
-    cartpole.check_fewer_episodes([slow, slow, fast], [fast, fast, slow])
-    assert "[100, 100, 295] vs baseline [295, 295, 100]" in capsys.readouterr().out
-    with pytest.raises(CheckFailed, match="same seeds"):
-        cartpole.check_fewer_episodes([slow, slow], [fast])
-    with pytest.raises(CheckFailed, match="run 2"):
-        cartpole.check_fewer_episodes([slow, slow], [fast, [100.0] * 120])
+def run_solved_at(seed, solved_at, cap=600):
+    """A run as train() returns it: solved after `solved_at` episodes (None: never).
+
+    95 episodes at 500 after episodes at 10 make the mean of the last 100 first
+    reach 475 (475.5) on the last episode; 94 would make 470.6.
+    """
+    if solved_at is None:
+        rewards = [10.0] * cap
+    else:
+        rewards = [10.0] * (solved_at - 95) + [500.0] * 95
+    return {"seed": seed, "rewards": rewards, "episodes": len(rewards),
+            "solved": solved_at is not None, "solved_at": solved_at,
+            "env_steps": int(sum(rewards)), "seconds": 1.0}
 
 
-def test_fewer_episodes_recomputes_solve_point():
-    assert cartpole.episodes_to_solve([500.0] * 100) == 100
-    assert cartpole.episodes_to_solve([0.0] * 10 + [500.0] * 94) is None
-    assert cartpole.episodes_to_solve([0.0] * 6 + [500.0] * 100) == 101
+CRAMPED = "cramped (8 units)"
 
 
-def test_fewer_episodes_not_fewer_fails():
-    with pytest.raises(CheckFailed, match="not fewer"):
-        cartpole.check_fewer_episodes([500.0] * 100, [100.0] * 5 + [500.0] * 100)
+def experiment_of(**solved_ats):
+    """Networks and runs: name=(solved_at per seed 0, 1, 2); the cramped first."""
+    builders = {CRAMPED: agent(8), "wide": agent(128), "deep": agent(32, 32),
+                "tanh": agent(16, activation="tanh"),
+                "linear": agent(16, activation=None),
+                "stacked linear": agent(32, 32, activation="linear")}
+    networks = {name: builders[name.replace("_", " ")] for name in solved_ats}
+    networks = {name.replace("_", " "): build for name, build in networks.items()}
+    experiment = {
+        name.replace("_", " "): [run_solved_at(s, at) for s, at in enumerate(ats)]
+        for name, ats in solved_ats.items()
+    }
+    return networks, experiment
 
 
-def test_fewer_episodes_not_solved_fails():
-    with pytest.raises(CheckFailed, match="did not solve"):
-        cartpole.check_fewer_episodes([500.0] * 120, [300.0] * 50)
-
-
-def test_fewer_episodes_bad_inputs_fail():
-    with pytest.raises(CheckFailed, match="None"):
-        cartpole.check_fewer_episodes([500.0] * 100, None)
-    with pytest.raises(CheckFailed, match="between 0 and 500"):
-        cartpole.check_fewer_episodes([500.0] * 100, [5000.0] * 100)
-
-
-def test_fewer_episodes_same_network_fails():
-    model = network()(4, 2, 8)
-    same = network()(4, 2, 8)
-    with pytest.raises(CheckFailed, match="same layers"):
-        cartpole.check_fewer_episodes(
-            [100.0] * 50 + [500.0] * 100,
-            [500.0] * 100,
-            baseline_model=model,
-            my_model=same,
-        )
-    cartpole.check_fewer_episodes(
-        [100.0] * 50 + [500.0] * 100,
-        [500.0] * 100,
-        baseline_model=model,
-        my_model=network()(4, 2, 16),
+def choice(networks, experiment, pick, baseline=CRAMPED):
+    return lambda _: cartpole.check_network_choice(
+        networks, experiment, pick, baseline=baseline
     )
+
+
+STANDARD = {"cramped": (300, 350, 400), "wide": (200, 250, 500),
+            "deep": (260, 240, None)}
+
+
+def standard():
+    return experiment_of(**{CRAMPED if k == "cramped" else k: v
+                            for k, v in STANDARD.items()})
+
+
+def test_choice_of_the_best_network_passes(capsys):
+    networks, experiment = standard()
+    cartpole.check_network_choice(networks, experiment, "wide", baseline=CRAMPED)
+    out = capsys.readouterr().out
+    assert out.startswith("✔ network choice: 'wide'")
+    assert "median over seeds 0, 1, 2: 250" in out and "cramped network 350" in out
+
+
+def test_choice_written_differently_passes(capsys):
+    """A tanh network and a tuple of runs are as good as ReLU and a list."""
+    networks, experiment = experiment_of(**{CRAMPED: (300, 350, 400),
+                                            "tanh": (200, 210, 220),
+                                            "wide": (230, 240, 250)})
+    experiment["tanh"] = tuple(experiment["tanh"])
+    cartpole.check_network_choice(networks, experiment, "tanh", baseline=CRAMPED)
+    assert "'tanh'" in capsys.readouterr().out
+
+
+def test_choice_not_the_best_fails_with_the_data():
+    networks, experiment = standard()
+    message = fails(choice(networks, experiment, "deep"), None,
+                    "not the network that needed the fewest", "'wide'",
+                    "seed 2: not solved")
+    assert "'deep': median 260" in message
+
+
+def test_choice_ties_count_as_best():
+    networks, experiment = experiment_of(**{CRAMPED: (300, 350, 400),
+                                            "wide": (200, 250, 500),
+                                            "deep": (250, 240, 900)})
+    cartpole.check_network_choice(networks, experiment, "deep", baseline=CRAMPED)
+
+
+def test_choice_no_better_than_cramped_fails():
+    networks, experiment = experiment_of(**{CRAMPED: (200, 210, 220),
+                                            "wide": (300, 250, 500),
+                                            "deep": (None, 240, None)})
+    with pytest.raises(CheckFailed, match="not fewer") as info:
+        cartpole.check_network_choice(networks, experiment, "wide", baseline=CRAMPED)
+    assert info.value.mistake == "choice/not-better-than-cramped"
+    with pytest.raises(CheckFailed, match="the cramped network itself"):
+        cartpole.check_network_choice(networks, experiment, CRAMPED,
+                                      baseline=CRAMPED)
+
+
+def test_choice_unsolved_everywhere_is_not_better():
+    networks, experiment = experiment_of(**{CRAMPED: (None, None, 300),
+                                            "wide": (None, 250, None),
+                                            "deep": (None, None, None)})
+    fails(choice(networks, experiment, "wide"), None, "not solved", "not fewer")
+
+
+@pytest.mark.parametrize("linear", ["linear", "stacked linear"])
+def test_choice_rejects_a_linear_network_for_that_reason(linear):
+    """However good its runs, a network with no hidden non-linearity fails, and the
+    message says why (not a median)."""
+    networks, experiment = experiment_of(**{CRAMPED: (300, 350, 400),
+                                            "wide": (250, 250, 250),
+                                            linear.replace(" ", "_"): (100, 100, 100)})
+    with pytest.raises(CheckFailed) as info:
+        cartpole.check_network_choice(networks, experiment, linear, baseline=CRAMPED)
+    assert info.value.mistake == "choice/linear-network"
+    message = str(info.value)
+    assert f"'{linear}'" in message and "no non-linearity" in message
+    assert "Dense(32, linear) -> Dense(32, linear)" in message or linear == "linear"
+    # Not the pick: still a network of the experiment, still rejected.
+    with pytest.raises(CheckFailed, match="no non-linearity"):
+        cartpole.check_network_choice(networks, experiment, "wide", baseline=CRAMPED)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("episodes", 999, "episodes=999"),
+        ("solved", False, "solved="),
+        ("solved_at", 120, "solved_at="),
+        ("solved_at", None, "solved_at=None"),
+        ("seed", "one", "does not say which seed"),
+    ],
+)
+def test_choice_recomputes_every_run_from_its_rewards(field, value, fragment):
+    networks, experiment = standard()
+    experiment["wide"][1][field] = value
+    message = fails(choice(networks, experiment, "wide"), None, fragment)
+    if field != "seed":
+        assert "'wide', seed 1" in message
+
+
+def test_choice_rewards_must_be_cartpole_rewards():
+    networks, experiment = standard()
+    experiment["deep"][0]["rewards"] = [600.0] * 100
+    fails(choice(networks, experiment, "wide"), None, "'deep', seed 0",
+          "not CartPole-v1 episode rewards")
+    experiment["deep"][0]["rewards"] = [10.5] * 100
+    fails(choice(networks, experiment, "wide"), None, "whole numbers")
+    experiment["deep"][0]["rewards"] = None
+    fails(choice(networks, experiment, "wide"), None, "got None")
+
+
+def test_choice_needs_the_same_seeds_and_enough_of_them():
+    networks, experiment = standard()
+    experiment["deep"][2]["seed"] = 7
+    fails(choice(networks, experiment, "wide"), None, "same seeds", "[0, 1, 7]")
+    networks, experiment = standard()
+    for name in experiment:
+        experiment[name] = experiment[name][:2]
+    fails(choice(networks, experiment, "wide"), None, "at least 3")
+
+
+def test_choice_needs_two_networks_of_ones_own_and_the_cramped_one():
+    networks, experiment = experiment_of(**{CRAMPED: (300, 350, 400),
+                                            "wide": (200, 250, 500)})
+    fails(choice(networks, experiment, "wide"), None, "at least 2")
+    networks, experiment = standard()
+    fails(choice(networks, experiment, "wide", baseline="tiny"), None,
+          "'tiny' is not among")
+
+
+@pytest.mark.parametrize("pick", ["Wide", None, 3, ["wide"]])
+def test_choice_pick_must_name_a_network(pick):
+    networks, experiment = standard()
+    fails(choice(networks, experiment, pick), None, "MY_PICK should be the name",
+          "'wide'")
+
+
+def test_choice_bad_structures_fail_clearly():
+    networks, experiment = standard()
+    fails(choice(list(networks), experiment, "wide"), None,
+          "expected `networks` as a dict")
+    fails(choice(networks, None, "wide"), None, "expected `experiment` as a dict")
+    del experiment["deep"]
+    fails(choice(networks, experiment, "wide"), None, "no runs of network 'deep'")
+
+
+def test_choice_builder_errors_are_the_students():
+    networks, experiment = standard()
+
+    def broken(num_inputs, num_actions):
+        raise ValueError("units must be positive")
+
+    networks["deep"] = broken
+    fails(choice(networks, experiment, "wide"), None, "Exercise 5",
+          "units must be positive")
+    networks["deep"] = lambda num_inputs, num_actions: keras.Sequential(
+        [keras.Input((num_inputs,)), keras.layers.Dense(num_actions)]
+    )
+    fails(choice(networks, experiment, "wide"), None, "network 'deep'",
+          "[action_probs, value]")
+
+
+def test_choice_judge_never_trusts_the_data():
+    """Each record missing, or replaced by an unexpected value, never passes."""
+    from course_utils.checks.core import judge_payload, run_probe
+    from course_utils.checks.plain import MalformedProbe, dumps
+
+    networks, experiment = standard()
+    data = run_probe(cartpole.CHOICE, networks, experiment, "wide", baseline=CRAMPED)
+    assert judge_payload(cartpole.CHOICE, dumps(data)).startswith("network choice")
+    for key in data["records"]:
+        if key.endswith("/layers"):
+            continue  # descriptive only: named in the message of a failure
+        for forged in (None, {"kind": "none"}, {"kind": "text", "text": "x"}):
+            if forged == data["records"][key]:
+                continue
+            records = dict(data["records"])
+            if forged is None:
+                del records[key]
+            else:
+                records[key] = forged
+            with pytest.raises((CheckFailed, MalformedProbe)):
+                judge_payload(cartpole.CHOICE, dumps({**data, "records": records}))
 
 
 def test_module_does_not_import_tensorflow_at_top():
