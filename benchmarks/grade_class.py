@@ -98,7 +98,20 @@ RIGHT = {
             advantage = returns - tf.stop_gradient(values)
             critic = keras.losses.Huber()(returns, values)
             return -tf.reduce_mean(log_taken * advantage), critic"""],
-        "5": ["return build_agent(num_inputs, num_actions, 128)  # the tuned size"],
+        "5": ["""\
+            def build_tanh(num_inputs, num_actions):
+                state = keras.Input((num_inputs,))
+                features = keras.layers.Dense(64, activation="tanh")(state)
+                probs = keras.layers.Dense(num_actions, activation="softmax")(features)
+                return keras.Model(state, [probs, keras.layers.Dense(1)(features)])
+
+            MY_NETWORKS = {
+                "256 relu": lambda n_in, n_out: build_agent(n_in, n_out, 256),
+                "64 tanh": build_tanh,
+            }""",
+              # The conclusion read off the data (which network wins varies).
+              "MY_PICK = min(MY_NETWORKS, key=lambda name: "
+              "median_episodes(experiment[name]))"],
     },
     PENDULUM: {
         "1": ["return (1.0 - theta * dt) * x + theta * dt * mu + sigma * dt**0.5 "
@@ -167,9 +180,17 @@ WRONG = {
         advantage = returns - values
         return (-tf.reduce_mean(tf.math.log(taken) * advantage),
                 keras.losses.Huber()(returns, values))"""], "stop_gradient"),
-    "same_as_cramped": (CARTPOLE, "5",
-                        ["return build_agent(num_inputs, num_actions, 8)"],
-                        "same layers"),
+    # Two Dense layers without an activation: one linear map, whatever its runs.
+    "linear_network": (CARTPOLE, "5", ["""\
+        def build_linear(num_inputs, num_actions):
+            state = keras.Input((num_inputs,))
+            hidden = keras.layers.Dense(32)(keras.layers.Dense(32)(state))
+            probs = keras.layers.Dense(num_actions, activation="softmax")(hidden)
+            return keras.Model(state, [probs, keras.layers.Dense(1)(hidden)])
+
+        MY_NETWORKS = {"linear": build_linear,
+                       "128": lambda n_in, n_out: build_agent(n_in, n_out, 128)}""",
+        'MY_PICK = "linear"'], "no non-linearity"),
     "ou_sign": (PENDULUM, "1", ["return x + theta * (x - mu) * dt + sigma * "
                                 "np.sqrt(dt) * normal_sample"], "wrong sign"),
     "buffer_never_wraps": (PENDULUM, "2", [
@@ -374,7 +395,7 @@ def class_of_30() -> list[Submission]:
         wrong("centred_only", skip_last=True),
         wrong("loss_sign", skip_last=True),
         wrong("loss_attached", skip_last=True),
-        wrong("same_as_cramped", skip_last=True),
+        wrong("linear_network", skip_last=True),
         # Broken: a syntax error; a deleted exercise cell (what needs it then fails).
         Submission("c01_syntax_error", CARTPOLE, {**every(P), "2": E, "5": E},
                    all_right(CARTPOLE), edit=append_to_exercise("2", "oops = ("),
