@@ -5,6 +5,12 @@
 - ``runner`` and ``worker``: execute a submission in a fresh kernel, with limits
 - ``verdict``: turns what ran into a status per exercise
 - ``report``: the CSV, the summary table and the class pass rates
+- ``html_report``: ``report.html``, what the class got wrong (Jinja2 template in
+  ``templates/``, matplotlib charts)
+- ``progress``: the progress bar (or lines) while grading
+- ``unit``: one submission -> one verdict record (the unit of work), and the checks a
+  verdict file from elsewhere must pass
+- ``cluster``: the units on a Dask cluster (``--scheduler``)
 
 Nothing here is imported by ``import course_utils``; nbformat, nbclient and psutil are
 imported inside the functions that need them, so students never need them.

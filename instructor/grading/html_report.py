@@ -115,8 +115,13 @@ class ExerciseSummary:
 
     @property
     def top_mistake(self) -> Group | None:
-        """The most frequent named mistake, if any."""
+        """The most frequent named mistake, if any (the first by name on a tie)."""
         return self.mistakes[0] if self.mistakes else None
+
+    @property
+    def top_mistakes(self) -> list[Group]:
+        """Every named mistake as frequent as the most frequent one (ties)."""
+        return [g for g in self.mistakes if g.count == self.mistakes[0].count]
 
 
 @dataclass

@@ -78,7 +78,17 @@ def test_most_frequent_mistake_is_on_top_of_its_exercise(page):
     assert second.top_mistake is None
     assert [row.status for row in ungraded] == ["invalid"]
     row = re.search(r"<tr><td>Exercise 1: returns</td>.*?</tr>", page, re.S).group()
-    assert "returns/no-discount</span> (2)" in row
+    assert "returns/no-discount</span> (2)" in row and "reversed" not in row
+
+
+def test_tied_mistakes_are_all_named_on_top():
+    rows = [Row(f"s{i}.ipynb", "01_x", EX1, "failed", "m", mistake=mistake)
+            for i, mistake in enumerate(["b/two", "a/one", "b/two", "a/one", "c/x"])]
+    page = html_report.render(rows, FACTS)
+    row = re.search(r"<tr><td>Exercise 1: returns</td>.*?</tr>", page, re.S).group()
+    assert "a/one</span> (2), " in row and "b/two</span> (2)" in row
+    assert "c/x" not in row
+    assert page.count('<tr class="top">') == 2
 
 
 def test_facts_are_stated(page):
