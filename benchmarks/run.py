@@ -168,7 +168,7 @@ def table(rows: list[dict]) -> str:
     """The markdown table: one row per task and implementation."""
     head = (
         "| task | implementation | solved | episodes | env steps | train s "
-        "| peak memory MB | eval mean (20 ep.) | course time ÷ this |\n"
+        "| peak memory MB | eval mean (same starts) | course time ÷ this |\n"
         "|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
@@ -207,6 +207,35 @@ def machine() -> str:
     )
 
 
+def evaluation_note(records: list[dict]) -> str:
+    """How Pendulum's *eval mean* was measured, read from the records themselves.
+
+    Each Pendulum record says which start states its evaluation used (episode ``i``
+    starts from ``reset(seed=eval_seed + i)``, ``i < eval_episodes``). The note says
+    that they are the same for every implementation and seed only when they are.
+    """
+    evaluated = [r for r in records if r.get("eval_mean") is not None]
+    if not evaluated:
+        return ""
+    plans = {(r.get("eval_seed"), r.get("eval_episodes")) for r in evaluated}
+    when = (
+        "the course after its 50 training episodes, Stable-Baselines3 right after "
+        "the criterion holds"
+    )
+    if len(plans) == 1 and None not in next(iter(plans)):
+        first, count = next(iter(plans))
+        return (
+            f"Pendulum's *eval mean*: the deterministic actor over {count} episodes "
+            f"from the same {count} start states for every implementation and every "
+            f"training seed (`reset(seed={first} + i)`, i < {count}); {when}."
+        )
+    return (
+        "Pendulum's *eval mean*: the deterministic actor over seeded episodes, but "
+        f"NOT on the same start states for every run ({sorted(map(str, plans))}); "
+        f"{when}."
+    )
+
+
 def report(
     records: list[dict], seeds: list[int], extra: list[str], *, when: str,
     where: str,
@@ -219,9 +248,7 @@ def report(
         "",
         table(summary_rows(records)),
         "",
-        "Criteria: " + "; ".join(CRITERIA.values()) + ". Pendulum's evaluation: the "
-        "deterministic actor over 20 seeded episodes (course: after its 50 training "
-        "episodes; Stable-Baselines3: right after the criterion holds).",
+        "Criteria: " + "; ".join(CRITERIA.values()) + ". " + evaluation_note(records),
     ]
     failures = [
         f"- {r['task']} {r['implementation']} seed {r['seed']}: "
