@@ -6,8 +6,10 @@ student notebooks, each with its expected verdicts). It is graded twice by
 then with ``--scheduler`` (by default ``local``: a Dask ``LocalCluster`` of
 ``--workers`` single-threaded worker processes, started by the grader, its start
 counted in the time). The run reports, for each: the wall-clock time, the CPU time of
-the whole process tree (grader, workers, sandboxed kernels: ``RUSAGE_CHILDREN``) and
-CPU seconds per submission; whether the two reports give the same status and mistake
+every process of the run (grader, Dask workers, sandboxed kernels: the run is started
+in a cgroup v1 ``cpuacct`` group of its own, where the machine has one writable;
+``getrusage`` would miss the kernels, which are killed, not waited for, by their
+parents) and CPU seconds per submission; whether the two reports give the same status and mistake
 for every exercise (messages that quote a measured figure, such as a memory peak,
 may differ between any two runs) and the expected verdicts; and the Dask time over
 the pool time, against the target (within 15%).
@@ -25,7 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -40,20 +41,50 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = 1.15
 
 
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+def cpu_group(name: str) -> Path | None:
+    """A new cgroup v1 cpuacct group, or None where there is none to make."""
+    group = CPUACCT / name
+    try:
+        group.mkdir()
+    except OSError:
+        return None
+    return group
+
+
 def grade(submissions: Path, out: Path, workers: int, extra: list[str]) -> dict:
-    """Run the grader once; return its wall time, CPU time and exit code."""
+    """Run the grader once; return its wall time, CPU time (None: unknown), exit."""
     command = [sys.executable, "-m", "instructor.grade", str(submissions), "--out",
                str(out), "--workers", str(workers), "--quiet", *extra]
     print("$", " ".join(command), flush=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    group = cpu_group(f"grade-dask-{os.getpid()}-{out.stem}")
+
+    def enter() -> None:  # in the child, before exec: all its descendants follow
+        if group is not None:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+
     started = time.monotonic()
     with open(out.with_suffix(".log"), "w", encoding="utf-8") as log:
         code = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                              check=False).returncode
+                              check=False, preexec_fn=enter).returncode
     seconds = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = None
+    if group is not None:
+        cpu = int((group / "cpuacct.usage").read_text()) / 1e9
+        time.sleep(1)
+        try:
+            group.rmdir()
+        except OSError:
+            print(f"note: {group} left behind (a process of the run is still in it)")
     return {"seconds": seconds, "cpu": cpu, "code": code}
+
+
+def cpu_text(cpu: float | None, count: int = 1) -> str:
+    """CPU seconds in words, or why they are not known."""
+    return "not measured (no cgroup v1 cpuacct)" if cpu is None else (
+        f"{cpu / count:.1f} s")
 
 
 def read(path: Path) -> list[dict]:
@@ -106,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
              "exit |", "|---|---|---|---|---|"]
     for name, _ in runs:
         result = results[name]
-        lines.append(f"| {name} | {result['seconds']:.0f} s | {result['cpu']:.0f} s | "
-                     f"{result['cpu'] / count:.1f} s | {result['code']} |")
+        lines.append(f"| {name} | {result['seconds']:.0f} s | {cpu_text(result['cpu'])} "
+                     f"| {cpu_text(result['cpu'], count)} | {result['code']} |")
     lines += ["",
               f"Dask / pool wall time: {ratio:.3f} (target <= {TARGET}: "
               f"{'met' if ratio <= TARGET else 'NOT met'}).",

@@ -526,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     skip_slow_imports()
     from instructor.grading.course import load_course
-    from instructor.grading.html_report import html_path, write_html
+    from instructor.grading.html_report import html_path, try_write_html
     from instructor.grading.progress import Progress
     from instructor.grading.report import printable, summary, write_csv
     from instructor.grading.unit import Settings, course_commit, course_fingerprint
@@ -578,12 +578,16 @@ def main(argv: list[str] | None = None) -> int:
                       len(submissions), mode, sandbox)
     try:
         write_csv(args.out, rows)
-        write_html(html_path(args.out), rows, facts)
     except OSError as error:
-        print(f"error: cannot write the report: {error.strerror}", file=sys.stderr)
+        print(f"error: cannot write {printable(args.out)}: {error.strerror}",
+              file=sys.stderr)
         return 2
+    problem = try_write_html(html_path(args.out), rows, facts)
     print(summary(rows))
-    print(f"\nreport: {printable(args.out)} and {printable(html_path(args.out))}")
+    print(f"\nreport: {printable(args.out)}"
+          + ("" if problem else f" and {printable(html_path(args.out))}"))
+    if problem:
+        print(f"warning: {printable(problem)}", file=sys.stderr)
     if interrupted:
         left = sum(row.status == NOT_GRADED for row in rows)
         print(f"interrupted: report written, {left} submission(s) marked "

@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     skip_slow_imports()
     from instructor.grade import find_submissions
     from instructor.grading.course import CourseError, load_course
-    from instructor.grading.html_report import html_path, write_html
+    from instructor.grading.html_report import html_path, try_write_html
     from instructor.grading.report import printable, summary, write_csv
     from instructor.grading.unit import read_key
 
@@ -261,14 +261,18 @@ def main(argv: list[str] | None = None) -> int:
     count = len({row.submission for row in merged.rows})
     try:
         write_csv(args.out, merged.rows)
-        write_html(html_path(args.out), merged.rows,
-                   merged_facts(merged, args.course, count, args.verdicts))
     except OSError as error:
-        print(f"error: cannot write the report: {error.strerror}", file=sys.stderr)
+        print(f"error: cannot write {printable(args.out)}: {error.strerror}",
+              file=sys.stderr)
         return 2
+    problem = try_write_html(html_path(args.out), merged.rows,
+                             merged_facts(merged, args.course, count, args.verdicts))
     if not args.quiet:
         print(summary(merged.rows))
-    print(f"\nreport: {printable(args.out)} and {printable(html_path(args.out))}")
+    print(f"\nreport: {printable(args.out)}"
+          + ("" if problem else f" and {printable(html_path(args.out))}"))
+    if problem:
+        print(f"warning: {printable(problem)}", file=sys.stderr)
     for problem in merged.problems:
         print(f"warning: {problem}", file=sys.stderr)
     return 1 if merged.problems else 0

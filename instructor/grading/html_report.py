@@ -337,6 +337,21 @@ def write_html(path: Path, rows: list, facts: Facts) -> None:
     path.write_text(render(rows, facts), encoding="utf-8")
 
 
+def try_write_html(path: Path, rows: list, facts: Facts) -> str:
+    """``write_html``, never failing: "" when written, else what went wrong.
+
+    The CSV and the printed summary are the grading's record; the HTML page is a
+    view of them, so a failure to draw it must not cost the instructor the summary
+    of a long run.
+    """
+    try:
+        write_html(path, rows, facts)
+    except Exception as error:  # noqa: BLE001 (reported, the run goes on)
+        return (f"{path} not written ({type(error).__name__}: "
+                f"{str(error)[:200]}); the CSV is complete")
+    return ""
+
+
 def html_path(csv_path: Path) -> Path:
     """Where the HTML report goes: beside the CSV, same stem, ``.html``."""
     html = csv_path.with_suffix(".html")

@@ -141,3 +141,13 @@ def test_limits_from_a_verdict_file_are_shown_in_words():
     assert shown == {"time per cell": "120 s", "memory cap": "2048 MB",
                      "kernel": "x" * 100, "sandbox": "off (--no-sandbox)"}
     assert html_report.limits_shown(["not", "a", "dict"]) == {}
+
+
+def test_a_failure_to_draw_the_page_is_reported_not_raised(tmp_path, monkeypatch):
+    def broken(rows, facts):
+        raise ValueError("no chart today")
+
+    monkeypatch.setattr(html_report, "render", broken)
+    problem = html_report.try_write_html(tmp_path / "report.html", class_rows(), FACTS)
+    assert "ValueError: no chart today" in problem and "CSV is complete" in problem
+    assert not (tmp_path / "report.html").exists()
