@@ -478,7 +478,7 @@ CATEGORIES = {
 # The side-effect checks (see check_side_effects), by what a failure would mean.
 EFFECTS = {
     "submissions": "the other submissions are unchanged",
-    "course": "the --course notebooks (and the repository's) are unchanged",
+    "course": "the --course notebooks are unchanged",
     "package": "the installed course_utils is unchanged",
     "venv": "the virtual environment's site-packages are unchanged",
     "home": "the grader's HOME and your IPython/Jupyter folders are unchanged",
@@ -573,9 +573,9 @@ BASE = {**every(P), "5": NA}  # right answers, Exercise 5 left as its stub
 PATCH_NUMPY = """
     import numpy as np
 
-    # Every comparison a check might make now says "equal".
+    # Every comparison a check might make now says "equal" (not np.array_equal:
+    # TensorFlow's gradients use it, and the student's own Exercise 4 would fail).
     np.allclose = lambda *args, **kwargs: True
-    np.array_equal = lambda *args, **kwargs: True
     np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, bool)
     np.testing.assert_allclose = lambda *args, **kwargs: None
     np.testing.assert_array_equal = lambda *args, **kwargs: None
@@ -941,7 +941,7 @@ def hostile_class(context: Context) -> list[Submission]:
                 "no check (LookupError): no data reaches the judge",
                 "monkeypatch", verdicts_only,
                 answers=c01_answers(**{"2": returns_wrong, "3": normalise_wrong}),
-                edit=append_to_exercise("3", code(REBIND_CHECKS))),
+                edit=append_to_exercise("2", code(REBIND_CHECKS))),
         hostile("patch_core", "patch-core", {**BASE, "3": F},
                 "the probe still records the wrong values; the judge and its "
                 "comparisons run in the grader, unpatched",
@@ -1184,8 +1184,7 @@ def watched(context: Context) -> dict[str, list[tuple[Path, object, tuple]]]:
     )
     return {
         "submissions": [(context.submissions, everything, ())],
-        "course": [(context.course, everything, ()),
-                   (ROOT / "notebooks", everything, ())],
+        "course": [(context.course, everything, ())],
         "package": [(package_folder(), everything, ())],
         "venv": [(folder, small, ()) for folder in site_packages()]
         + [(ROOT / ".venv" / "bin", everything, ())],
@@ -1515,7 +1514,8 @@ def main(argv: list[str] | None = None) -> int:
                "--out", str(context.report), "--course", str(context.course),
                "--workers", str(args.workers), *extra]
     print("$", " ".join(command), flush=True)
-    exclude = {os.getpid()}
+    # This benchmark and what started it (a `timeout`, make) name the run's folder.
+    exclude = {os.getpid(), *(parent.pid for parent in psutil.Process().parents())}
     run = run_grader(command, env, context.marker, log=context.out / "grader.log")
     report_hash = digest(context.report) if context.report.exists() else ""
     time.sleep(6)  # the sleeper attack rewrites the report 2 s after it appears
