@@ -60,6 +60,7 @@ class Progress:
             from rich.console import Console
             from rich.progress import (
                 BarColumn,
+                Column,
                 MofNCompleteColumn,
                 TextColumn,
                 TimeElapsedColumn,
@@ -68,16 +69,20 @@ class Progress:
             from rich.progress import Progress as Bar
 
             console = Console(file=self.stream, force_terminal=True, highlight=False)
+            # The file names take what is left of the line and are cut there: the
+            # counts and times keep their width on an 80-column terminal.
+            names = Column(no_wrap=True, overflow="ellipsis", ratio=1)
             self.bar = Bar(
                 TextColumn("grading"),
-                BarColumn(),
+                BarColumn(bar_width=20),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
-                TextColumn("{task.fields[current]}", markup=False),
+                TextColumn("{task.fields[current]}", markup=False, table_column=names),
                 console=console,
                 transient=False,
+                expand=True,
             )
             self.bar.start()
             self.task = self.bar.add_task("grading", total=self.total, current="")
@@ -104,7 +109,9 @@ class Progress:
             print(printable(line), file=self.stream, flush=True)
 
     def _current(self) -> str:
-        return ", ".join(shown(name) for name in self.running)
+        """The files being graded, each clipped so that all of them fit."""
+        width = max(12, NAME_WIDTH // max(1, len(self.running)))
+        return ", ".join(shown(name, width) for name in self.running)
 
     def started(self, name: str) -> None:
         """A submission's grading started: the bar names it."""
