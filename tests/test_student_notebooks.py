@@ -29,7 +29,15 @@ def first_stub_index(notebook) -> int:
 
 
 @pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=lambda p: p.name)
-def test_student_notebook_stops_at_first_exercise(path, tmp_path):
+def test_student_notebook_stops_at_first_exercise(path, tmp_path, monkeypatch):
+    # A kernel started with PYTEST_CURRENT_TEST set leaves C-level output (TensorFlow's
+    # C++ notices) out of the cells' outputs (ipykernel defers to pytest's capture):
+    # without it, the kernel shows the cells what a student sees.
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    # oneDNN on, as TensorFlow sets it by itself on AVX512-VNNI/AMX processors, where
+    # it prints a notice at import whatever TF_CPP_MIN_LOG_LEVEL says (no training
+    # runs before the first exercise, so its numerics do not matter here).
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
     notebook = nbformat.read(path, as_version=4)
     stub = first_stub_index(notebook)
     client = NotebookClient(

@@ -158,6 +158,11 @@ def start_lab(notebooks: Path, workdir: Path, *, timeout: float = 120.0) -> LabS
     settings = write_settings(workdir / "lab-settings")
     token, port = secrets.token_hex(24), free_port()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(workdir / "runtime"), **STUDENT_CPU)
+    # pytest sets PYTEST_CURRENT_TEST while a fixture runs; a kernel that inherits it
+    # does not forward what C code writes to file descriptors 1 and 2 (ipykernel's
+    # iostream leaves that to pytest's capture), so TensorFlow's C++ notices would go
+    # to the server's log instead of the notebook: the test saw nothing a student saw.
+    env.pop("PYTEST_CURRENT_TEST", None)
     command = [
         str(Path(sys.executable).parent / "jupyter"),
         "lab",
