@@ -50,6 +50,14 @@ def test_make_lab_serves_the_notebooks(tmp_path):
             names = {item["name"] for item in json.load(response)["content"]}
         assert {"01_actor_critic_cartpole.ipynb", "02_ddpg_pendulum.ipynb"} <= names
         assert "student" in names
+        # No "get notified about official Jupyter news?" prompt: the environment's
+        # settings override (binder/overrides.json) makes "never" the default.
+        plugin = "@jupyterlab/apputils-extension:notification"
+        with urllib.request.urlopen(
+            f"{base}/lab/api/settings/{plugin}?token={token}", timeout=30
+        ) as response:
+            defaults = json.load(response)["schema"]["properties"]
+        assert defaults["fetchNews"]["default"] == "false"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
