@@ -895,6 +895,8 @@ experiment = {CRAMPED: train_on_seeds(build_cramped_agent, COMPARE_SEEDS)}
 # cost, with a learning rate tuned for 128 units?
 
 # %%
+# MY_NETWORKS = {"a name": build, ...}: at least two networks of your own, each
+# build(num_inputs, num_actions) returning a new keras.Model (see build_agent).
 ### BEGIN SOLUTION
 def build_wide_agent(num_inputs, num_actions):
     """The chapter's tuned size: 128 ReLU units."""
@@ -946,6 +948,7 @@ cu.plot_experiment(compared, window=WINDOW, threshold=threshold)
 # between two networks may well reverse with three other seeds.
 
 # %%
+# MY_PICK = "the name of the network that needed the fewest episodes (median)"
 ### BEGIN SOLUTION
 # The smallest median of the table above, read by code: which of two reasonable
 # networks wins depends on the seeds, and even on the processor.
