@@ -349,6 +349,12 @@ def _probe_one_network(
         lambda: _graph_outputs(model, states, tf.TensorSpec([None, num_inputs])),
         "calling the model inside tf.function",
     )
+    # The training loop acts with a NumPy copy of the network read layer by layer.
+    _attempt(
+        probe, f"{key}/layers",
+        lambda: [type(layer).__name__ for layer in model.layers],
+        "reading model.layers",
+    )
     return True
 
 
@@ -601,11 +607,45 @@ def _judge_unchanged(records: Records, key: str, case: str, count: int) -> None:
         )
 
 
+# The layers the chapter's NumPy copy of the network (numpy_policy) can read.
+COPYABLE_LAYERS = frozenset({"InputLayer", "Dense"})
+
+
+def _judge_copyable(
+    records: Records, key: str, case: str, shapes: list[tuple[int, ...]]
+) -> None:
+    """The network is made of layers the training loop's NumPy copy reads.
+
+    The chapter acts with a NumPy copy of the network (section 6), which reads Dense
+    layers and their activation: a separate Activation layer, a nested model or a
+    Dropout layer would be skipped and the agent would act with another policy.
+    """
+    names = records[f"{key}/layers"]
+    if not isinstance(names, (list, tuple)) or not all(
+        isinstance(name, str) for name in names
+    ):
+        raise MalformedProbe("the model's layer names are not a list of names")
+    other = sorted(set(names) - COPYABLE_LAYERS)
+    kernels = sum(len(shape) == 2 for shape in shapes)
+    if not other and names.count("Dense") != kernels:  # one kernel per Dense layer
+        raise MalformedProbe("the model's layer names do not match its weights")
+    if other:
+        raise CheckFailed(
+            f"{case}: the model has layers of type {', '.join(other)}. The training "
+            "loop acts with a NumPy copy of the network that reads Dense layers and "
+            "their activation only, so it would act with another policy (or "
+            "crash). Hint: write every layer as keras.layers.Dense(units, "
+            "activation=...), the activation inside the Dense layer, directly in "
+            "the model (no nested Sequential).",
+            "network/uncopyable-layer",
+        )
+
+
 def _judge_training_loop(
     records: Records, key: str, case: str, num_inputs: int,
     eager: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    """The model works the way make_update_step uses it."""
+    """The model works the way make_update_step and the NumPy copy use it."""
     try:
         width = records[f"{key}/input-width"]
     except CheckFailed as failure:
@@ -653,6 +693,9 @@ def _judge_training_loop(
                 "score the actions with the policy that chose them: leave them out.",
                 "network/graph-differs",
             )
+    _judge_copyable(
+        records, key, case, _weight_shapes(records[f"{key}/weight-shapes"])
+    )
 
 
 NETWORK = Check(EX_NETWORK, _probe_network, _judge_network)

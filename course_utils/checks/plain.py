@@ -32,6 +32,7 @@ import numpy as np
 MAX_PAYLOAD = 4_000_000  # characters of JSON a judge accepts
 MAX_DEPTH = 8
 MAX_DIMS = 6
+MAX_ITEMS = 1_000_000  # the largest size of one array dimension
 MAX_TEXT = 2_000
 DTYPES = frozenset(
     {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
@@ -187,7 +188,7 @@ def _validate_record(record: Any, depth: int) -> None:
             record.get("dtype") not in DTYPES
             or not isinstance(shape, list)
             or len(shape) > MAX_DIMS
-            or not all(isinstance(n, int) and 0 <= n for n in shape)
+            or not all(isinstance(n, int) and 0 <= n <= MAX_ITEMS for n in shape)
             or not isinstance(data, list)
             or len(data) != math.prod(shape)
         ):

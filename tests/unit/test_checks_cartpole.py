@@ -241,9 +241,23 @@ def separate_activations(inputs, num_actions, num_hidden):
     return (keras.layers.Softmax()(logits), value)  # a tuple of outputs
 
 
+def tuple_heads(inputs, num_actions, num_hidden):
+    hidden = keras.layers.Dense(num_hidden, activation=keras.activations.relu)(inputs)
+    value = keras.layers.Dense(1, activation=None, name="v")(hidden)
+    return (keras.layers.Dense(num_actions, activation="softmax")(hidden), value)
+
+
+def test_network_written_differently_passes():
+    cartpole.check_agent_network(functional(tuple_heads))
+
+
 @pytest.mark.parametrize("heads", [sequential_trunk, separate_activations])
-def test_network_written_differently_passes(heads):
-    cartpole.check_agent_network(functional(heads))
+def test_network_the_numpy_copy_cannot_read_is_rejected_saying_why(heads):
+    # Right as a Keras model, but the chapter's numpy_policy reads Dense layers and
+    # their activation only: it crashed on a nested Sequential and silently acted
+    # with another policy when the activation was a layer of its own.
+    fails_as(cartpole.check_agent_network, functional(heads),
+             "network/uncopyable-layer", "NumPy copy", "Dense(units")
 
 
 def test_network_subclass_model_is_rejected_saying_why():
