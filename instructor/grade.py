@@ -373,7 +373,8 @@ def grade_all(submissions, course, settings, sandbox, workers: int, progress,
 
 
 def grade_on_scheduler(address: str, submissions, course, settings, workers: int,
-                       progress, course_info: dict, keep=None) -> list:
+                       progress, course_info: dict, keep=None,
+                       hidden: tuple[str, ...] = ()) -> list:
     """``grade_all``, with the units run by a Dask cluster (``--scheduler``).
 
     Raises:
@@ -395,7 +396,7 @@ def grade_on_scheduler(address: str, submissions, course, settings, workers: int
         with cluster.client_for(address, workers) as client:
             progress.log(f"grading on {cluster.describe(client)}")
             return cluster.grade_on_cluster(client, submissions, course, settings,
-                                            course_info, progress, line)
+                                            course_info, progress, line, hidden)
     except cluster.ClusterError as error:
         raise UsageError(str(error)) from None
     except KeyboardInterrupt as stop:
@@ -560,8 +561,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.scheduler:
                 mode = f"Dask scheduler {args.scheduler}"
+                hidden = tuple(dict.fromkeys(str(path) for path in (
+                    args.course.resolve(), args.out.resolve(),
+                    *(s.root.resolve() for s in submissions))))
                 records = grade_on_scheduler(args.scheduler, submissions, course,
-                                             settings, workers, progress, info, keep)
+                                             settings, workers, progress, info, keep,
+                                             hidden)
             else:
                 mode = f"local pool, {workers} worker(s)"
                 progress.log(f"grading {len(submissions)} submissions with {workers} "

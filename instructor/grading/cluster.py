@@ -110,7 +110,7 @@ def invalid_record(submission, index: int, error, settings, course_info) -> dict
 
 
 def grade_on_cluster(client, submissions, course, settings, course_info, progress,
-                     line) -> list[dict]:
+                     line, hidden: tuple[str, ...] = ()) -> list[dict]:
     """Grade every submission on the cluster; return their verdict records in order.
 
     Args:
@@ -121,6 +121,9 @@ def grade_on_cluster(client, submissions, course, settings, course_info, progres
         course_info: ``{"fingerprint", "commit"}``.
         progress: the ``progress.Progress`` display.
         line: ``line(done, record) -> str``, the line shown for a graded submission.
+        hidden: the paths the local pool's sandbox hides (course, report,
+            submissions' folders): each worker's sandbox hides them too, so that a
+            LocalCluster binds exactly what the local pool binds.
 
     Returns:
         One record per submission, in the order given; None for a submission not
@@ -157,7 +160,7 @@ def grade_on_cluster(client, submissions, course, settings, course_info, progres
                     continue
                 future = client.submit(
                     run_unit_from_bytes, submission.name, submission.relative.name,
-                    data, index, course_futures, settings, course_info,
+                    data, index, course_futures, settings, course_info, hidden,
                     key=f"grade-unit-{run}-{index}", pure=False,
                 )
                 running[future] = (index, submission)

@@ -424,7 +424,8 @@ def worker_sandbox(kernel: str, memory_mb: float, hidden: tuple[str, ...]):
 
 
 def run_unit_from_bytes(name: str, filename: str, data: bytes, index: int | None,
-                        course, settings: Settings, course_info: dict) -> dict:
+                        course, settings: Settings, course_info: dict,
+                        hidden: tuple[str, ...] = ()) -> dict:
     """``run_unit`` on a submission sent as bytes (the Dask task).
 
     The client read the file safely (links, size limit) and sends its bytes; here
@@ -439,6 +440,8 @@ def run_unit_from_bytes(name: str, filename: str, data: bytes, index: int | None
         course: the course notebooks.
         settings: the limits.
         course_info: ``{"fingerprint", "commit"}`` of the client's course.
+        hidden: more paths the kernel must not see (the client's course, report
+            and submissions folders, where this machine has them too).
 
     Returns:
         The verdict record.
@@ -448,8 +451,8 @@ def run_unit_from_bytes(name: str, filename: str, data: bytes, index: int | None
 
     skip_slow_imports()
     here = Path(__file__).resolve().parent.parent
-    sandbox = (worker_sandbox(settings.kernel, settings.memory_mb, (str(here),))
-               if settings.sandbox else None)
+    sandbox = (worker_sandbox(settings.kernel, settings.memory_mb,
+                              (str(here), *hidden)) if settings.sandbox else None)
     safe_name = Path(filename).name or "submission.ipynb"
     with tempfile.TemporaryDirectory(prefix="course-unit-") as folder:
         (Path(folder) / safe_name).write_bytes(data)

@@ -32,7 +32,7 @@ class Recorder:
         self.events.append(("log", line))
 
 
-def stand_in(name, filename, data, index, course, settings, course_info):
+def stand_in(name, filename, data, index, course, settings, course_info, hidden):
     """A unit that grades nothing: slower for earlier files, fails on 'boom'."""
     time.sleep(0.3 * (3 - index % 3))
     if b"boom" in data:
@@ -41,8 +41,8 @@ def stand_in(name, filename, data, index, course, settings, course_info):
             "sha256": None, "course": course_info, "limits": settings.describe(),
             "run": {"host": "here", "started": "", "seconds": 1.0, "sandbox": ""},
             "rows": [{"notebook": "", "exercise": "", "status": "unrecognised",
-                      "mistake": "", "message": f"{len(data)} bytes, {course}",
-                      "flags": ""}]}
+                      "mistake": "", "flags": "",
+                      "message": f"{len(data)} bytes, {course}, {hidden}"}]}
 
 
 def test_units_run_on_the_cluster_in_order(tmp_path, monkeypatch):
@@ -63,10 +63,10 @@ def test_units_run_on_the_cluster_in_order(tmp_path, monkeypatch):
                       dashboard_address=None) as local, Client(local) as client:
         records = cluster.grade_on_cluster(
             client, submissions, ["the course"], settings, info, progress,
-            lambda done, record: f"[{done}] {record['submission']}")
+            lambda done, record: f"[{done}] {record['submission']}", ("/course",))
     assert [r["submission"] for r in records] == [s.name for s in submissions]
     by_name = {r["submission"]: r["rows"][0] for r in records}
-    assert by_name["a.ipynb"]["message"] == "13 bytes, ['the course']"
+    assert by_name["a.ipynb"]["message"] == "13 bytes, ['the course'], ('/course',)"
     assert by_name["c.ipynb"]["status"] == "error"
     assert "RuntimeError: the worker lost its kernel" in by_name["c.ipynb"]["message"]
     # Read here, refused here: the link's target never travels to a worker.
