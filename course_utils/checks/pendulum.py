@@ -478,11 +478,19 @@ def _record(probe: Probe, buffer: Any, numbers: Sequence[int], capacity: int) ->
         except CheckFailed as failure:
             if failure.mistake == NOT_DONE:
                 raise
-            raise CheckFailed(
+            message = (
                 f"{failure}\n  (record() failed on transition {i}, recorded after "
-                f"{i - 1} others into a buffer of capacity {capacity})",
-                failure.mistake,
-            ) from None
+                f"{i - 1} others into a buffer of capacity {capacity})"
+            )
+            mistake = failure.mistake
+            if mistake is None and i > capacity and "out of bounds" in message:
+                message += (
+                    f"\nHint: after {capacity} transitions the buffer is full and "
+                    "row count lies past its end: write at row count % capacity, so "
+                    "that the newest transition overwrites the oldest."
+                )
+                mistake = "buffer/never-wraps"
+            raise CheckFailed(message, mistake) from None
 
 
 # ---- judge
@@ -603,6 +611,14 @@ def _judge_partly_filled(records: Records) -> None:
     context = f"after recording transitions 1, 2, 3 into a buffer of capacity {_SMALL}"
     batch = _sampled(records, "first", 300)
     seen = _only_recorded(_transition_ids(batch), _FIRST, context)
+    if seen == set(_FIRST[:-1]):
+        raise CheckFailed(
+            f"{context}, 300 draws never returned transition {_FIRST[-1]}, the "
+            "newest: sample() draws below number_filled - 1. rng.integers(low, "
+            "high) never returns high itself, so rng.integers(0, number_filled) "
+            "already stops at the last filled row; subtracting 1 leaves it out.",
+            "buffer/sample-off-by-one",
+        )
     if seen != set(_FIRST):
         raise CheckFailed(
             f"{context}, 300 draws only ever returned transitions {sorted(seen)}: "
@@ -697,6 +713,16 @@ def _judge_many_rows(records: Records) -> None:
     if seen == set(recorded):
         return
     draws = f"{_MANY_CALLS} calls of sample({_MANY_BATCH}, rng) ({ids.size} draws)"
+    per_call = ids.reshape(_MANY_CALLS, _MANY_BATCH)
+    if np.all(per_call == per_call[0]):
+        raise CheckFailed(
+            f"{context}, {draws} returned the same batch every time, transitions "
+            f"{per_call[0].tolist()}: sample() starts its random draws afresh at "
+            "every call. Hint: draw with the rng passed to sample(), which moves on "
+            "from call to call; a generator created (and seeded) inside sample() "
+            "repeats itself.",
+            "buffer/same-batch",
+        )
     if max(seen) <= _MANY_BATCH:
         raise CheckFailed(
             f"{context}, {draws} only ever returned transitions {sorted(seen)}: "

@@ -301,6 +301,20 @@ class WrongLen(Buffer):
         return rng.integers(0, min(self.count, self.capacity), size=batch_size)
 
 
+class SkipsNewestRow(Buffer):
+    """Mutation testing's catalogue: high - 1, as if rng.integers included high."""
+
+    def _rows(self, batch_size, rng):
+        return rng.integers(0, max(len(self) - 1, 1), size=batch_size)
+
+
+class ReseedsEveryCall(Buffer):
+    """Mutation testing's catalogue: a fresh seeded generator inside sample()."""
+
+    def _rows(self, batch_size, rng):
+        return np.random.default_rng(0).integers(0, len(self), size=batch_size)
+
+
 def test_buffer_reference_passes(capsys):
     pendulum.check_replay_buffer(Buffer)
     assert capsys.readouterr().out.startswith("✔ replay buffer")
@@ -328,6 +342,10 @@ def test_buffer_written_differently_passes(answer):
         (NeverCounts, "buffer/record-not-counting", ("does record() count",)),
         (Skewed, "buffer/not-uniform", ("uniform",)),
         (WrongLen, "buffer/wrong-len", ("len(buffer) is 8",)),
+        (SkipsNewestRow, "buffer/sample-off-by-one",
+         ("never returned transition 3, the newest", "never returns high")),
+        (ReseedsEveryCall, "buffer/same-batch",
+         ("same batch every time", "rng passed to sample()")),
     ],
 )
 def test_buffer_mistakes_fail(answer, mistake, fragments):
@@ -343,7 +361,10 @@ def test_buffer_counting_before_writing_blames_record_not_sample():
 
 
 def test_buffer_error_in_record_names_record():
-    message = fails(pendulum.check_replay_buffer, GrowsPastCapacity, "IndexError")
+    message = mistake_of(
+        pendulum.check_replay_buffer, GrowsPastCapacity, "buffer/never-wraps",
+        "IndexError", "write at row count % capacity",
+    )
     assert "record() failed on transition 6, recorded after 5 others" in message
     assert "of record()" in message  # the student's line
 
