@@ -10,6 +10,8 @@
 #   make lint       ruff
 #   make bench      the course's training against Stable-Baselines3 (about 20 min)
 #   make bench-grade  the grader on a generated class of 30 submissions
+#   make test-mutation  mutation testing of the exercise checks (mutmut + a catalogue
+#                   of typical wrong answers), per-exercise score table
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -28,7 +30,7 @@ export SDL_VIDEODRIVER := dummy
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: venv lab test test-browser test-colab test-unit test-notebooks student sync lint bench \
-	bench-grade clean
+	bench-grade test-mutation clean
 
 venv: $(STAMP) $(LAB_OVERRIDES)
 
@@ -123,6 +125,20 @@ bench: $(STAMP) $(BENCH_STAMP)
 # checks every verdict and times the run (see the README's instructor guide).
 bench-grade: $(STAMP)
 	$(BIN)/python benchmarks/grade_class.py --workers 2
+
+# Mutation testing of the checks: mutmut (pinned in tests/mutation/requirements.txt,
+# installed into .venv by this target only: students and Binder never need it)
+# mutates each exercise's solution; tests/mutation/mistakes/ holds typical wrong
+# answers. Every mutant must fail its check or be listed in
+# tests/mutation/equivalent.toml with the reason (see the README's instructor guide).
+MUTATION_STAMP := $(VENV)/.mutation-installed
+
+$(MUTATION_STAMP): $(STAMP) tests/mutation/requirements.txt
+	$(BIN)/python -m pip install --quiet -r tests/mutation/requirements.txt
+	@touch $(MUTATION_STAMP)
+
+test-mutation: $(MUTATION_STAMP)
+	$(BIN)/python -m instructor.tools.mutation run
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) $(COLAB_VENV) .pytest_cache .coverage test-artifacts
