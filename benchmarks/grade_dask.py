@@ -9,10 +9,10 @@ counted in the time). The run reports, for each: the wall-clock time, the CPU ti
 every process of the run (grader, Dask workers, sandboxed kernels: the run is started
 in a cgroup v1 ``cpuacct`` group of its own, where the machine has one writable;
 ``getrusage`` would miss the kernels, which are killed, not waited for, by their
-parents) and CPU seconds per submission; whether the two reports give the same status and mistake
-for every exercise (messages that quote a measured figure, such as a memory peak,
-may differ between any two runs) and the expected verdicts; and the Dask time over
-the pool time, against the target (within 15%).
+parents) and CPU seconds per submission; whether the two reports give the same
+status and mistake for every exercise (messages that quote a measured figure, such as
+a memory peak, may differ between any two runs) and the expected verdicts; and the
+Dask time over the pool time, against the target (within 15%).
 
     python benchmarks/grade_dask.py [--out DIR] [--workers 2] [--scheduler local]
         [--dask-first]
@@ -137,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
              "exit |", "|---|---|---|---|---|"]
     for name, _ in runs:
         result = results[name]
-        lines.append(f"| {name} | {result['seconds']:.0f} s | {cpu_text(result['cpu'])} "
-                     f"| {cpu_text(result['cpu'], count)} | {result['code']} |")
+        cpu = result["cpu"]
+        lines.append(f"| {name} | {result['seconds']:.0f} s | {cpu_text(cpu)} | "
+                     f"{cpu_text(cpu, count)} | {result['code']} |")
     lines += ["",
               f"Dask / pool wall time: {ratio:.3f} (target <= {TARGET}: "
               f"{'met' if ratio <= TARGET else 'NOT met'}).",
