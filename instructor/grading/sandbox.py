@@ -19,7 +19,7 @@ What the sandbox gives the kernel (``bwrap`` options, see ``base_options``):
   counted in the memory cap, gone with the sandbox), and the socket folder;
 - no network (only a loopback of its own), its own PID, IPC, UTS, cgroup and user
   namespaces (no further user namespaces), a new session, no capabilities, an
-  environment built from scratch; it dies with the worker.
+  environment built from scratch, ``/proc/sys`` read-only; it dies with the worker.
 
 Nothing else of the host is visible: not the repository (so ``import instructor``
 fails), not the course's solution notebooks, the submissions, the report or the
@@ -28,8 +28,8 @@ grader's home folder.
 The caps (``Cgroup``): a cgroup per submission (v1 ``memory`` + ``pids`` controllers,
 or a v2 group) caps memory (swap included) and the number of processes and threads of
 the whole sandbox; the kernel's OOM killer acts at the cap and the grader reads its
-count. Without a writable cgroup, each process gets ``RLIMIT_AS`` instead (weaker),
-and the grader's polling of resident memory stays in force.
+count. Without a writable cgroup, the grader polls the sandbox's resident memory and
+each process gets ``RLIMIT_AS`` as a backstop (weaker).
 """
 
 from __future__ import annotations
@@ -78,6 +78,15 @@ NO_SANDBOX_WARNING = (
     "and signal the grader. Use it only for submissions you trust."
 )
 TRIAL_SECONDS = 60.0
+# The RLIMIT_AS fallback caps address space, which TensorFlow and glibc reserve far
+# beyond what they use (thread stacks, malloc arenas): notebook 01's kernel reaches
+# 2.4 GB of address space with under 0.5 GB resident. Each process may reserve this
+# much more than the memory cap; the grader's polling holds the sandbox's resident
+# memory to the cap itself.
+ADDRESS_HEADROOM = 2 * 2**30
+# Largest message the worker accepts from a kernel: a kernel could otherwise send one
+# enormous message and blow up the worker's memory, outside the sandbox's cap.
+MESSAGE_LIMIT = 256 * 2**20
 
 
 class SandboxUnavailable(Exception):
@@ -129,8 +138,8 @@ class Sandbox:
         memory = (
             self.cgroups.describe()
             if self.cgroups
-            else "RLIMIT_AS per process (no writable cgroup: weaker, each process is "
-            "capped alone, and the grader polls the total resident memory)"
+            else "polling the sandbox's resident memory, with RLIMIT_AS on each "
+            "process (no writable cgroup: weaker, and no cap on processes)"
         )
         return f"sandbox: {self.version} ({self.bwrap}); memory cap by {memory}"
 
@@ -138,7 +147,8 @@ class Sandbox:
         """The words that start a submission's sandbox in its cgroup, before ``bwrap``.
 
         Args:
-            cgroup: the submission's cgroup, or None for the ``RLIMIT_AS`` fallback.
+            cgroup: the submission's cgroup, or None for the ``RLIMIT_AS`` fallback
+                (the memory cap plus ``ADDRESS_HEADROOM`` per process).
             memory_bytes: the memory cap (used by the fallback).
 
         Returns:
@@ -149,7 +159,7 @@ class Sandbox:
             for path in cgroup.procs_files():
                 jail += ["--procs", path]
         else:
-            jail += ["--rlimit-as", str(memory_bytes)]
+            jail += ["--rlimit-as", str(memory_bytes + ADDRESS_HEADROOM)]
         return [*jail, "--"]
 
     def bwrap_command(self, socket_dir: str, environment: dict[str, str]) -> list[str]:
@@ -705,9 +715,11 @@ def kernel_manager_class(spec: dict) -> type:
         A subclass of ``AsyncKernelManager`` (what nbclient drives) that uses Unix
         sockets in ``socket_dir``, wraps the kernel's command in the sandbox (the
         kernel spec's variables become ``--setenv`` options, as ``--clearenv`` drops
-        the launcher's), and interrupts the kernel by message: a signal sent to the
-        launcher would stop at ``bwrap``, outside the kernel's session.
+        the launcher's), interrupts the kernel by message (a signal sent to the
+        launcher would stop at ``bwrap``, outside the kernel's session), and refuses
+        messages over ``MESSAGE_LIMIT``.
     """
+    import zmq
     from jupyter_client.manager import AsyncKernelManager
 
     class SandboxedKernelManager(AsyncKernelManager):
@@ -719,6 +731,13 @@ def kernel_manager_class(spec: dict) -> type:
                 "connection_file", os.path.join(spec["socket_dir"], "kernel.json")
             )
             super().__init__(**kwargs)
+            self.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
+
+        def client(self, **kwargs):
+            found = super().client(**kwargs)
+            # Sockets made from now on (the channels) drop larger messages.
+            found.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
+            return found
 
         @property
         def kernel_spec(self):
