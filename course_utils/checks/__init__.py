@@ -1,4 +1,4 @@
-"""Exercise checks: ``cu.checks.cartpole`` and ``cu.checks.pendulum``.
+"""Exercise checks: ``cu.checks.cartpole``, ``cu.checks.pendulum``, ``cu.checks.td3``.
 
 The framework lives in ``core`` (numpy only). Submodules load on first access, so
 importing this package never imports TensorFlow.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES: frozenset[str] = frozenset({"core", "cartpole", "pendulum"})
+_SUBMODULES: frozenset[str] = frozenset({"core", "cartpole", "pendulum", "td3"})
 _CORE_NAMES: frozenset[str] = frozenset(
     {"CheckFailed", "call_student", "as_array", "assert_close", "passed"}
 )

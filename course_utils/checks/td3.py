@@ -1,0 +1,955 @@
+"""Checks for notebook 03, TD3 on Pendulum-v1.
+
+Each check is a :class:`~.core.Check`: a probe calls the student's code on small
+cases and keeps what comes back as plain data (values, the inputs as the call left
+them, which update callbacks were called and in what order); a judge compares that
+data with a reference written here, independently, in plain NumPy (or plain Python
+for the order of the updates). When the answer is wrong, the judge looks for the
+usual mistakes and names the one it sees with a stable id
+(``"<exercise>/<mistake>"``):
+
+- the clipped double-Q target: the larger estimate instead of the smaller, their
+  mean, one critic only, a minimum over the whole batch, Python's ``min``, the
+  terminal flag or the discount forgotten;
+- target policy smoothing: noise not clipped, or clipped on one side only, the
+  action not clipped to its bounds, the two clips swapped, the noise clipped before
+  being scaled, noise drawn by the student's code instead of the given sample;
+- delayed policy updates: the actor (or only the targets) changed at every critic
+  update, off by one, inverted, the delay hard-coded, the critics skipped, the
+  updates of one round in the wrong order.
+
+TensorFlow is imported inside the probes that need it, never at module level; the
+judges use NumPy only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .core import (
+    Check,
+    CheckFailed,
+    Mistake,
+    Probe,
+    Records,
+    as_array,
+    assert_close,
+    recognise,
+    run_check,
+)
+from .plain import MalformedProbe
+
+EX_DOUBLE_Q = "1 (the clipped double-Q target)"
+EX_SMOOTHING = "2 (target policy smoothing)"
+EX_DELAY = "3 (delayed policy updates)"
+
+_TOL = {"atol": 1e-5, "rtol": 1e-4}
+
+
+# --------------------------------------------------------------------------------------
+# Independent references (NumPy, plain Python)
+# --------------------------------------------------------------------------------------
+def reference_double_q_target(rewards, next_q1, next_q2, terminated, gamma):
+    """TD3's critic target ``y = r + gamma * (1 - terminated) * min(Q1', Q2')``.
+
+    Args:
+        rewards, next_q1, next_q2, terminated: arrays of shape (B, 1); the two
+            ``next_q`` come from the two target critics, ``terminated`` is 0 or 1.
+        gamma: discount factor.
+
+    Returns:
+        float64 array of shape (B, 1).
+    """
+    r = np.asarray(rewards, dtype=np.float64)
+    smaller = np.fmin(
+        np.asarray(next_q1, dtype=np.float64), np.asarray(next_q2, dtype=np.float64)
+    )
+    done = np.asarray(terminated, dtype=np.float64)
+    return r + gamma * (1.0 - done) * smaller
+
+
+def reference_smoothed_action(
+    target_action, normal_sample, noise_std, noise_clip, action_bound
+):
+    """The target action with clipped Gaussian noise, kept within the bounds.
+
+    Args:
+        target_action: the target actor's actions, shape (B, action_dim).
+        normal_sample: standard normal draws, same shape.
+        noise_std: standard deviation of the noise.
+        noise_clip: the noise is kept within [-noise_clip, noise_clip].
+        action_bound: actions are kept within [-action_bound, action_bound].
+
+    Returns:
+        float64 array of shape (B, action_dim).
+    """
+    noise = noise_std * np.asarray(normal_sample, dtype=np.float64)
+    noise = np.minimum(np.maximum(noise, -noise_clip), noise_clip)
+    action = np.asarray(target_action, dtype=np.float64) + noise
+    return np.minimum(np.maximum(action, -action_bound), action_bound)
+
+
+# The three updates of one TD3 round, as the probe records them.
+CRITICS, ACTOR, TARGETS = "C", "A", "T"
+_NAMES = {CRITICS: "critics", ACTOR: "actor", TARGETS: "targets"}
+
+
+def reference_round(update_number: int, policy_delay: int) -> str:
+    """What one round updates, in order: ``"C"`` or ``"CAT"``.
+
+    The critics learn at every round; the actor, then the targets, every
+    ``policy_delay``-th round, counting rounds from 1 (rounds d, 2d, 3d, ...).
+
+    Args:
+        update_number: the number of this critic update, from 1.
+        policy_delay: critic updates per actor update.
+
+    Returns:
+        ``"CAT"`` (critics, actor, targets) or ``"C"`` (critics only).
+    """
+    due = update_number % policy_delay == 0
+    return CRITICS + (ACTOR + TARGETS if due else "")
+
+
+# --------------------------------------------------------------------------------------
+# Judge helpers
+# --------------------------------------------------------------------------------------
+_GRAPH_ONLY = (
+    "It runs on NumPy arrays, but fails inside tf.function, where the training step "
+    "calls it on symbolic TensorFlow tensors. Hint: use arithmetic and tf.* "
+    "functions (tf.minimum, tf.clip_by_value), not np.* functions, .numpy() or "
+    "float()."
+)
+_GRAPH_ONLY_DELAY = (
+    "It runs in plain Python, but fails inside tf.function, where the training step "
+    "passes update_number as a tensor. Hint: write the test as `if update_number % "
+    "policy_delay == 0:` (AutoGraph turns it into a condition of the graph); a "
+    "number tensor used as True/False (`if remainder:`, `not`, `and`, `or`) fails "
+    "there, and .numpy() has no value yet."
+)
+
+
+def _graph_value(
+    records: Records, key: str, *, mistake: str, hint: str = _GRAPH_ONLY
+) -> Any:
+    """A result computed inside tf.function, after the eager cases passed.
+
+    An error there that the core did not already name means the code works on
+    NumPy arrays (or plain Python numbers) only: say so, with ``hint``.
+    """
+    try:
+        return records[key]
+    except CheckFailed as failure:
+        if failure.mistake is not None:
+            raise
+        raise CheckFailed(f"{failure}\n{hint}", mistake) from None
+
+
+def _unchanged(
+    records: Records, key: str, inputs: Mapping[str, Any], *, function: str,
+    mistake: str,
+) -> None:
+    """Fail when the student's function changed one of its array inputs in place.
+
+    Args:
+        records: the probe's data, holding ``f"{key}:{name}"`` for each input as the
+            call left it (see ``Probe.call_keeping_inputs``).
+        key: the call's record.
+        inputs: the inputs as the check gave them, by name.
+        function: the function's name in messages.
+        mistake: the mistake's id.
+    """
+    for name, original in inputs.items():
+        after = records[f"{key}:{name}"]
+        if not isinstance(after, np.ndarray) or after.dtype.kind not in "biuf":
+            raise MalformedProbe(f"the check's data holds no array for {name!r}")
+        before = np.asarray(original, dtype=np.float64)
+        if after.shape == before.shape and np.array_equal(
+            after.astype(np.float64), before
+        ):
+            continue
+        raise CheckFailed(
+            f"{function} changed its input `{name}` in place: it was "
+            f"{_show(before)} before the call and {_show(after)} after it. The "
+            "training step uses these arrays again: compute a new array with "
+            "arithmetic (a + b, np.minimum, tf.clip_by_value...) instead of +=, -= "
+            "or [...] =.",
+            mistake,
+        )
+
+
+def _show(value: Any) -> str:
+    array = np.asarray(value, dtype=np.float64)
+    return np.array2string(array, precision=4, threshold=12, separator=", ")
+
+
+def _column(*values: float) -> np.ndarray:
+    return np.array(values, dtype=np.float32).reshape(-1, 1)
+
+
+# --------------------------------------------------------------------------------------
+# Exercise 1: the clipped double-Q target
+# --------------------------------------------------------------------------------------
+def _double_q_cases() -> list[dict[str, Any]]:
+    return [
+        # Either critic is the smaller on some row; one terminal row.
+        dict(
+            rewards=_column(-1.0, -2.0, -0.5, -3.0),
+            next_q1=_column(-10.0, -20.0, -5.0, -1.0),
+            next_q2=_column(-12.0, -18.0, -4.0, -4.0),
+            terminated=_column(0, 1, 0, 0),
+            gamma=0.9,
+        ),
+        # Pendulum's case: never terminated; values of both signs.
+        dict(
+            rewards=_column(-4.0, -0.1, 0.0),
+            next_q1=_column(-30.0, 2.0, 0.5),
+            next_q2=_column(-25.0, 3.0, -0.5),
+            terminated=_column(0, 0, 0),
+            gamma=0.99,
+        ),
+        # Positive values, so that "smaller" cannot pass for "smaller in size".
+        dict(
+            rewards=_column(1.0, 2.0, 3.0),
+            next_q1=_column(5.0, 6.0, -7.0),
+            next_q2=_column(4.0, 8.0, -6.0),
+            terminated=_column(1, 0, 0),
+            gamma=0.5,
+        ),
+        # No future counted at all: y = r whatever the critics say.
+        dict(
+            rewards=_column(0.5, -0.5),
+            next_q1=_column(8.0, -3.0),
+            next_q2=_column(9.0, -2.0),
+            terminated=_column(0, 0),
+            gamma=0.0,
+        ),
+        # Flags kept as integers (int(terminated)): 1 - terminated works the same.
+        dict(
+            rewards=_column(-1.5, -0.25),
+            next_q1=_column(-6.0, -4.0),
+            next_q2=_column(-5.0, -4.5),
+            terminated=np.array([[1], [0]]),
+            gamma=0.9,
+        ),
+    ]
+
+
+def _double_q_mistakes(c: dict[str, Any]) -> list[Mistake]:
+    """What typical wrong answers return on a case, most specific first."""
+    r, q1, q2, d = (
+        np.asarray(c[k], dtype=np.float64)
+        for k in ("rewards", "next_q1", "next_q2", "terminated")
+    )
+    g = c["gamma"]
+    smaller = np.minimum(q1, q2)
+    return [
+        Mistake(
+            "double-q/max",
+            r + g * (1 - d) * np.maximum(q1, q2),
+            "you took the LARGER of the two estimates. Over-estimation is the problem "
+            "TD3 fixes: the target uses the smaller one, np.minimum(next_q1, next_q2) "
+            "(tf.minimum on tensors), row by row.",
+        ),
+        Mistake(
+            "double-q/mean",
+            r + g * (1 - d) * (q1 + q2) / 2,
+            "you averaged the two estimates. An average keeps half of each critic's "
+            "optimism; the clipped target takes the smaller one, "
+            "np.minimum(next_q1, next_q2), row by row.",
+        ),
+        Mistake(
+            "double-q/one-critic",
+            r + g * (1 - d) * q1,
+            "only next_q1 is used: that is DDPG's target with a second, unused "
+            "critic. Use the smaller of the two estimates, "
+            "np.minimum(next_q1, next_q2).",
+        ),
+        Mistake(
+            "double-q/one-critic",
+            r + g * (1 - d) * q2,
+            "only next_q2 is used. Use the smaller of the two estimates, "
+            "np.minimum(next_q1, next_q2).",
+        ),
+        Mistake(
+            "double-q/batch-min",
+            r + g * (1 - d) * np.min(smaller),
+            "every row got the same future value, the smallest of the whole batch: "
+            "np.min / tf.reduce_min reduce over all rows. Compare the two critics row "
+            "by row with np.minimum(next_q1, next_q2) (tf.minimum on tensors).",
+        ),
+        Mistake(
+            "double-q/no-terminal",
+            r + g * smaller,
+            "the terminated rows still add gamma * min(next_q1, next_q2): after a "
+            "terminal state there is nothing more to earn, so y = r there. Multiply "
+            "by (1 - terminated).",
+        ),
+        Mistake(
+            "double-q/inverted-flag",
+            r + g * d * smaller,
+            "the flag is inverted: multiply by (1 - terminated), so terminated rows "
+            "get y = r and the others y = r + gamma * min(next_q1, next_q2).",
+        ),
+        Mistake(
+            "double-q/no-gamma",
+            r + (1 - d) * smaller,
+            "gamma is missing: future values are discounted, y = r + gamma * "
+            "(1 - terminated) * min(next_q1, next_q2).",
+        ),
+        Mistake(
+            "double-q/no-reward",
+            g * (1 - d) * smaller,
+            "the reward r is missing: y = r + gamma * (1 - terminated) * "
+            "min(next_q1, next_q2).",
+        ),
+    ]
+
+
+_DOUBLE_Q_FORMULA = (
+    "y = rewards + gamma * (1 - terminated) * np.minimum(next_q1, next_q2) "
+    "(tf.minimum works on both NumPy arrays and tensors)."
+)
+# Python's min()/max() compare the two arrays as wholes: NumPy refuses.
+_BUILTIN_MIN = re.compile(r"(?<![.\w])(min|max)\(")
+
+
+def _probe_double_q(probe: Probe, double_q_target: Callable[..., Any]) -> None:
+    import tensorflow as tf
+
+    cases = _double_q_cases()
+    for index, case in enumerate(cases):
+        probe.call_keeping_inputs(f"case{index}", double_q_target, case)
+    # As the compiled update step calls it: float32 tensors inside tf.function.
+    first = cases[0]
+    tensors = [
+        tf.constant(first[k], dtype=tf.float32)
+        for k in ("rewards", "next_q1", "next_q2", "terminated")
+    ]
+    compiled = (
+        tf.function(double_q_target) if callable(double_q_target) else double_q_target
+    )
+    probe.call("graph", compiled, *tensors, first["gamma"])
+
+
+def _builtin_min(failure: CheckFailed) -> None:
+    """Name Python's min()/max() on two arrays (NumPy's 'truth value' error)."""
+    if failure.mistake != "array/truth-value":
+        return
+    where = next(
+        (line for line in str(failure).splitlines() if line.strip().startswith("at ")),
+        "",
+    )
+    if _BUILTIN_MIN.search(where):
+        lead = str(failure).split("\nHint:")[0]
+        raise CheckFailed(
+            f"{lead}\nHint: Python's min() and max() compare the two arrays as a "
+            "whole, which NumPy refuses (one answer per row is needed). Use "
+            "np.minimum(next_q1, next_q2), or tf.minimum on tensors: it compares "
+            "them row by row.",
+            "double-q/python-min",
+        ) from None
+
+
+def _judge_double_q(records: Records) -> str:
+    cases = _double_q_cases()
+    for index, case in enumerate(cases):
+        expected = reference_double_q_target(
+            case["rewards"], case["next_q1"], case["next_q2"], case["terminated"],
+            case["gamma"],
+        )
+        try:
+            got = records[f"case{index}"]
+        except CheckFailed as failure:
+            _builtin_min(failure)
+            raise
+        values = as_array(got, name="the target y", shape=expected.shape)
+        if not np.allclose(values, expected, **_TOL):
+            mistake = recognise(values, _double_q_mistakes(case), **_TOL)
+            assert_close(
+                values, expected, what="the target y", case=case,
+                hint=mistake.hint if mistake else _DOUBLE_Q_FORMULA,
+                mistake=mistake.id if mistake else None, **_TOL,
+            )
+        _unchanged(
+            records, f"case{index}", case, function="clipped_double_q_target",
+            mistake="double-q/changes-input",
+        )
+    first = cases[0]
+    got = _graph_value(records, "graph", mistake="double-q/graph-only")
+    assert_close(
+        got,
+        reference_double_q_target(
+            first["rewards"], first["next_q1"], first["next_q2"], first["terminated"],
+            first["gamma"],
+        ),
+        what="the target y inside tf.function",
+        case="the first case, as float32 TensorFlow tensors",
+        hint="use arithmetic (+, -, *) and tf.minimum, which work on tensors in the "
+        "compiled update step; NumPy functions need concrete arrays.",
+        mistake="double-q/graph-differs",
+        **_TOL,
+    )
+    return (
+        f"clipped double-Q target: {len(cases)} cases right, also inside tf.function"
+    )
+
+
+DOUBLE_Q_TARGET = Check(EX_DOUBLE_Q, _probe_double_q, _judge_double_q)
+
+
+def check_clipped_double_q_target(clipped_double_q_target: Callable[..., Any]) -> None:
+    """Check ``clipped_double_q_target(rewards, next_q1, next_q2, terminated, gamma)``.
+
+    Expected: ``rewards + gamma * (1 - terminated) * minimum(next_q1, next_q2)``,
+    row by row, with shape (B, 1); the inputs are left unchanged, and it also runs
+    on TensorFlow tensors inside a ``tf.function`` (where the update step uses it).
+
+    Args:
+        clipped_double_q_target: the student's function.
+
+    Raises:
+        CheckFailed: with what is wrong and a hint.
+    """
+    run_check(DOUBLE_Q_TARGET, clipped_double_q_target)
+
+
+# --------------------------------------------------------------------------------------
+# Exercise 2: target policy smoothing
+# --------------------------------------------------------------------------------------
+def _smoothing_cases() -> list[dict[str, Any]]:
+    return [
+        # Pendulum's torque in [-2, 2], noise std 0.4 clipped to +-1.0. Row by row:
+        # noise clipped and not, action clipped at both bounds and not.
+        dict(
+            target_action=_column(0.0, 0.0, 1.9, -1.5, 0.3, 1.0),
+            normal_sample=_column(3.0, -4.0, 0.5, -3.0, -0.2, 2.0),
+            noise_std=0.4,
+            noise_clip=1.0,
+            action_bound=2.0,
+        ),
+        # Two action dimensions, the paper's settings for actions in [-1, 1].
+        dict(
+            target_action=np.array(
+                [[0.9, -0.2], [-0.8, 0.0], [0.1, 0.95]], dtype=np.float32
+            ),
+            normal_sample=np.array(
+                [[1.0, -3.0], [-1.5, 0.5], [4.0, 0.25]], dtype=np.float32
+            ),
+            noise_std=0.2,
+            noise_clip=0.5,
+            action_bound=1.0,
+        ),
+        # A clip wider than the bounds: swapping the two clips shows.
+        dict(
+            target_action=_column(0.5, -0.5, 0.0),
+            normal_sample=_column(2.0, -2.0, 0.5),
+            noise_std=1.0,
+            noise_clip=3.0,
+            action_bound=1.0,
+        ),
+        # No noise at all: the target action itself (within its bounds).
+        dict(
+            target_action=_column(-0.7, 1.2),
+            normal_sample=_column(1.3, -0.4),
+            noise_std=0.0,
+            noise_clip=0.5,
+            action_bound=2.0,
+        ),
+    ]
+
+
+def _clip(x, low, high):
+    return np.minimum(np.maximum(x, low), high)
+
+
+def _smoothing_mistakes(c: dict[str, Any]) -> list[Mistake]:
+    """What typical wrong answers return on a case, most specific first."""
+    a = np.asarray(c["target_action"], dtype=np.float64)
+    eps = np.asarray(c["normal_sample"], dtype=np.float64)
+    std, clip, bound = c["noise_std"], c["noise_clip"], c["action_bound"]
+    noise = _clip(std * eps, -clip, clip)
+    return [
+        Mistake(
+            "smoothing/noise-not-clipped",
+            _clip(a + std * eps, -bound, bound),
+            "the noise is not clipped: a rare large draw would move the target action "
+            "far away. Clip the noise to [-noise_clip, noise_clip] first "
+            "(np.clip / tf.clip_by_value), then add it.",
+        ),
+        Mistake(
+            "smoothing/action-not-clipped",
+            a + noise,
+            "the noisy action is not clipped to [-action_bound, action_bound]: the "
+            "target critics would be asked about torques the pendulum never "
+            "receives. Clip the sum, target_action + noise, to the bounds.",
+        ),
+        Mistake(
+            "smoothing/nothing-clipped",
+            a + std * eps,
+            "nothing is clipped: clip the noise to [-noise_clip, noise_clip], then "
+            "the noisy action to [-action_bound, action_bound].",
+        ),
+        Mistake(
+            "smoothing/clips-swapped",
+            _clip(a + _clip(std * eps, -bound, bound), -clip, clip),
+            "the two clips are swapped: noise_clip limits the NOISE, action_bound "
+            "limits the resulting ACTION.",
+        ),
+        Mistake(
+            "smoothing/clips-swapped",
+            _clip(_clip(a + std * eps, -bound, bound), -clip, clip),
+            "the noisy action is clipped to [-noise_clip, noise_clip]: noise_clip "
+            "limits the NOISE alone (before it is added), action_bound the action.",
+        ),
+        Mistake(
+            "smoothing/clipped-before-scaling",
+            _clip(a + std * _clip(eps, -clip, clip), -bound, bound),
+            "the standard normal sample was clipped before being scaled: clip the "
+            "noise itself, noise_std * normal_sample, to [-noise_clip, noise_clip].",
+        ),
+        Mistake(
+            "smoothing/noise-clip-one-sided",
+            _clip(a + np.minimum(std * eps, clip), -bound, bound),
+            "the noise is clipped from above only: large negative noise gets "
+            "through. Clip it on both sides, to [-noise_clip, noise_clip].",
+        ),
+        Mistake(
+            "smoothing/noise-clip-one-sided",
+            _clip(a + np.maximum(std * eps, -clip), -bound, bound),
+            "the noise is clipped from below only: large positive noise gets "
+            "through. Clip it on both sides, to [-noise_clip, noise_clip].",
+        ),
+        Mistake(
+            "smoothing/action-clip-one-sided",
+            np.minimum(a + noise, bound),
+            "the action is clipped from above only: clip it on both sides, to "
+            "[-action_bound, action_bound].",
+        ),
+        Mistake(
+            "smoothing/action-clip-one-sided",
+            np.maximum(a + noise, -bound),
+            "the action is clipped from below only: clip it on both sides, to "
+            "[-action_bound, action_bound].",
+        ),
+        Mistake(
+            "smoothing/no-std",
+            _clip(a + _clip(eps, -clip, clip), -bound, bound),
+            "noise_std is missing: normal_sample has a standard deviation of 1; the "
+            "noise is noise_std * normal_sample.",
+        ),
+        Mistake(
+            "smoothing/std-as-variance",
+            _clip(a + _clip(np.sqrt(std) * eps, -clip, clip), -bound, bound),
+            "the noise was scaled by sqrt(noise_std): noise_std is already a standard "
+            "deviation, so the noise is noise_std * normal_sample.",
+        ),
+        Mistake(
+            "smoothing/noise-subtracted",
+            _clip(a - noise, -bound, bound),
+            "the noise is subtracted: add it, target_action + noise (the noise is "
+            "symmetric, but the check gives you the draws: use them as they are).",
+        ),
+        Mistake(
+            "smoothing/no-noise",
+            _clip(a, -bound, bound),
+            "no noise was added: the smoothing is the clipped noise "
+            "noise_std * normal_sample added to the target action.",
+        ),
+    ]
+
+
+_SMOOTHING_FORMULA = (
+    "noise = clip(noise_std * normal_sample, -noise_clip, noise_clip); "
+    "return clip(target_action + noise, -action_bound, action_bound)."
+)
+
+
+def _probe_smoothing(probe: Probe, smoothed_target_action: Callable[..., Any]) -> None:
+    import tensorflow as tf
+
+    cases = _smoothing_cases()
+    for index, case in enumerate(cases):
+        probe.call_keeping_inputs(f"case{index}", smoothed_target_action, case)
+        # The same inputs again: an answer drawing its own noise differs.
+        probe.call(f"again{index}", smoothed_target_action, *case.values())
+    first = cases[0]
+    compiled = (
+        tf.function(smoothed_target_action)
+        if callable(smoothed_target_action)
+        else smoothed_target_action
+    )
+    probe.call(
+        "graph",
+        compiled,
+        tf.constant(first["target_action"], dtype=tf.float32),
+        tf.constant(first["normal_sample"], dtype=tf.float32),
+        first["noise_std"],
+        first["noise_clip"],
+        first["action_bound"],
+    )
+
+
+def _judge_smoothing(records: Records) -> str:
+    cases = _smoothing_cases()
+    for index, case in enumerate(cases):
+        expected = reference_smoothed_action(**case)
+        values = as_array(
+            records[f"case{index}"], name="the smoothed target action",
+            shape=expected.shape,
+        )
+        if not np.allclose(values, expected, **_TOL):
+            again = as_array(
+                records[f"again{index}"], name="the smoothed target action",
+                shape=expected.shape,
+            )
+            if not np.allclose(values, again):
+                raise CheckFailed(
+                    "two calls with the same inputs gave different actions: use the "
+                    "normal_sample argument instead of drawing random numbers "
+                    "yourself (np.random, tf.random). The training step draws them "
+                    "from the notebook's seeded generator, so runs repeat.",
+                    "smoothing/own-random",
+                )
+            mistake = recognise(values, _smoothing_mistakes(case), **_TOL)
+            assert_close(
+                values, expected, what="the smoothed target action", case=case,
+                hint=mistake.hint if mistake else _SMOOTHING_FORMULA,
+                mistake=mistake.id if mistake else None, **_TOL,
+            )
+        _unchanged(
+            records, f"case{index}", case, function="smoothed_target_action",
+            mistake="smoothing/changes-input",
+        )
+    first = cases[0]
+    got = _graph_value(records, "graph", mistake="smoothing/graph-only")
+    assert_close(
+        got,
+        reference_smoothed_action(**first),
+        what="the smoothed target action inside tf.function",
+        case="the first case, as float32 TensorFlow tensors",
+        hint="use tf.clip_by_value (or tf.minimum/tf.maximum) and arithmetic, which "
+        "work on tensors in the compiled update step.",
+        mistake="smoothing/graph-differs",
+        **_TOL,
+    )
+    return (
+        f"target policy smoothing: {len(cases)} cases right, also inside tf.function"
+    )
+
+
+SMOOTHING = Check(EX_SMOOTHING, _probe_smoothing, _judge_smoothing)
+
+
+def check_smoothed_target_action(smoothed_target_action: Callable[..., Any]) -> None:
+    """Check ``smoothed_target_action(target_action, normal_sample, noise_std,
+    noise_clip, action_bound)``.
+
+    Expected: ``clip(target_action + clip(noise_std * normal_sample, -noise_clip,
+    noise_clip), -action_bound, action_bound)``, element by element, with the shape
+    of ``target_action``; it uses the given normal sample (no random draws of its
+    own), leaves its inputs unchanged and also runs inside a ``tf.function``.
+
+    Args:
+        smoothed_target_action: the student's function.
+
+    Raises:
+        CheckFailed: with what is wrong and a hint.
+    """
+    run_check(SMOOTHING, smoothed_target_action)
+
+
+# --------------------------------------------------------------------------------------
+# Exercise 3: delayed policy updates
+# --------------------------------------------------------------------------------------
+# (policy_delay, number of rounds) played in plain Python. A delay of 3 first: with 2,
+# an inverted test and an off-by-one give the same rounds. The last delay is 1 (every
+# round: DDPG's schedule).
+_DELAY_RUNS = ((3, 9), (2, 8), (1, 3))
+_GRAPH_DELAY, _GRAPH_ROUNDS = 2, 4
+_CODES = {CRITICS: 1, ACTOR: 2, TARGETS: 3}
+_MAX_CALLS = 12  # callbacks recorded per round (a loop calling them is cut there)
+
+
+def _round_key(delay: int, number: int) -> str:
+    return f"d{delay}/n{number}"
+
+
+def _probe_delay(probe: Probe, td3_update_round: Callable[..., Any]) -> None:
+    for delay, rounds in _DELAY_RUNS:
+        for number in range(1, rounds + 1):
+            calls: list[str] = []
+
+            def mark(code: str, calls: list[str] = calls) -> Callable[[], None]:
+                def callback() -> None:
+                    if len(calls) < _MAX_CALLS:
+                        calls.append(code)
+
+                return callback
+
+            key = _round_key(delay, number)
+            probe.call(
+                key, td3_update_round, number, delay, mark(CRITICS), mark(ACTOR),
+                mark(TARGETS),
+            )
+            if key in probe.records and probe.records[key].get("kind") == "error":
+                return  # the failure is kept; later rounds would only repeat it
+            probe.keep(f"{key}/calls", "".join(calls))
+    _probe_delay_graph(probe, td3_update_round)
+
+
+def _probe_delay_graph(probe: Probe, td3_update_round: Callable[..., Any]) -> None:
+    """As the compiled update step calls it: the round number a tensor, in a graph.
+
+    Each callback appends its code to a base-4 number held in a variable, so the
+    order of the calls survives the graph (Python-side effects would run once, when
+    the function is traced, in both branches of an ``if``).
+    """
+    import tensorflow as tf
+
+    log = tf.Variable(0, dtype=tf.int64, trainable=False)
+    full = tf.constant(4**_MAX_CALLS, dtype=tf.int64)
+
+    def mark(code: str) -> Callable[[], None]:
+        def callback() -> None:
+            # At most _MAX_CALLS codes: a loop of calls cannot overflow the log.
+            log.assign(tf.where(log < full, log * 4 + _CODES[code], log))
+
+        return callback
+
+    compiled = _Compiled(
+        tf.function(
+            lambda number: td3_update_round(
+                number, _GRAPH_DELAY, mark(CRITICS), mark(ACTOR), mark(TARGETS)
+            )
+        ),
+        td3_update_round,
+    )
+    for number in range(1, _GRAPH_ROUNDS + 1):
+        log.assign(0)
+        key = f"graph/n{number}"
+        probe.call(key, compiled, tf.constant(number, dtype=tf.int32))
+        if probe.records[key].get("kind") == "error":
+            return
+        probe.keep(f"{key}/log", log.numpy())
+
+
+class _Compiled:
+    """A compiled call of the student's function, named after that function (so that
+    an error message shows the student's line, not the check's)."""
+
+    def __init__(self, compiled: Callable[..., Any], student: Any) -> None:
+        self.compiled = compiled
+        self.python_function = student
+
+    def __call__(self, *args: Any) -> Any:
+        return self.compiled(*args)
+
+
+def _calls(records: Records, key: str) -> str:
+    """The callbacks a round called, e.g. ``"CAT"`` (validated)."""
+    records[key]  # the call itself: its failure, if it failed, comes first
+    calls = records[f"{key}/calls"]
+    if (
+        not isinstance(calls, str)
+        or len(calls) > _MAX_CALLS
+        or not set(calls) <= set(_CODES)
+    ):
+        raise MalformedProbe("the check's data holds a bad list of updates")
+    return calls
+
+
+def _decode_log(value: Any) -> str:
+    """The codes a graph round logged (base-4 digits, none 0), e.g. ``"CAT"``."""
+    if not isinstance(value, np.ndarray) or value.shape != ():
+        raise MalformedProbe("the check's data holds a bad graph log")
+    if value.dtype.kind != "i":
+        raise MalformedProbe("the check's data holds a bad graph log")
+    number, codes = int(value), ""
+    if not 0 <= number < 4**_MAX_CALLS:
+        raise MalformedProbe("the check's data holds a bad graph log")
+    names = {code: name for name, code in _CODES.items()}
+    while number > 0:
+        number, digit = divmod(number, 4)
+        if digit not in names:
+            raise MalformedProbe("the check's data holds a bad graph log")
+        codes = names[digit] + codes
+    return codes
+
+
+def _spelled(calls: str) -> str:
+    return ", ".join(_NAMES[c] for c in calls) if calls else "nothing"
+
+
+def _schedule(got: dict[int, str], delay: int) -> str:
+    """Expected and got, one line per round, as a student reads them."""
+    return "\n".join(
+        f"    update {number}: expected {_spelled(reference_round(number, delay))}; "
+        f"got {_spelled(calls)}"
+        for number, calls in got.items()
+    )
+
+
+def _rounds_with(got: dict[int, str], code: str) -> list[int]:
+    return [number for number, calls in got.items() if code in calls]
+
+
+def _delay_mistake(got: dict[int, str], delay: int) -> tuple[str, str]:
+    """(id, hint) of a wrong schedule's mistake."""
+    numbers = list(got)
+    actor, targets = _rounds_with(got, ACTOR), _rounds_with(got, TARGETS)
+    due = [n for n in numbers if n % delay == 0]
+    if any(len(calls) != len(set(calls)) for calls in got.values()):
+        return "delay/repeated-call", (
+            "one round called the same update more than once: each round calls "
+            "update_critics() once and, when they are due, update_actor() and "
+            "update_targets() once each."
+        )
+    if _rounds_with(got, CRITICS) != numbers:
+        return "delay/critics-skipped", (
+            "the critics must learn at EVERY round: call update_critics() first, "
+            "unconditionally; only the actor and the targets wait."
+        )
+    wrong_order = [
+        calls for number, calls in got.items()
+        if calls != reference_round(number, delay)
+        and sorted(calls) == sorted(reference_round(number, delay))
+    ]
+    if wrong_order and not wrong_order[0].startswith(CRITICS):
+        return "delay/actor-before-critics", (
+            "a round does not start with the critics: update the critics first, so "
+            "that the actor follows a critic that has just learned from this batch."
+        )
+    if wrong_order:
+        return "delay/targets-before-actor", (
+            "the targets are updated before the actor: call update_actor() first, "
+            "then update_targets(), so that the targets follow the new actor."
+        )
+    if actor == numbers and targets == numbers:
+        return "delay/no-delay", (
+            f"the actor and the targets changed at every critic update. With "
+            f"policy_delay = {delay} they change at critic updates {delay}, "
+            f"{2 * delay}, {3 * delay}...: when update_number % policy_delay == 0."
+        )
+    if actor == due and targets == numbers:
+        return "delay/targets-every-update", (
+            "the actor waits, but the targets change at every critic update. In TD3 "
+            "the targets move together with the actor: call update_targets() only "
+            "in the rounds where update_actor() runs."
+        )
+    if actor == numbers:
+        return "delay/actor-every-update", (
+            f"the actor changes at every critic update; it should wait for "
+            f"policy_delay = {delay} of them (update_number % policy_delay == 0)."
+        )
+    if not actor:
+        return "delay/actor-never", (
+            "update_actor() was never called: call it, then update_targets(), in "
+            "the rounds where update_number % policy_delay == 0."
+        )
+    if not targets:
+        return "delay/targets-never", (
+            "update_targets() was never called: the target networks must follow "
+            "the actor and the critics, in the same rounds as update_actor()."
+        )
+    if actor != targets:
+        return "delay/targets-apart", (
+            "the targets change in other rounds than the actor: call "
+            "update_targets() right after update_actor(), in the same rounds."
+        )
+    if actor == [n for n in numbers if n % delay != 0]:
+        return "delay/inverted", (
+            "the condition is inverted: the actor and the targets change only when "
+            "update_number % policy_delay == 0, and skip the other rounds."
+        )
+    if delay != 2 and actor == [n for n in numbers if n % 2 == 0]:
+        return "delay/hard-coded", (
+            f"the updates follow a delay of 2, but policy_delay is {delay} here: use "
+            "the policy_delay argument, not a fixed number."
+        )
+    if {b - a for a, b in zip(actor, actor[1:], strict=False)} <= {delay}:
+        return "delay/off-by-one", (
+            f"the actor changes every {delay} critic updates, but at the wrong ones "
+            f"(first at update {actor[0]}, expected {delay}): counting from 1, an "
+            "update is due when update_number % policy_delay == 0. Use the "
+            "update_number you are given, without adding or subtracting 1."
+        )
+    return "delay/wrong-rounds", (
+        "the actor and the targets change in the wrong rounds: they are due when "
+        "update_number % policy_delay == 0."
+    )
+
+
+def _judge_delay(records: Records) -> str:
+    for delay, rounds in _DELAY_RUNS:
+        got = {
+            number: _calls(records, _round_key(delay, number))
+            for number in range(1, rounds + 1)
+        }
+        if got != {n: reference_round(n, delay) for n in got}:
+            mistake, hint = _delay_mistake(got, delay)
+            raise CheckFailed(
+                f"with policy_delay = {delay}, the rounds called:\n"
+                f"{_schedule(got, delay)}\nHint: {hint}",
+                mistake,
+            )
+    got = {}
+    for number in range(1, _GRAPH_ROUNDS + 1):
+        key = f"graph/n{number}"
+        try:
+            _graph_value(
+                records, key, mistake="delay/graph-only", hint=_GRAPH_ONLY_DELAY
+            )
+        except CheckFailed as failure:
+            if failure.mistake != "array/truth-value":
+                raise
+            # A number tensor used as True/False: the core's hint speaks of arrays
+            # with one value per row; here it is one number, so say what to write.
+            lead = str(failure).split("\nHint:")[0]
+            raise CheckFailed(
+                f"{lead}\n{_GRAPH_ONLY_DELAY}", "delay/graph-only"
+            ) from None
+        got[number] = _decode_log(records[f"{key}/log"])
+    if got != {n: reference_round(n, _GRAPH_DELAY) for n in got}:
+        raise CheckFailed(
+            f"in plain Python the rounds were right, but inside tf.function (where "
+            f"the training step calls td3_update_round with update_number a tensor), "
+            f"with policy_delay = {_GRAPH_DELAY}, they called:\n"
+            f"{_schedule(got, _GRAPH_DELAY)}\nHint: write the test as "
+            "`if update_number % policy_delay == 0:`, which AutoGraph turns into a "
+            "condition of the graph; `is`, int(), bool() or a counter of your own "
+            "are evaluated once, when the function is traced.",
+            "delay/graph-differs",
+        )
+    rounds = sum(count for _, count in _DELAY_RUNS)
+    delays = ", ".join(str(delay) for delay, _ in _DELAY_RUNS)
+    return (
+        f"delayed policy updates: {rounds} rounds with policy_delay {delays} right, "
+        "also inside tf.function"
+    )
+
+
+DELAYED_UPDATES = Check(EX_DELAY, _probe_delay, _judge_delay)
+
+
+def check_td3_update_round(td3_update_round: Callable[..., Any]) -> None:
+    """Check ``td3_update_round(update_number, policy_delay, update_critics,
+    update_actor, update_targets)``.
+
+    Expected: every call runs ``update_critics()``; when ``update_number %
+    policy_delay == 0`` (update numbers count from 1) it then runs
+    ``update_actor()`` and ``update_targets()``, in that order; nothing else. It is
+    played for several delays in plain Python, and inside a ``tf.function`` with
+    ``update_number`` a tensor (as the compiled update step calls it).
+
+    Args:
+        td3_update_round: the student's function.
+
+    Raises:
+        CheckFailed: with what is wrong and a hint.
+    """
+    run_check(DELAYED_UPDATES, td3_update_round)

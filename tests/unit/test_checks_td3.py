@@ -1,0 +1,600 @@
+"""Checks of notebook 03: right answers pass (however written), typical mistakes fail
+with a message and an id that name the mistake, and forged check data never passes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+from check_testing import fails
+
+from course_utils.checks import td3
+from course_utils.checks.core import CheckFailed, judge_payload, run_probe
+from course_utils.checks.plain import MAX_PAYLOAD, MalformedProbe, dumps, loads
+
+tf = pytest.importorskip("tensorflow")
+
+
+def mistake_of(check, answer, mistake, *fragments):
+    """Run a check expected to fail with ``mistake``; return its message."""
+    with pytest.raises(CheckFailed) as info:
+        check(answer)
+    message = str(info.value)
+    assert info.value.mistake == mistake, message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def stub(*args):
+    raise NotImplementedError(
+        "Exercise 1 (the clipped double-Q target): replace this line with your code, "
+        "then run the check below."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Exercise 1: the clipped double-Q target
+# --------------------------------------------------------------------------------------
+def double_q_reference(rewards, next_q1, next_q2, terminated, gamma):
+    return rewards + gamma * (1.0 - terminated) * tf.minimum(next_q1, next_q2)
+
+
+def double_q_where(rewards, next_q1, next_q2, terminated, gamma):
+    smaller = tf.where(next_q1 < next_q2, next_q1, next_q2)
+    return rewards + gamma * (1 - terminated) * smaller
+
+
+def double_q_concat(rewards, next_q1, next_q2, terminated, gamma):
+    both = tf.concat([next_q1, next_q2], axis=1)
+    smaller = tf.reduce_min(both, axis=1, keepdims=True)
+    return rewards + gamma * (1 - tf.cast(terminated, smaller.dtype)) * smaller
+
+
+def double_q_arithmetic(rewards, next_q1, next_q2, terminated, gamma):
+    # min(a, b) = (a + b - |a - b|) / 2: plain arithmetic works on arrays and tensors.
+    smaller = (next_q1 + next_q2 - abs(next_q1 - next_q2)) / 2
+    return rewards + gamma * (1 - terminated) * smaller
+
+
+def test_double_q_reference_passes(capsys):
+    td3.check_clipped_double_q_target(double_q_reference)
+    assert capsys.readouterr().out.startswith("✔ clipped double-Q target")
+
+
+@pytest.mark.parametrize(
+    "answer", [double_q_where, double_q_concat, double_q_arithmetic]
+)
+def test_double_q_written_differently_passes(answer):
+    td3.check_clipped_double_q_target(answer)
+
+
+def numpy_minimum(rewards, next_q1, next_q2, terminated, gamma):
+    return rewards + gamma * (1 - terminated) * np.minimum(next_q1, next_q2)
+
+
+def in_place_target(rewards, next_q1, next_q2, terminated, gamma):
+    np.minimum(next_q1, next_q2, out=next_q1)
+    return rewards + gamma * (1 - terminated) * next_q1
+
+
+@pytest.mark.parametrize(
+    ("answer", "mistake", "fragment"),
+    [
+        (lambda r, a, b, d, g: r + g * (1 - d) * tf.maximum(a, b),
+         "double-q/max", "LARGER"),
+        (lambda r, a, b, d, g: r + g * (1 - d) * (a + b) / 2,
+         "double-q/mean", "averaged"),
+        (lambda r, a, b, d, g: r + g * (1 - d) * a, "double-q/one-critic",
+         "only next_q1"),
+        (lambda r, a, b, d, g: r + g * (1 - d) * b, "double-q/one-critic",
+         "only next_q2"),
+        (lambda r, a, b, d, g: r + g * (1 - d) * tf.reduce_min(tf.minimum(a, b)),
+         "double-q/batch-min", "whole batch"),
+        (lambda r, a, b, d, g: r + g * tf.minimum(a, b), "double-q/no-terminal",
+         "(1 - terminated)"),
+        (lambda r, a, b, d, g: r + g * d * tf.minimum(a, b),
+         "double-q/inverted-flag", "inverted"),
+        (lambda r, a, b, d, g: r + (1 - d) * tf.minimum(a, b), "double-q/no-gamma",
+         "gamma is missing"),
+        (lambda r, a, b, d, g: g * (1 - d) * tf.minimum(a, b), "double-q/no-reward",
+         "reward r is missing"),
+        (lambda r, a, b, d, g: r + g * (1 - d) * min(a, b), "double-q/python-min",
+         "Python's min()"),
+        (in_place_target, "double-q/changes-input", "changed its input `next_q1`"),
+        (numpy_minimum, "tf/numpy-in-graph", "np.minimum -> tf.minimum"),
+    ],
+)
+def test_double_q_mistakes_fail(answer, mistake, fragment):
+    mistake_of(td3.check_clipped_double_q_target, answer, mistake, fragment)
+
+
+def test_double_q_numpy_only_code_is_named_in_graph():
+    def array_methods(rewards, next_q1, next_q2, terminated, gamma):
+        smaller = next_q1.copy()  # NumPy arrays only: tensors have no .copy()
+        smaller[next_q2 < next_q1] = next_q2[next_q2 < next_q1]
+        return rewards + gamma * (1 - terminated) * smaller
+
+    mistake_of(td3.check_clipped_double_q_target, array_methods,
+               "double-q/graph-only", "fails inside tf.function")
+
+
+def test_double_q_bad_returns_and_errors_fail_cleanly():
+    check = td3.check_clipped_double_q_target
+    fails(check, lambda *args: None, "got None")
+    fails(check, lambda r, a, b, d, g: tf.reshape(r, (-1,)), "shape")
+    fails(check, lambda *args: 1 / 0, "ZeroDivisionError")
+    mistake_of(check, stub, "not-done", "not done yet")
+    fails(check, None, "expected a function")
+
+
+# --------------------------------------------------------------------------------------
+# Exercise 2: target policy smoothing
+# --------------------------------------------------------------------------------------
+def smoothing_reference(target_action, normal_sample, noise_std, noise_clip,
+                        action_bound):
+    noise = tf.clip_by_value(noise_std * normal_sample, -noise_clip, noise_clip)
+    return tf.clip_by_value(target_action + noise, -action_bound, action_bound)
+
+
+def smoothing_min_max(target_action, normal_sample, noise_std, noise_clip,
+                      action_bound):
+    noise = tf.maximum(tf.minimum(noise_std * normal_sample, noise_clip), -noise_clip)
+    action = target_action + noise
+    return tf.maximum(tf.minimum(action, action_bound), -action_bound)
+
+
+def test_smoothing_reference_passes(capsys):
+    td3.check_smoothed_target_action(smoothing_reference)
+    assert capsys.readouterr().out.startswith("✔ target policy smoothing")
+
+
+def test_smoothing_written_differently_passes():
+    td3.check_smoothed_target_action(smoothing_min_max)
+
+
+def clip(x, low, high):
+    return tf.clip_by_value(x, low, high)
+
+
+def smoothing_in_place(target_action, normal_sample, noise_std, noise_clip,
+                       action_bound):
+    target_action += np.clip(noise_std * normal_sample, -noise_clip, noise_clip)
+    return np.clip(target_action, -action_bound, action_bound)
+
+
+def numpy_clip(target_action, normal_sample, noise_std, noise_clip, action_bound):
+    noise = np.clip(noise_std * normal_sample, -noise_clip, noise_clip)
+    return np.clip(target_action + noise, -action_bound, action_bound)
+
+
+def smoothing_own_noise(target_action, normal_sample, noise_std, noise_clip,
+                        action_bound):
+    draw = np.random.standard_normal(np.shape(target_action))
+    noise = np.clip(noise_std * draw, -noise_clip, noise_clip)
+    return np.clip(target_action + noise, -action_bound, action_bound)
+
+
+@pytest.mark.parametrize(
+    ("answer", "mistake", "fragment"),
+    [
+        (lambda a, e, s, c, b: clip(a + s * e, -b, b),
+         "smoothing/noise-not-clipped", "noise is not clipped"),
+        (lambda a, e, s, c, b: a + clip(s * e, -c, c),
+         "smoothing/action-not-clipped", "not clipped to [-action_bound"),
+        (lambda a, e, s, c, b: a + s * e, "smoothing/nothing-clipped",
+         "nothing is clipped"),
+        (lambda a, e, s, c, b: clip(a + clip(s * e, -b, b), -c, c),
+         "smoothing/clips-swapped", "swapped"),
+        (lambda a, e, s, c, b: clip(clip(a + s * e, -b, b), -c, c),
+         "smoothing/clips-swapped", "noise_clip limits the NOISE"),
+        (lambda a, e, s, c, b: clip(a + s * clip(e, -c, c), -b, b),
+         "smoothing/clipped-before-scaling", "before being scaled"),
+        (lambda a, e, s, c, b: clip(a + tf.minimum(s * e, c), -b, b),
+         "smoothing/noise-clip-one-sided", "from above only"),
+        (lambda a, e, s, c, b: clip(a + tf.maximum(s * e, -c), -b, b),
+         "smoothing/noise-clip-one-sided", "from below only"),
+        (lambda a, e, s, c, b: tf.minimum(a + clip(s * e, -c, c), b),
+         "smoothing/action-clip-one-sided", "from above only"),
+        (lambda a, e, s, c, b: tf.maximum(a + clip(s * e, -c, c), -b),
+         "smoothing/action-clip-one-sided", "from below only"),
+        (lambda a, e, s, c, b: clip(a + clip(e, -c, c), -b, b),
+         "smoothing/no-std", "noise_std is missing"),
+        (lambda a, e, s, c, b: clip(a + clip(s**0.5 * e, -c, c), -b, b),
+         "smoothing/std-as-variance", "sqrt(noise_std)"),
+        (lambda a, e, s, c, b: clip(a - clip(s * e, -c, c), -b, b),
+         "smoothing/noise-subtracted", "subtracted"),
+        (lambda a, e, s, c, b: clip(a, -b, b), "smoothing/no-noise",
+         "no noise was added"),
+        (smoothing_own_noise, "smoothing/own-random", "use the normal_sample"),
+        (smoothing_in_place, "smoothing/changes-input",
+         "changed its input `target_action`"),
+        (numpy_clip, "tf/numpy-in-graph", "np.clip -> tf.clip_by_value"),
+    ],
+)
+def test_smoothing_mistakes_fail(answer, mistake, fragment):
+    mistake_of(td3.check_smoothed_target_action, answer, mistake, fragment)
+
+
+def test_smoothing_bad_returns_and_errors_fail_cleanly():
+    check = td3.check_smoothed_target_action
+    fails(check, lambda *args: None, "got None")
+    fails(check, lambda a, e, s, c, b: tf.reshape(a, (-1,)), "shape")
+    fails(check, lambda *args: {}["missing"], "KeyError")
+    mistake_of(check, stub, "not-done", "not done yet")
+    fails(check, "not a function", "expected a function")
+
+
+# --------------------------------------------------------------------------------------
+# Exercise 3: delayed policy updates
+# --------------------------------------------------------------------------------------
+def round_reference(update_number, policy_delay, update_critics, update_actor,
+                    update_targets):
+    update_critics()
+    if update_number % policy_delay == 0:
+        update_actor()
+        update_targets()
+
+
+def round_with_tf_cond(update_number, policy_delay, update_critics, update_actor,
+                       update_targets):
+    def both():
+        update_actor()
+        update_targets()
+
+    update_critics()
+    due = tf.equal(tf.math.floormod(update_number, policy_delay), 0)
+    tf.cond(due, lambda: both() or tf.constant(0), lambda: tf.constant(0))
+
+
+def round_with_else(update_number, policy_delay, update_critics, update_actor,
+                    update_targets):
+    if update_number % policy_delay:
+        update_critics()
+    else:
+        update_critics()
+        update_actor()
+        update_targets()
+
+
+def test_round_reference_passes(capsys):
+    td3.check_td3_update_round(round_reference)
+    assert capsys.readouterr().out.startswith("✔ delayed policy updates")
+
+
+def test_round_written_differently_passes():
+    td3.check_td3_update_round(round_with_tf_cond)
+
+
+def test_round_with_a_number_as_condition_is_named():
+    # Right in plain Python; in the compiled step, `if remainder:` needs a boolean.
+    mistake_of(td3.check_td3_update_round, round_with_else, "delay/graph-only",
+               "used as True/False", "line")
+
+
+def rounds(condition, order=("c", "a", "t"), targets_always=False):
+    """A student's round: the callbacks in ``order``, actor and targets if due."""
+
+    def answer(n, d, update_critics, update_actor, update_targets):
+        calls = {"c": update_critics, "a": update_actor, "t": update_targets}
+        due = condition(n, d)
+        for name in order:
+            if name == "c" or (name == "t" and targets_always) or due:
+                calls[name]()
+
+    return answer
+
+
+def critics_when_due(n, d, update_critics, update_actor, update_targets):
+    if n % d == 0:
+        update_critics()
+        update_actor()
+        update_targets()
+
+
+def critics_twice(n, d, update_critics, update_actor, update_targets):
+    update_critics()
+    update_critics()
+    if n % d == 0:
+        update_actor()
+        update_targets()
+
+
+def targets_never(n, d, update_critics, update_actor, update_targets):
+    update_critics()
+    if n % d == 0:
+        update_actor()
+
+
+def actor_never(n, d, update_critics, update_actor, update_targets):
+    update_critics()
+    if n % d == 0:
+        update_targets()
+
+
+def targets_apart(n, d, update_critics, update_actor, update_targets):
+    update_critics()
+    if n % d == 0:
+        update_actor()
+    if n % d == 1 % d:
+        update_targets()
+
+
+class Counted:
+    """A round that counts its own calls instead of using update_number."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, n, d, update_critics, update_actor, update_targets):
+        self.count += 1
+        update_critics()
+        if self.count % d == 0:
+            update_actor()
+            update_targets()
+
+
+def python_int_only(n, d, update_critics, update_actor, update_targets):
+    update_critics()
+    remainder = n % d
+    # Decided in Python: in a graph `remainder` is a tensor, so never an int.
+    if isinstance(remainder, int) and remainder == 0:
+        update_actor()
+        update_targets()
+
+
+def not_remainder(n, d, update_critics, update_actor, update_targets):
+    update_critics()
+    if not n % d:
+        update_actor()
+        update_targets()
+
+
+@pytest.mark.parametrize(
+    ("answer", "mistake", "fragment"),
+    [
+        (rounds(lambda n, d: True), "delay/no-delay", "at every critic update"),
+        (rounds(lambda n, d: n % d == 0, targets_always=True),
+         "delay/targets-every-update", "the targets change at every critic update"),
+        (rounds(lambda n, d: (n - 1) % d == 0), "delay/off-by-one",
+         "first at update 1, expected 3"),
+        (rounds(lambda n, d: (n + 1) % d == 0), "delay/off-by-one",
+         "first at update 2, expected 3"),
+        (rounds(lambda n, d: n % d != 0), "delay/inverted", "inverted"),
+        (rounds(lambda n, d: n % 2 == 0), "delay/hard-coded", "policy_delay is 3"),
+        (rounds(lambda n, d: n % d == 0, order=("a", "c", "t")),
+         "delay/actor-before-critics", "does not start with the critics"),
+        (rounds(lambda n, d: n % d == 0, order=("c", "t", "a")),
+         "delay/targets-before-actor", "before the actor"),
+        (critics_when_due, "delay/critics-skipped", "EVERY round"),
+        (critics_twice, "delay/repeated-call", "more than once"),
+        (targets_never, "delay/targets-never", "update_targets() was never called"),
+        (actor_never, "delay/actor-never", "update_actor() was never called"),
+        (targets_apart, "delay/targets-apart", "other rounds than the actor"),
+        (python_int_only, "delay/graph-differs", "inside tf.function"),
+        (not_remainder, "delay/graph-only", "`not`, `and`, `or`"),
+    ],
+)
+def test_round_mistakes_fail(answer, mistake, fragment):
+    message = mistake_of(td3.check_td3_update_round, answer, mistake, fragment)
+    assert "expected" in message or "tf.function" in message
+
+
+def test_round_with_its_own_counter_fails():
+    # Right by luck in plain Python when the count starts in step; never in a graph,
+    # where the counter moves once, when the function is traced.
+    fails(td3.check_td3_update_round, Counted(), "update")
+
+
+def test_round_shows_the_schedule():
+    message = fails(td3.check_td3_update_round, rounds(lambda n, d: True))
+    assert "update 1: expected critics; got critics, actor, targets" in message
+    assert "update 3: expected critics, actor, targets;" in message
+
+
+def test_round_bad_answers_fail_cleanly():
+    check = td3.check_td3_update_round
+    fails(check, lambda n, d, c, a, t: c(n), "TypeError")
+    fails(check, lambda *args: 1 / 0, "ZeroDivisionError")
+    mistake_of(check, stub, "not-done", "not done yet")
+    fails(check, None, "expected a function")
+    fails(check, lambda n, d, c, a, t: None, "update 1")
+
+
+# --------------------------------------------------------------------------------------
+# Probe + judge: mistake ids, plain data, forged data never passes
+# --------------------------------------------------------------------------------------
+RIGHT_ANSWERS = {
+    "DOUBLE_Q_TARGET": double_q_reference,
+    "SMOOTHING": smoothing_reference,
+    "DELAYED_UPDATES": round_reference,
+}
+CHECK_FUNCTIONS = {
+    "DOUBLE_Q_TARGET": td3.check_clipped_double_q_target,
+    "SMOOTHING": td3.check_smoothed_target_action,
+    "DELAYED_UPDATES": td3.check_td3_update_round,
+}
+# Records a judge reads only when an answer is wrong (the repeated call that tells an
+# answer drawing its own noise): forging them changes nothing.
+READ_ONLY_WHEN_WRONG = re.compile(r"^again\d+$")
+# What td3_update_round returns is not part of the answer (only the calls are): such
+# a record must be there, but any value in it is as good as None.
+VALUE_IGNORED = re.compile(r"^(d\d+|graph)/n\d+$")
+
+
+@pytest.fixture(scope="module")
+def genuine():
+    """The probe's data for each check's right answer."""
+    return {
+        name: run_probe(getattr(td3, name), answer)
+        for name, answer in RIGHT_ANSWERS.items()
+    }
+
+
+def test_mistake_ids_are_stable_names():
+    import inspect
+
+    source = inspect.getsource(td3)
+    ids = set(re.findall(r'"((?:double-q|smoothing|delay)/[^"{]*)"', source))
+    assert len(ids) >= 35
+    for mistake in ids:
+        assert re.fullmatch(r"(double-q|smoothing|delay)/[a-z0-9]+(-[a-z0-9]+)*",
+                            mistake), mistake
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
+def test_probe_data_survives_json_and_passes(genuine, name):
+    data = genuine[name]
+    assert data["stopped"] is None
+    text = dumps(data)
+    assert loads(text) == data
+    message = judge_payload(getattr(td3, name), text)
+    assert message and "✔" not in message
+
+
+def refused(check, payload):
+    """The judge must raise CheckFailed or MalformedProbe, never return."""
+    with pytest.raises((CheckFailed, MalformedProbe)):
+        judge_payload(check, payload)
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "",
+        "not json",
+        "[]",
+        "{}",
+        '{"records": {}}',
+        '{"records": {}, "stopped": null}',
+        '{"records": [], "stopped": null}',
+        '{"records": {"case0": {"kind": "array", "dtype": "object", "shape": [],'
+        ' "data": [1]}}}',
+        '{"records": {"d3/n1/calls": {"kind": "text", "text": "CAT"}}}',
+        "x" * (MAX_PAYLOAD + 1),
+        '{"records": {"case0": ' * 500 + "{}" + "}" * 500,
+    ],
+)
+def test_forged_garbage_never_passes(name, payload):
+    refused(getattr(td3, name), payload)
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
+def test_a_stopped_probe_never_passes(genuine, name):
+    data = copy.deepcopy(genuine[name])
+    data["stopped"] = {"kind": "error", "message": "probe failed", "mistake": None}
+    with pytest.raises(CheckFailed, match="probe failed"):
+        judge_payload(getattr(td3, name), dumps(data))
+
+
+def replacements(record: dict) -> list[dict]:
+    """Wrong records in place of a genuine one."""
+    wrong = [
+        {"kind": "none"},
+        {"kind": "opaque", "description": "forged"},
+        {"kind": "seq", "type": "list", "items": []},
+        {"kind": "array", "dtype": "float64", "shape": [2, 2], "data": [0.0] * 4},
+    ]
+    if record.get("kind") == "array" and record["data"]:
+        nan = dict(record, dtype="float64", data=["nan"] * len(record["data"]))
+        shifted = dict(record, dtype="float64",
+                       data=[float(x) + 0.5 for x in record["data"]])
+        wrong += [nan, shifted]
+    if record.get("kind") == "text":
+        calls = record["text"]
+        wrong += [
+            dict(record, text=other)
+            for other in ("C", "CAT", "CTA", "CCAT", "X", "")
+            if other != calls
+        ]
+    return wrong
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
+def test_forged_records_never_pass(genuine, name):
+    check = getattr(td3, name)
+    data = genuine[name]
+    for key in data["records"]:
+        if READ_ONLY_WHEN_WRONG.search(key):
+            continue
+        missing = copy.deepcopy(data)
+        del missing["records"][key]
+        refused(check, dumps(missing))
+        if VALUE_IGNORED.search(key):
+            continue
+        for record in replacements(data["records"][key]):
+            forged = copy.deepcopy(data)
+            forged["records"][key] = record
+            refused(check, dumps(forged))
+
+
+def test_forged_graph_logs_never_pass(genuine):
+    data = genuine["DELAYED_UPDATES"]
+    # Negative, nothing called, too many calls, a 0 digit ("C0T"), critics and targets.
+    for value in (-1, 0, 4**20, 1 * 16 + 0 * 4 + 3, 1 * 4 + 3):
+        forged = copy.deepcopy(data)
+        forged["records"]["graph/n2/log"] = {
+            "kind": "array", "dtype": "int64", "shape": [], "data": [value]
+        }
+        refused(td3.DELAYED_UPDATES, dumps(forged))
+
+
+def test_a_failed_call_is_not_excused_by_a_forged_list(genuine):
+    data = copy.deepcopy(genuine["DELAYED_UPDATES"])
+    data["records"]["d3/n2"] = {"kind": "error", "message": "boom", "mistake": None}
+    with pytest.raises(CheckFailed, match="boom"):
+        judge_payload(td3.DELAYED_UPDATES, dumps(data))
+
+
+def test_judges_never_import_tensorflow():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(td3))
+    top_level = [
+        alias.name
+        for node in tree.body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    ]
+    assert "tensorflow" not in top_level and "keras" not in top_level
+    for function in (td3._judge_double_q, td3._judge_smoothing, td3._judge_delay,
+                     td3._delay_mistake):
+        assert "tensorflow" not in inspect.getsource(function)
+
+
+def test_check_functions_run_their_checks():
+    from course_utils.checks import core
+
+    for name, function in CHECK_FUNCTIONS.items():
+        assert core.check_of(function) is getattr(td3, name)
+
+
+def test_lazy_submodule():
+    import course_utils.checks as checks
+
+    assert "td3" in dir(checks)
+    assert checks.td3 is td3
+
+
+def test_references_agree_with_the_formulas():
+    # The references themselves, on one row each, against numbers worked by hand.
+    y = td3.reference_double_q_target([[-1.0]], [[-10.0]], [[-12.0]], [[0.0]], 0.5)
+    assert y.tolist() == [[-7.0]]
+    action = td3.reference_smoothed_action([[1.5]], [[3.0]], 0.4, 1.0, 2.0)
+    assert action.tolist() == [[2.0]]
+    action = td3.reference_smoothed_action([[0.0]], [[-3.0]], 0.4, 1.0, 2.0)
+    assert action.tolist() == [[-1.0]]
+    assert [td3.reference_round(n, 2) for n in (1, 2, 3, 4)] == ["C", "CAT"] * 2
+
+
+def test_payload_size_is_bounded(genuine):
+    for data in genuine.values():
+        assert len(json.dumps(data)) < MAX_PAYLOAD // 4
