@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import os
 import signal
 import socket
@@ -119,6 +120,15 @@ def test_kernel_sees_no_network_no_grader_files_and_cannot_write(limits, places)
     sysctls = ["/proc/sys/kernel/core_pattern", "/proc/sys/kernel/modprobe",
                "/proc/sys/vm/drop_caches", "/proc/sys/kernel/hostname"]
     host_startup = Path.home() / ".ipython/profile_default/startup/99-evil.py"
+    # The grader's variables, by hash (their values never enter the notebook), less
+    # those the sandbox passes on or sets by design.
+    options = limits.sandbox.options
+    passed = {*sandbox.PASSED_VARIABLES, *runner.KERNEL_ENVIRONMENT, *(
+        options[i + 1] for i, option in enumerate(options) if option == "--setenv")}
+    grader_variables = {
+        name: hashlib.sha256(value.encode()).hexdigest()
+        for name, value in os.environ.items() if name not in passed
+    }
     cells = {
         "network": f"""
             import socket
@@ -207,10 +217,27 @@ def test_kernel_sees_no_network_no_grader_files_and_cannot_write(limits, places)
             status = open("/proc/self/status").read()
             effective = next(l for l in status.splitlines() if l.startswith("CapEff"))
             assert int(effective.split()[1], 16) == 0, effective
+            """,
+        "environment": f"""
+            import hashlib, os
+            grader = {grader_variables!r}  # name: hash of the grader's value
+            leaked = [name for name, digest in grader.items() if name in os.environ
+                      and hashlib.sha256(os.environ[name].encode()).hexdigest()
+                      == digest]
+            assert not leaked, leaked
+            """,
+        "descriptors": """
             import os
-            environment = sorted(os.environ)
-            assert "COURSE_RESULTS" not in environment and "SSH_AUTH_SOCK" not in (
-                environment), environment
+            # Nothing inherited that leads out of the sandbox (an open folder would
+            # let it reach the host's files through openat).
+            folders = []
+            for fd in os.listdir("/proc/self/fd"):
+                target = os.readlink(f"/proc/self/fd/{fd}") if os.path.exists(
+                    f"/proc/self/fd/{fd}") else ""
+                if os.path.isdir(f"/proc/self/fd/{fd}") and not target.startswith(
+                        "/proc/"):
+                    folders.append(target)
+            assert not folders, folders
             """,
     }
     try:
