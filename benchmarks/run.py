@@ -164,11 +164,16 @@ def find_row(rows: list[dict], task: str, implementation: str) -> dict | None:
     return None
 
 
-def table(rows: list[dict]) -> str:
-    """The markdown table: one row per task and implementation."""
+def table(rows: list[dict], *, shared: tuple[int, int] | None = None) -> str:
+    """The markdown table: one row per task and implementation.
+
+    ``shared``: ``(eval_seed, eval_episodes)`` when every evaluation used the same
+    start states (see :func:`shared_start_states`); the *eval mean* column says so.
+    """
+    evaluation = f"eval mean (same {shared[1]} starts)" if shared else "eval mean"
     head = (
         "| task | implementation | solved | episodes | env steps | train s "
-        "| peak memory MB | eval mean (same starts) | course time ÷ this |\n"
+        f"| peak memory MB | {evaluation} | course time ÷ this |\n"
         "|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
@@ -207,6 +212,22 @@ def machine() -> str:
     )
 
 
+def shared_start_states(records: list[dict]) -> tuple[int, int] | None:
+    """``(eval_seed, eval_episodes)`` when every evaluated record used the same ones.
+
+    None when no record was evaluated, or when one of them does not say (older runs)
+    or says otherwise.
+    """
+    plans = {
+        (r.get("eval_seed"), r.get("eval_episodes"))
+        for r in records
+        if r.get("eval_mean") is not None
+    }
+    if len(plans) != 1 or None in next(iter(plans)):
+        return None
+    return next(iter(plans))
+
+
 def evaluation_note(records: list[dict]) -> str:
     """How Pendulum's *eval mean* was measured, read from the records themselves.
 
@@ -222,8 +243,9 @@ def evaluation_note(records: list[dict]) -> str:
         "the course after its 50 training episodes, Stable-Baselines3 right after "
         "the criterion holds"
     )
-    if len(plans) == 1 and None not in next(iter(plans)):
-        first, count = next(iter(plans))
+    shared = shared_start_states(records)
+    if shared:
+        first, count = shared
         return (
             f"Pendulum's *eval mean*: the deterministic actor over {count} episodes "
             f"from the same {count} start states for every implementation and every "
@@ -246,7 +268,10 @@ def report(
         "Figures are medians [min–max] over the seeds; *train s* is the training time "
         "until the criterion first holds.",
         "",
-        table(summary_rows(records)),
+        table(
+            summary_rows(records),
+            shared=shared_start_states(records),
+        ),
         "",
         "Criteria: " + "; ".join(CRITERIA.values()) + ". " + evaluation_note(records),
     ]
@@ -359,8 +384,15 @@ def chapter_note(run: dict, task: str) -> str:
             f"{_median(seconds, 1, ' s')} of training{_range(seconds, 1, ' s')}; "
             "after its 50 episodes the actor without noise averaged "
             f"{_median(evaluation, 1)}{_range(evaluation, 1)} over 20 evaluation "
-            "episodes."
+            "episodes"
         )
+        shared = shared_start_states(run["records"])
+        if shared:
+            body += (
+                f" (the same {shared[1]} start states for every seed and every "
+                "implementation)"
+            )
+        body += "."
     note = head + body + _baselines_text(rows, task)
     note += " Your machine will give other figures."
     if run.get("source"):
