@@ -191,13 +191,12 @@ def check_dependencies() -> None:
         )
 
 
-def start_sandbox(args: argparse.Namespace, submissions, log):
+def start_sandbox(args: argparse.Namespace, submissions):
     """The sandbox for this run, or None with ``--no-sandbox`` (after a warning).
 
     Args:
         args: the command line (``kernel``, ``course``, ``out``, ``memory_mb``).
-        submissions: (name, path) pairs: the kernels must not see them.
-        log: prints one line.
+        submissions: the ``Submission``s: the kernels must not see them.
 
     Raises:
         UsageError: no sandbox can be started here (what is missing, how to fix it).
@@ -214,9 +213,10 @@ def start_sandbox(args: argparse.Namespace, submissions, log):
         found = sandbox.prepare(args.kernel, hidden, int(args.memory_mb * 2**20))
     except sandbox.SandboxUnavailable as error:
         raise UsageError(f"no sandbox for the submissions: {error}") from None
-    log(found.describe())
+    # Printed even with --quiet: what protects the instructor's machine.
+    print(found.describe(), file=sys.stderr)
     for note in found.notes:
-        log(f"note: {note}")
+        print(f"note: {note}", file=sys.stderr)
     return found
 
 
