@@ -191,12 +191,13 @@ def check_dependencies() -> None:
         )
 
 
-def start_sandbox(args: argparse.Namespace, submissions):
+def start_sandbox(args: argparse.Namespace, submissions, log):
     """The sandbox for this run, or None with ``--no-sandbox`` (after a warning).
 
     Args:
         args: the command line (``kernel``, ``course``, ``out``, ``memory_mb``).
         submissions: the ``Submission``s: the kernels must not see them.
+        log: prints a line unless ``--quiet`` (the notes about folders left out).
 
     Raises:
         UsageError: no sandbox can be started here (what is missing, how to fix it).
@@ -216,7 +217,7 @@ def start_sandbox(args: argparse.Namespace, submissions):
     # Printed even with --quiet: what protects the instructor's machine.
     print(found.describe(), file=sys.stderr)
     for note in found.notes:
-        print(f"note: {note}", file=sys.stderr)
+        log(f"note: {note}")
     return found
 
 
