@@ -667,6 +667,7 @@ def test_verdict_for_checks_never_reached_names_the_cause():
 # End to end on a real student notebook: every exercise left as the stub.
 
 
+@pytest.mark.kernel
 def test_real_student_notebook_with_stubs(tmp_path):
     source = student.solution_notebooks(ROOT)[0]
     submission = tmp_path / "subs" / "student.ipynb"
