@@ -1115,7 +1115,7 @@ def compare(submissions: list[Submission], rows: list[dict]) -> list[str]:
 # ---------------------------------------------------------------------------------
 # Side effects: what must be unchanged after grading, what must not exist.
 # ---------------------------------------------------------------------------------
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # all but the line break
 
 
 def printable(text: str) -> str:

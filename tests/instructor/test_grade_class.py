@@ -145,3 +145,62 @@ def test_each_submission_is_what_its_expectations_say(built, sub):
     for cell in cells:
         if cell.cell_type == "code" and sub.category:
             ast.parse(split_magics(cell.source)[0])  # every attack is valid Python
+
+
+# The side-effect checks can fail: each finds the damage its attack would do.
+
+
+def test_the_side_effect_checks_find_what_an_attack_would_leave(tmp_path):
+    context = grade_class.Context(tmp_path, "hostile-feedfacecafe")
+    for folder in (context.submissions, context.course, context.home):
+        folder.mkdir(parents=True)
+        (folder / "a.ipynb").write_text("{}")
+    (context.submissions / "b.ipynb").write_text("{}")
+    folders = {"submissions": [(context.submissions, lambda path: True, ())],
+               "course": [(context.course, lambda path: True, ())],
+               "home": [(context.home, lambda path: True, ())]}
+    before = grade_class.snapshot(folders)
+    (context.submissions / "a.ipynb").write_text('{"cells": []}')
+    (context.submissions / "b.ipynb").unlink()
+    (context.course / "a.ipynb").write_text("{} ")
+    startup = context.home / ".ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    planted = startup / f"00-{context.marker}.py"
+    planted.write_text("# planted\n")
+    found = grade_class.differences(before, grade_class.snapshot(folders))
+    assert found["submissions"] == [
+        f"changed: {context.submissions / 'a.ipynb'}",
+        f"removed: {context.submissions / 'b.ipynb'}",
+    ]
+    assert found["course"] == [f"changed: {context.course / 'a.ipynb'}"]
+    assert found["home"] == [f"added: {planted}"]
+    assert planted in grade_class.planted_files(context)
+
+
+def test_a_process_of_the_run_is_found_and_killed(tmp_path):
+    import subprocess
+
+    context = grade_class.Context(tmp_path, "hostile-0ddba11c0ffe")
+    code = f"import time\n# {context.marker}-daemon\ntime.sleep(60)"
+    sleeper = subprocess.Popen([sys.executable, "-c", code], env={},
+                               start_new_session=True)
+    try:
+        found = grade_class.run_processes(context, exclude=set())
+        assert [process.pid for process in found] == [sleeper.pid]
+        grade_class.clean_up(context, exclude=set())
+        assert sleeper.wait(10) is not None
+    finally:
+        sleeper.kill()
+
+
+@pytest.mark.parametrize("cell, safe", [
+    ("passed", True), ("'=HYPERLINK(1)", True), ("line one\nline two", True),
+    ("=HYPERLINK(1)", False), ("+1", False), (" -1", False), ("@SUM(A1)", False),
+    ("name\x1b[2J", False), ("tab\tin", False),
+])
+def test_the_report_check_knows_a_dangerous_cell(tmp_path, cell, safe):
+    assert grade_class.neutral_cell(cell) is safe
+    report = tmp_path / "report.csv"
+    header = "submission,notebook,exercise,status,message,flags\n"
+    report.write_text(header + f'x,,,invalid,"{cell}",\n', encoding="utf-8")
+    assert (grade_class.report_problems(report) == []) is safe
