@@ -355,6 +355,11 @@ def _probe_one_network(
         lambda: [type(layer).__name__ for layer in model.layers],
         "reading model.layers",
     )
+    # A hidden layer without activation makes the heads affine in the state.
+    _attempt(
+        probe, f"{key}/affine", lambda: model(_affine_states(num_inputs)),
+        "calling the model on a batch of states",
+    )
     return True
 
 
@@ -462,6 +467,7 @@ def _judge_one_network(
     _judge_weight_count(shapes, case, num_inputs, num_actions, hidden)
     _judge_linear_critic(records, key, case, shapes)
     _judge_shared_layer(records, key, case, len(shapes))
+    _judge_hidden_activation(records, key, case, num_actions)
     _judge_unchanged(records, key, case, len(shapes))
     _judge_training_loop(records, key, case, num_inputs, eager)
 
@@ -571,6 +577,31 @@ def _judge_shared_layer(records: Records, key: str, case: str, count: int) -> No
             f"{case}: the actor and the critic share no layer. Hint: compute one "
             "hidden layer from the inputs and feed it to both heads.",
             "network/no-shared-layer",
+        )
+
+
+def _judge_hidden_activation(
+    records: Records, key: str, case: str, num_actions: int
+) -> None:
+    """The shared layer has an activation: the heads are not affine in the state.
+
+    Uses Exercise 5's affine test (:func:`_affine_heads`) on the model's outputs.
+    """
+    outputs = records[f"{key}/affine"]
+    if not isinstance(outputs, (list, tuple)) or len(outputs) != 2:
+        raise MalformedProbe("the outputs of the affine test are not a pair")
+    count = 3 * AFFINE_PAIRS
+    probs = as_array(outputs[0], name="action_probs", shape=(count, num_actions))
+    values = as_array(outputs[1], name="value", shape=(count, 1))
+    if _affine_heads(probs, values):
+        raise CheckFailed(
+            f"{case}: the hidden layer has no activation, so the actor's "
+            "preferences (before its softmax) and the critic's value are linear "
+            "functions of the state: the agent could only learn a linear policy, "
+            "and the hidden layer adds nothing (two Dense layers without activation "
+            "are one linear map). Hint: keras.layers.Dense(num_hidden, "
+            'activation="relu").',
+            "network/linear-hidden",
         )
 
 
@@ -746,6 +777,16 @@ def _returns_mistakes(rewards, gamma, bootstrap) -> list[Mistake]:
                 "after the last reward, so it reaches G_t multiplied by gamma^(T-t).",
             ),
         ]
+        if gamma > 0:  # added once, to the last reward: G_(T-1) = r_(T-1) + bootstrap
+            mistakes.append(
+                Mistake(
+                    "returns/bootstrap-on-last-reward",
+                    reference_returns(r, gamma, float(bootstrap) / gamma),
+                    "the bootstrap value is added to the last reward without "
+                    "discounting: it lies one step after the last reward, so "
+                    "G_(T-1) = r_(T-1) + gamma * bootstrap.",
+                )
+            )
     return mistakes + [
         Mistake(
             "returns/no-discount",
@@ -973,7 +1014,9 @@ def _judge_normalise(records: Records) -> str:
     for index, values in enumerate(EDGE_VALUES):
         result = as_array(records[f"edge{index}"], name="normalised returns",
                           shape=(len(values),), dtype_kind=None)
-        if len(values) == 1 and np.all(np.isnan(result.astype(np.float64))):
+        if len(values) == 1 and np.all(np.isnan(result.astype(np.float64))) and (
+            not _all_nan(records, f"edge{len(EDGE_VALUES) - 1}")
+        ):
             raise CheckFailed(
                 f"normalised returns of a one-step episode, values={values}, came "
                 "back as NaN. With a single value, the sample standard deviation "
@@ -982,17 +1025,41 @@ def _judge_normalise(records: Records) -> str:
                 "here, and 0 / (0 + 1e-8) = 0.",
                 "normalise/ddof1-single-value",
             )
+        zero_std = (
+            "when all values are equal their std is 0: add a small number (like "
+            "1e-8) to the std so that the result is 0, not NaN."
+        )
+        if np.any(np.isnan(result.astype(np.float64))):
+            raise CheckFailed(
+                f"normalised returns of values={values} came back as "
+                f"{result.astype(np.float64).tolist()}: 0 / 0. Hint: {zero_std}",
+                "normalise/zero-std",
+            )
         result = as_array(result, name="normalised returns", shape=(len(values),))
         assert_close(
             result, np.zeros(len(values)), what="normalised returns",
-            case={"values": values},
-            hint="when all values are equal their std is 0: add a small number "
-            "(like 1e-8) to the std so that the result is 0, not NaN.",
-            atol=1e-4, mistake="normalise/zero-std",
+            case={"values": values}, hint=zero_std, atol=1e-4,
+            mistake="normalise/zero-std",
         )
         _inputs_unchanged(records, f"edge{index}", {"values": values},
                           {"values": values}, NORMALISE_WHY, "normalise/changes-input")
     return f"normalise: {len(cases) + len(EDGE_VALUES)} cases passed"
+
+
+def _all_nan(records: Records, key: str) -> bool:
+    """Whether a record holds an array of NaN only (equal values divided by 0).
+
+    NaN on a single value alone is the sample std's (ddof=1: it divides by n - 1);
+    NaN on equal values too is a missing epsilon (0 / 0).
+    """
+    try:
+        value = records[key]
+    except CheckFailed:
+        return False
+    return (
+        isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size > 0
+        and bool(np.all(np.isnan(value)))
+    )
 
 
 NORMALISE = Check(EX_NORMALISE, _probe_normalise, _judge_normalise)
@@ -1356,15 +1423,15 @@ AFFINE_PAIRS = 16  # pairs of random states (x, y) tried
 AFFINE_TOLERANCE = 1e-3  # relative: float32 rounding stays far below, a ReLU far above
 
 
-def _affine_states() -> np.ndarray:
-    """States x, y and their mix, stacked: float32 of shape (3 * AFFINE_PAIRS, 4).
+def _affine_states(num_inputs: int = CHOICE_INPUTS) -> np.ndarray:
+    """States x, y and their mix, stacked: float32 (3 * AFFINE_PAIRS, num_inputs).
 
     Spread wide (standard deviation 2) so that every ReLU or tanh unit of a fresh
     network works on both sides of its bend somewhere between the pairs.
     """
     rng = np.random.default_rng(5)
-    x = rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, CHOICE_INPUTS))
-    y = rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, CHOICE_INPUTS))
+    x = rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, num_inputs))
+    y = rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, num_inputs))
     mix = AFFINE_MIX * x + (1.0 - AFFINE_MIX) * y
     return np.concatenate([x, y, mix]).astype(np.float32)
 
@@ -1522,6 +1589,40 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
+def _affine_heads(probs: np.ndarray, values: np.ndarray) -> bool:
+    """Whether both heads are affine in the state, on :func:`_affine_states`.
+
+    Softmax makes the probabilities non-linear even for a linear model, so the test
+    looks at what the heads compute before it: log(p_a / p_0) (the logits'
+    differences) and the value. For a network without a hidden activation both are
+    affine in the state, f(t x + (1 - t) y) = t f(x) + (1 - t) f(y), whatever its
+    number of layers.
+
+    Args:
+        probs: (3 * AFFINE_PAIRS, num_actions) action probabilities on the states.
+        values: (3 * AFFINE_PAIRS, 1) values on the states.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(probs[:, 1:]) - np.log(probs[:, :1])
+    features = np.concatenate([log_ratio, values], axis=1)
+    x, y, mix = np.split(features, 3)
+    for column in range(features.shape[1]):
+        # A probability rounded to 0 in float32 has no log: leave that pair out.
+        ok = np.isfinite(x[:, column]) & np.isfinite(y[:, column]) & np.isfinite(
+            mix[:, column]
+        )
+        if not ok.any():
+            continue
+        seen = np.concatenate([x[ok, column], y[ok, column], mix[ok, column]])
+        residual = mix[ok, column] - (
+            AFFINE_MIX * x[ok, column] + (1.0 - AFFINE_MIX) * y[ok, column]
+        )
+        scale = max(1.0, float(np.max(np.abs(seen))))
+        if np.max(np.abs(residual)) > AFFINE_TOLERANCE * scale:
+            return False
+    return True
+
+
 def _judge_hidden_nonlinearity(records: Records, key: str, name: str) -> None:
     """Fail a network whose outputs are affine in the state: no hidden non-linearity.
 
@@ -1541,24 +1642,8 @@ def _judge_hidden_nonlinearity(records: Records, key: str, name: str) -> None:
     probs = as_array(outputs[0], name=f"'{name}' action_probs",
                      shape=(count, CHOICE_ACTIONS))
     values = as_array(outputs[1], name=f"'{name}' value", shape=(count, 1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = np.log(probs[:, 1:]) - np.log(probs[:, :1])
-    features = np.concatenate([log_ratio, values], axis=1)
-    x, y, mix = np.split(features, 3)
-    for column in range(features.shape[1]):
-        # A probability rounded to 0 in float32 has no log: leave that pair out.
-        ok = np.isfinite(x[:, column]) & np.isfinite(y[:, column]) & np.isfinite(
-            mix[:, column]
-        )
-        if not ok.any():
-            continue
-        seen = np.concatenate([x[ok, column], y[ok, column], mix[ok, column]])
-        residual = mix[ok, column] - (
-            AFFINE_MIX * x[ok, column] + (1.0 - AFFINE_MIX) * y[ok, column]
-        )
-        scale = max(1.0, float(np.max(np.abs(seen))))
-        if np.max(np.abs(residual)) > AFFINE_TOLERANCE * scale:
-            return
+    if not _affine_heads(probs, values):
+        return
     layers = records[f"{key}/layers"] if f"{key}/layers" in records else []
     described = " -> ".join(layers) if isinstance(layers, list) else "?"
     raise CheckFailed(

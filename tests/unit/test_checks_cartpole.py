@@ -318,6 +318,19 @@ def test_network_with_one_output_fails():
              "network/not-two-outputs", "two outputs")
 
 
+def test_network_without_hidden_activation_fails_saying_why():
+    # Mutation testing's catalogue: a linear hidden layer passed the check before.
+    def linear_hidden(inputs, num_actions, num_hidden):
+        hidden = keras.layers.Dense(num_hidden)(inputs)
+        return [
+            keras.layers.Dense(num_actions, activation="softmax")(hidden),
+            keras.layers.Dense(1)(hidden),
+        ]
+
+    fails_as(cartpole.check_agent_network, functional(linear_hidden),
+             "network/linear-hidden", "no activation", 'activation="relu"')
+
+
 def test_network_ignoring_num_hidden_fails():
     fails_as(cartpole.check_agent_network, network(fixed_hidden=128),
              "network/weight-count", "num_hidden")
@@ -600,6 +613,18 @@ def test_returns_undiscounted_bootstrap_fails():
     )
 
 
+def test_returns_bootstrap_added_to_the_last_reward_undiscounted_fails():
+    # Mutation testing's catalogue: G_(T-1) = r_(T-1) + bootstrap, no gamma.
+    def last_reward_plus_bootstrap(rewards, gamma, bootstrap=0.0):
+        returns = returns_loop(rewards, gamma, 0.0)
+        return returns + bootstrap * gamma ** np.arange(len(rewards))[::-1]
+
+    fails_as(
+        cartpole.check_discounted_returns, last_reward_plus_bootstrap,
+        "returns/bootstrap-on-last-reward", "r_(T-1) + gamma * bootstrap",
+    )
+
+
 def test_returns_normalised_fails():
     def normalised(rewards, gamma, bootstrap=0.0):
         g = returns_loop(rewards, gamma, bootstrap)
@@ -744,7 +769,11 @@ def test_normalise_nan_on_constant_fails():
         with np.errstate(invalid="ignore", divide="ignore"):
             return (x - x.mean()) / x.std()
 
-    fails(cartpole.check_normalise, no_eps, "NaN")
+    # NaN on one value AND on equal values is a missing epsilon, not ddof=1
+    # (mutation testing's catalogue found the ddof hint given for it).
+    message = fails_as(cartpole.check_normalise, no_eps, "normalise/zero-std",
+                       "0 / 0", "1e-8")
+    assert "ddof" not in message
 
 
 def test_normalise_sample_std_on_one_value_explains_the_nan():

@@ -43,7 +43,7 @@ def bootstrap_ignored(rewards, gamma, bootstrap=0.0):
 
 
 @wrong("adds the bootstrap to the last reward without discounting it",
-       mistake="returns/bootstrap-undiscounted")
+       mistake="returns/bootstrap-on-last-reward")
 def bootstrap_undiscounted(rewards, gamma, bootstrap=0.0):
     returns = np.zeros(len(rewards))
     running = 0.0
