@@ -58,6 +58,9 @@ CELLS_JS = """
     index,
     code: cell.classList.contains('jp-CodeCell'),
     prompt: text(cell.querySelector('.jp-InputPrompt') || cell),
+    // Source hidden (as the instrumentation cells are): JupyterLab then shows a
+    // placeholder with no execution count, so whether it ran cannot be read here.
+    collapsed: !!cell.querySelector('.jp-InputPlaceholder'),
     stderr: mime('application/vnd.jupyter.stderr'),
     images: [...cell.querySelectorAll('.jp-OutputArea-output img')]
       .filter((img) => !img.closest('.animation') && !img.closest('.jupyter-widgets'))
@@ -79,6 +82,7 @@ class Cell:
     index: int
     code: bool
     prompt: str
+    collapsed: bool = False
     stderr: list[str] = field(default_factory=list)
     images: int = 0
     animations: list[dict] = field(default_factory=list)
