@@ -151,6 +151,13 @@ def test_stderr_without_filters_c_level_output_and_keeps_the_rest():
     ]
 
 
+def test_stderr_without_in_process(capfd):
+    with seeding.stderr_without(("NOTICE",)) as dropped:
+        os.write(2, b"NOTICE from C\nkeep this\n")
+    assert dropped == ["NOTICE from C\n"]
+    assert capfd.readouterr().err == "keep this\n"
+
+
 def test_tensorflow_start_up_notices_are_left_out():
     """With oneDNN on (the default on AVX512-VNNI/AMX CPUs; forced here), TensorFlow
     2.21 prints its oneDNN notice whatever TF_CPP_MIN_LOG_LEVEL says: the filtered
