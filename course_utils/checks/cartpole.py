@@ -1624,7 +1624,8 @@ def _affine_heads(probs: np.ndarray, values: np.ndarray) -> bool:
 
 
 def _judge_hidden_nonlinearity(records: Records, key: str, name: str) -> None:
-    """Fail a network whose outputs are affine in the state: no hidden non-linearity.
+    """Fail a network whose actor gives no probabilities, whose outputs are affine
+    in the state (no hidden non-linearity), or with a hidden layer left linear.
 
     Softmax makes the probabilities non-linear even for a linear model, so the test
     looks at what the heads compute before it: log(p_a / p_0) (the logits' differences)
@@ -1642,19 +1643,43 @@ def _judge_hidden_nonlinearity(records: Records, key: str, name: str) -> None:
     probs = as_array(outputs[0], name=f"'{name}' action_probs",
                      shape=(count, CHOICE_ACTIONS))
     values = as_array(outputs[1], name=f"'{name}' value", shape=(count, 1))
-    if not _affine_heads(probs, values):
-        return
+    if np.any(probs < -1e-6) or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-4):
+        raise CheckFailed(
+            f"network '{name}': its actor's outputs are not probabilities (each row "
+            ">= 0 and summing to 1), yet the training loop samples the actions "
+            "from them. Hint: give the actor head activation=\"softmax\", as in "
+            "build_agent.",
+            "choice/no-softmax",
+        )
     layers = records[f"{key}/layers"] if f"{key}/layers" in records else []
     described = " -> ".join(layers) if isinstance(layers, list) else "?"
-    raise CheckFailed(
-        f"network '{name}' ({described}) has no non-linearity between the state and "
-        "its heads: its action preferences (the logits before the softmax) and its "
-        "value are linear functions of the state. Dense layers without an "
-        "activation compose into one linear map, W2 (W1 s + b1) + b2 = W s + b, so "
-        "stacking them adds no features, whatever their size. Give the hidden "
-        "layers an activation (activation=\"relu\" or \"tanh\").",
-        "choice/linear-network",
-    )
+    if _affine_heads(probs, values):
+        raise CheckFailed(
+            f"network '{name}' ({described}) has no non-linearity between the state "
+            "and its heads: its action preferences (the logits before the softmax) "
+            "and its value are linear functions of the state. Dense layers without "
+            "an activation compose into one linear map, W2 (W1 s + b1) + b2 = W s + "
+            "b, so stacking them adds no features, whatever their size. Give the "
+            "hidden layers an activation (activation=\"relu\" or \"tanh\").",
+            "choice/linear-network",
+        )
+    # Only the critic's head is linear: a hidden layer without activation merges
+    # with the layer after it into one (the network is then a smaller one than
+    # it looks, and not the one the student meant to try).
+    linear = [
+        text for text in layers if isinstance(text, str)
+        and text.startswith("Dense(") and text.endswith(", linear)")
+    ] if isinstance(layers, list) else []
+    if len(linear) > 1:
+        raise CheckFailed(
+            f"network '{name}' ({described}) has {len(linear)} Dense layers without "
+            "an activation; only the critic's one-unit head should be linear. A "
+            "hidden layer without activation adds nothing: with the layer after it, "
+            "it composes into one (W2 (W1 s + b1) + b2 = W s + b), so the network is "
+            "not the one you meant to try. Hint: give every hidden layer "
+            "activation=\"relu\" or \"tanh\".",
+            "choice/linear-layer",
+        )
 
 
 def _judge_choice_runs(records: Records, key: str, name: str) -> list[tuple]:

@@ -1213,6 +1213,45 @@ def test_choice_rejects_a_linear_network_for_that_reason(linear):
         cartpole.check_network_choice(networks, experiment, "wide", baseline=CRAMPED)
 
 
+def one_linear_layer(first_linear):
+    """Two hidden Dense layers of 32, one of them without activation."""
+
+    def build(num_inputs, num_actions):
+        inputs = keras.Input(shape=(num_inputs,))
+        first = None if first_linear else "relu"
+        x = keras.layers.Dense(32, activation=first)(inputs)
+        x = keras.layers.Dense(32, activation="relu" if first_linear else None)(x)
+        probs = keras.layers.Dense(num_actions, activation="softmax")(x)
+        return keras.Model(inputs, [probs, keras.layers.Dense(1)(x)])
+
+    return build
+
+
+def no_softmax(num_inputs, num_actions):
+    inputs = keras.Input(shape=(num_inputs,))
+    x = keras.layers.Dense(32, activation="relu")(inputs)
+    scores = keras.layers.Dense(num_actions)(x)
+    return keras.Model(inputs, [scores, keras.layers.Dense(1)(x)])
+
+
+@pytest.mark.parametrize("first_linear", [True, False])
+def test_choice_rejects_a_hidden_layer_left_linear(first_linear):
+    """Mutation testing: one of two hidden layers without activation passed (the
+    network as a whole is not linear); the lesson asks for an activation on each."""
+    networks, experiment = standard()
+    networks["deep"] = one_linear_layer(first_linear)
+    fails_as(choice(networks, experiment, "wide"), None, "choice/linear-layer",
+             "'deep'", "2 Dense layers without an activation", "Dense(32, linear)")
+
+
+def test_choice_rejects_an_actor_without_softmax():
+    """Mutation testing: an actor head without softmax passed the affine test."""
+    networks, experiment = standard()
+    networks["deep"] = no_softmax
+    fails_as(choice(networks, experiment, "wide"), None, "choice/no-softmax",
+             "'deep'", "not probabilities", 'activation="softmax"')
+
+
 @pytest.mark.parametrize(
     ("field", "value", "fragment"),
     [
