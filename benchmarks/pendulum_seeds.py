@@ -7,7 +7,10 @@ the episode where the 10-episode training average first reached the goal, the
 training seconds until then, and the noise-free evaluation on the shared start states.
 
     python benchmarks/pendulum_seeds.py --seeds 0 1 2 3 4 5 6 7 8 9
+    python benchmarks/pendulum_seeds.py --set WARMUP_EPISODES=0   # without warm-up
 
+``--set NAME=VALUE`` trains a variant: a cell inserted after the hyperparameter cell
+sets the constant (as ``make bench``'s ablations do; the notebook is not changed).
 Seconds depend on the machine and on what else runs on it; episodes and evaluations
 do not (a seeded run repeats itself).
 """
@@ -24,9 +27,12 @@ from pathlib import Path
 RUN = Path(__file__).resolve().parent / "run.py"
 
 
-def run_seed(seed: int, timeout: int) -> dict:
+def run_seed(seed: int, timeout: int, overrides: list[str]) -> dict:
     """Execute the notebook with one seed; return its COURSE_RESULTS record."""
     command = [sys.executable, str(RUN), "--one", "pendulum", str(seed)]
+    if overrides:
+        command += ["--implementation", "course " + " ".join(overrides)]
+        command += ["--set", *overrides]
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -49,7 +55,8 @@ def line(record: dict) -> str:
         f"| {fmt(record.get('eval_mean'), '.1f')} | {fmt(worst, '.1f')} "
         f"| {fmt(record.get('hanging_start_reward'), '.1f')} "
         f"| {fmt(record.get('notebook_seconds'), '.0f')} "
-        f"| {fmt(record.get('peak_memory_mb'), '.0f')} |"
+        f"| {fmt(record.get('peak_memory_mb'), '.0f')} "
+        f"| {record.get('notebook_error') or ''} |"
     )
 
 
@@ -58,16 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=list(range(10)))
     parser.add_argument("--timeout", type=int, default=900, help="per seed, seconds")
     parser.add_argument("--jsonl", type=Path, help="also append the records here")
+    parser.add_argument(
+        "--set", nargs="*", default=[], metavar="NAME=VALUE", help="train a variant"
+    )
     args = parser.parse_args(argv)
     print(
         "| seed | crossing episode | s to crossing | s for all episodes "
-        "| eval mean | worst eval episode | hanging start | notebook s | peak MB |\n"
-        "|---|---|---|---|---|---|---|---|---|",
+        "| eval mean | worst eval episode | hanging start | notebook s | peak MB "
+        "| error |\n"
+        "|---|---|---|---|---|---|---|---|---|---|",
         flush=True,
     )
     records = []
     for seed in args.seeds:
-        record = run_seed(seed, args.timeout)
+        record = run_seed(seed, args.timeout, args.set)
         records.append(record)
         if args.jsonl:
             with args.jsonl.open("a") as handle:

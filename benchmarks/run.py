@@ -54,15 +54,63 @@ CHAPTERS = {
     "cartpole": ROOT / "notebooks" / "01_actor_critic_cartpole.py",
     "pendulum": ROOT / "notebooks" / "02_ddpg_pendulum.py",
 }
+# Variants of a chapter that a run also trains, on the same seeds, to measure what
+# one of the chapter's choices does. Name -> constants set by a code cell inserted
+# after the chapter's hyperparameter cell (the committed notebook is not changed).
+ABLATIONS = {
+    "pendulum": {"course without warm-up": {"WARMUP_EPISODES": "0"}},
+}
 # Figures kept per task and implementation: median, min and max over the seeds.
 STATS = ("episodes", "env_steps", "train_seconds", "peak_memory_mb", "eval_mean")
 
 
-def execute_notebook(path: Path, seed: int, timeout: int) -> dict:
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """``["NAME=VALUE", ...]`` -> ``{NAME: VALUE}``; NAME an UPPER_CASE constant,
+    VALUE a Python literal (nothing else can be injected into a notebook)."""
+    import ast
+
+    overrides = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not (name.isidentifier() and name.isupper()):
+            raise ValueError(f"--set {pair!r}: expected CONSTANT=literal")
+        ast.literal_eval(value)  # raises ValueError/SyntaxError on anything else
+        overrides[name] = value
+    return overrides
+
+
+def with_overrides(notebook, overrides: dict[str, str]):
+    """Insert, after the hyperparameter cell, a code cell that sets ``overrides``.
+
+    The hyperparameter cell is the code cell that calls ``cu.resolve_seed``; the
+    later cells then see the new values, as if the constants had been edited there.
+    """
+    import nbformat
+
+    if not overrides:
+        return notebook
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and "cu.resolve_seed(" in cell.source:
+            source = "\n".join(f"{name} = {value}" for name, value in overrides.items())
+            notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
+            return notebook
+    raise ValueError("no hyperparameter cell (one that calls cu.resolve_seed)")
+
+
+def execute_notebook(
+    path: Path,
+    seed: int,
+    timeout: int,
+    overrides: dict[str, str] | None = None,
+    implementation: str = "course",
+) -> dict:
     """Run one notebook in a fresh kernel; return its record plus the kernel's peak RSS.
 
     Meant to run in a subprocess of its own (see ``--one``): once the kernel has
-    exited, this process's largest finished child is the kernel.
+    exited, this process's largest finished child is the kernel. ``overrides``
+    (constant -> literal) trains a variant (see :data:`ABLATIONS`), recorded under
+    the name ``implementation``.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -71,7 +119,7 @@ def execute_notebook(path: Path, seed: int, timeout: int) -> dict:
         results = Path(workdir) / "results.jsonl"
         os.environ.update(COURSE_SEED=str(seed), COURSE_RESULTS=str(results))
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        notebook = nbformat.read(path, as_version=4)
+        notebook = with_overrides(nbformat.read(path, as_version=4), overrides or {})
         client = NotebookClient(
             notebook,
             timeout=timeout,
@@ -93,7 +141,8 @@ def execute_notebook(path: Path, seed: int, timeout: int) -> dict:
         )
     record = json.loads(lines[0])
     record.update(
-        implementation="course",
+        implementation=implementation,
+        overrides=overrides or {},
         task=next(task for task, nb in NOTEBOOKS.items() if nb == path),
         notebook_seconds=wall,
         notebook_error=notebook_error,
@@ -339,7 +388,9 @@ def _baselines_text(rows: list[dict], task: str) -> str:
     parts = []
     for row in rows:
         name = row["implementation"]
-        if row["task"] != task or name == "course" or not row["train_seconds"]:
+        if row["task"] != task or not name.startswith("SB3 "):
+            continue
+        if not row["train_seconds"]:
             continue
         parts.append(
             f"{_median(row['episodes'], 0)} episodes and "
@@ -351,6 +402,24 @@ def _baselines_text(rows: list[dict], task: str) -> str:
         " On the same machine, to the same criterion, Stable-Baselines3 needed "
         + ", ".join(parts) + " (medians)."
     )
+
+
+def _ablations_text(rows: list[dict], task: str) -> str:
+    """What the chapter's variants (:data:`ABLATIONS`) gave on the same seeds."""
+    text = ""
+    for name, overrides in ABLATIONS.get(task, {}).items():
+        row = find_row(rows, task, name)
+        if row is None:
+            continue
+        settings = ", ".join(f"`{key} = {value}`" for key, value in overrides.items())
+        episodes, evaluation = row["episodes"], row["eval_mean"]
+        text += (
+            f" The same seeds trained {name.removeprefix('course ')} ({settings}): "
+            f"the goal on {row['solved']} of {row['runs']} seeds, after a median of "
+            f"{_median(episodes, 0)} episodes{_range(episodes, 0)}; the actor "
+            f"averaged {_median(evaluation, 1)}{_range(evaluation, 1)}."
+        )
+    return text
 
 
 def chapter_note(run: dict, task: str) -> str:
@@ -392,7 +461,7 @@ def chapter_note(run: dict, task: str) -> str:
                 f" (the same {shared[1]} start states for every seed and every "
                 "implementation)"
             )
-        body += "."
+        body += "." + _ablations_text(rows, task)
     note = head + body + _baselines_text(rows, task)
     note += " Your machine will give other figures."
     if run.get("source"):
@@ -487,13 +556,28 @@ def main(argv: list[str] | None = None) -> int:
         help="only regenerate the chapters' closing notes from the saved run",
     )
     parser.add_argument(
+        "--no-ablations",
+        action="store_true",
+        help="skip the chapters' variants (ABLATIONS) that a run also trains",
+    )
+    parser.add_argument(
         "--one", nargs=2, metavar=("TASK", "SEED"), help=argparse.SUPPRESS
     )
+    # With --one: constants to change (NAME=literal) and the record's name.
+    parser.add_argument("--set", nargs="*", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--implementation", default="course", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.one:
         task, seed = args.one
-        print(json.dumps(execute_notebook(NOTEBOOKS[task], int(seed), args.timeout)))
+        record = execute_notebook(
+            NOTEBOOKS[task],
+            int(seed),
+            args.timeout,
+            overrides=parse_overrides(args.set),
+            implementation=args.implementation,
+        )
+        print(json.dumps(record))
         return 0
     if args.notes:
         for path in update_notes(load_run()):
@@ -511,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{record['task']:9} {record['implementation']:9} seed {record['seed']}: "
             f"solved={record['solved']} episodes={record['episodes']} "
-            f"train_s={record['train_seconds']:.1f} "
+            f"train_s={record['train_seconds']} "
             f"mem={record['peak_memory_mb']:.0f}MB",
             flush=True,
         )
@@ -548,6 +632,13 @@ def main(argv: list[str] | None = None) -> int:
                 task,
                 seed,
             )
+        variants = {} if args.no_ablations else ABLATIONS.get(task, {})
+        for name, overrides in variants.items():
+            pairs = [f"{key}={value}" for key, value in overrides.items()]
+            for seed in args.seeds:
+                command = [sys.executable, __file__, "--one", task, str(seed)]
+                command += ["--implementation", name, "--set", *pairs]
+                attempt(command, name, task, seed)
         if args.baselines:
             script = str(ROOT / "benchmarks" / "sb3_baselines.py")
             for algo in BASELINES[task]:

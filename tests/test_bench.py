@@ -1,0 +1,118 @@
+"""The benchmark's Pendulum plumbing, without running a kernel.
+
+Every implementation is evaluated from the same start states (the notebook and the
+Stable-Baselines3 script agree on them), the table and chapter 02's closing note say
+so only when the records do, and an ablation changes constants, nothing else.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load(name: str):
+    """A script of benchmarks/ as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        f"bench_{name}", ROOT / "benchmarks" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def notebook_constant(name: str):
+    """The value of an UPPER_CASE constant of chapter 02's hyperparameter cell."""
+    source = (ROOT / "notebooks" / "02_ddpg_pendulum.py").read_text()
+    match = re.search(rf"^{name} = (.+?)(\s+#.*)?$", source, re.M)
+    assert match, f"{name} is not set in notebooks/02_ddpg_pendulum.py"
+    return ast.literal_eval(match.group(1))
+
+
+def record(implementation, seed, eval_mean, *, eval_seed=10_000, episodes=20):
+    return dict(
+        task="pendulum",
+        implementation=implementation,
+        seed=seed,
+        solved=True,
+        episodes=episodes,
+        env_steps=episodes * 200,
+        train_seconds=5.0,
+        peak_memory_mb=800,
+        eval_mean=eval_mean,
+        eval_seed=eval_seed,
+        eval_episodes=20,
+    )
+
+
+def test_notebook_and_sb3_evaluate_from_the_same_start_states():
+    sb3 = load("sb3_baselines")
+    assert notebook_constant("EVAL_SEED") == sb3.EVAL_SEED
+    assert notebook_constant("EVAL_EPISODES") == sb3.EVAL_EPISODES
+
+
+def test_the_table_says_same_starts_only_when_every_record_does():
+    bench = load("run")
+    same = [record("course", 0, -120.0), record("SB3 TD3", 0, -125.0)]
+    assert bench.shared_start_states(same) == (10_000, 20)
+    assert "same 20 start states" in bench.evaluation_note(same)
+    assert "same 20 starts" in bench.report(same, [0], [], when="now", where="here")
+
+    mixed = [record("course", 0, -120.0, eval_seed=10_004), same[1]]
+    assert bench.shared_start_states(mixed) is None
+    assert "NOT on the same start states" in bench.evaluation_note(mixed)
+    assert "same 20 starts" not in bench.report(mixed, [0], [], when="", where="")
+    unsaid = [dict(same[0], eval_seed=None), same[1]]
+    assert bench.shared_start_states(unsaid) is None
+
+
+def test_closing_note_reports_the_ablation_beside_the_course():
+    bench = load("run")
+    records = [
+        record("course", 0, -120.0, episodes=18),
+        record("course", 1, -124.0, episodes=16),
+        record("course without warm-up", 0, -131.0, episodes=22),
+        record("course without warm-up", 1, -139.0, episodes=36),
+    ]
+    run = dict(
+        measured="today",
+        machine="here",
+        seeds=[0, 1],
+        rows=bench.summary_rows(records),
+        records=records,
+    )
+    note = bench.chapter_note(run, "pendulum")
+    assert "-122.0 (-124.0 to -120.0)" in note
+    assert "without warm-up (`WARMUP_EPISODES = 0`)" in note
+    assert "-135.0 (-139.0 to -131.0)" in note
+    assert "Stable-Baselines3" not in note  # the variant is not a baseline
+
+
+def test_an_ablation_sets_constants_after_the_hyperparameter_cell():
+    bench = load("run")
+    path = ROOT / "notebooks" / "02_ddpg_pendulum.ipynb"
+    cells = nbformat.read(path, as_version=4).cells
+    for name in bench.ABLATIONS["pendulum"]["course without warm-up"]:
+        notebook_constant(name)  # the constant an ablation changes exists
+    overrides = bench.parse_overrides(["WARMUP_EPISODES=0"])
+    changed = bench.with_overrides(nbformat.read(path, as_version=4), overrides)
+    assert len(changed.cells) == len(cells) + 1
+    index = next(i for i, c in enumerate(cells) if "cu.resolve_seed(" in c.source)
+    assert changed.cells[index + 1].source == "WARMUP_EPISODES = 0"
+    assert changed.cells[index + 2].source == cells[index + 1].source
+
+
+@pytest.mark.parametrize(
+    "pair", ["warmup=0", "WARMUP_EPISODES=__import__('os')", "A-B=1", "X=1; y"]
+)
+def test_an_ablation_takes_only_constants_and_literals(pair):
+    bench = load("run")
+    with pytest.raises((ValueError, SyntaxError)):
+        bench.parse_overrides([pair])
