@@ -670,24 +670,29 @@ def make_update_step(
 # episode's total reward and the average of the last 10. We note the first episode
 # where that average reaches -200, and keep training to the original's 50 episodes.
 #
-# **Random torques first.** One change to the original: the first `WARMUP_EPISODES`
-# = 5 episodes play uniformly random torques in $[-2, 2]$ instead of the actor's,
-# and the networks learn from them as from any other transition. Why? The critic
-# learns $Q(s, a)$ only for the actions it has seen, and the actor improves by
-# following the critic's slope *at its own action*. At first the actor outputs
-# almost 0 everywhere (its tiny last layer) and the OU noise adds small, slow
-# pushes, so in many states the critic never sees what a full push either way does.
+# ### Random torques first
+#
+# One change to the original: the first `WARMUP_EPISODES` = 5 episodes play
+# uniformly random torques in $[-2, 2]$ instead of the actor's, and the networks
+# learn from them as from any other transition. Why? The critic learns $Q(s, a)$
+# only for the actions it has seen, and the actor improves by following the
+# critic's slope *at its own action*. At first the actor outputs almost 0 everywhere
+# (its tiny last layer) and the OU noise adds small, slow pushes, so in many states
+# the critic never sees what a full push either way does.
+#
 # The actor can then settle on a tempting mistake: near the bottom, push as hard as
-# it can the short way up. The motor is too weak for that: the rod rises until
-# gravity's pull equals the largest torque, about 0.4 rad (23°) from the bottom,
-# and stays there, at a cost of about 7.5 per step, some -1,500 per episode. No
-# *small* change of the torque gets it out, so the critic's local slope never
-# points to the right move, which is very different: push the other way first,
-# and pump. Random torques show the critic strong pushes both ways in all kinds of
-# states before the actor starts relying on it; Stable-Baselines3 does the same for
-# its first 10,000 steps (`learning_starts`). The price is 5 poor episodes in the
-# training average. The closing note of the notebook says what the change did on
-# our machine: the benchmark also trains the same seeds without it.
+# it can the short way up. The motor is too weak for that. Pendulum's equation of
+# motion is $\ddot\theta = 15 \sin\theta + 3u$, so with $|u| = 2$ the rod rises
+# until $|\sin\theta| = 2/5$, about 0.41 rad (23°) from the bottom, and stays
+# there: about $-(\pi - 0.41)^2 \approx -7.5$ per step, some -1,500 per episode.
+# No *small* change of the torque gets it out, so the critic's local slope never
+# points to the right move, which is very different: push the other way first, and
+# pump. Random torques show the critic strong pushes both ways in all kinds of
+# states before the actor starts relying on it. (The Stable-Baselines3 settings our
+# benchmark uses, rl-baselines3-zoo's, do the same for their first 10,000 steps:
+# `learning_starts`.) The price is 5 poor episodes in the training average. The
+# closing note of the notebook says what the change did on our machine: the
+# benchmark also trains the same seeds without it.
 
 
 # %%
