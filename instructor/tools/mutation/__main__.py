@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     found, unextracted = course_exercises(root)
     exercises = select(found, args.only)
     recorded = read_recorded(root)
+    started, cpu_before = time.monotonic(), cpu_seconds()
     write_build(exercises, out, recorded)
     if args.command == "extract":
         for exercise in exercises:
@@ -93,7 +94,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"NOT EXTRACTED: {line}")
         return 1 if unextracted else 0
 
-    started, cpu_before = time.monotonic(), cpu_seconds()
     mutants = []
     if not args.skip_tool:
         log = out / "mutmut.log"
@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"\n{footer}")
     (out / "report.md").write_text(report.markdown(rows) + "\n\n" + footer + "\n")
+    (out / "catalogue.md").write_text(report.catalogue_listing(rows))
     if args.readme:
         report.update_readme(root / "README.md", report.markdown(rows), footer)
     if problems:

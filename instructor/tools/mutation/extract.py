@@ -605,6 +605,11 @@ pytest_add_cli_args_test_selection = ["tests"]
 # them (forking straight from mutmut's process left some mutants hanging).
 process_isolation = "forkserver"
 use_git_change_detection = false
+# A mutant's CPU-time limit is (its test's time in the clean run + this) x 15 x 2
+# seconds. The clean run times a test with TensorFlow warm; a fresh worker pays its
+# first operations and tf.function tracing, which on a loaded machine exceeded the
+# default of 1 (timeouts, not hangs: alone, the same mutants fail in seconds).
+timeout_constant = 10
 
 [tool.pytest.ini_options]
 # This file, not the repository's, configures pytest here.

@@ -177,6 +177,27 @@ def text(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def catalogue_listing(rows: list[Row]) -> str:
+    """Every catalogue entry: what it gets wrong, the check's verdict and first line.
+
+    Written to ``build/mutation/catalogue.md``, to read the messages a student
+    would get.
+    """
+    lines = ["# Catalogue of wrong answers: what each check said", ""]
+    for row in rows:
+        if not row.outcomes:
+            continue
+        lines += [f"## {row.exercise.label}", ""]
+        for outcome in row.outcomes:
+            named = f" `{outcome.named}`" if outcome.named else ""
+            lines.append(
+                f"- **{outcome.entry.name}** ({outcome.entry.description}): "
+                f"{outcome.status}{named}. {outcome.message}"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
 def update_readme(readme: Path, table: str, footer: str) -> None:
     """Replace the README's block between the mutation markers.
 

@@ -51,8 +51,8 @@ def softmax_critic(num_inputs, num_actions, num_hidden):
     return keras.Model(inputs=inputs, outputs=[action_probs, value])
 
 
-@wrong("one hidden layer per head: nothing is shared",
-       mistake="network/no-shared-layer")
+@wrong("one hidden layer per head: nothing is shared (too many weights)",
+       mistake="network/weight-count")
 def separate_hidden_layers(num_inputs, num_actions, num_hidden):
     inputs = keras.Input(shape=(num_inputs,))
     actor_hidden = keras.layers.Dense(num_hidden, activation="relu")(inputs)
@@ -90,7 +90,8 @@ def hard_coded_sizes(num_inputs, num_actions, num_hidden):
     return keras.Model(inputs=inputs, outputs=[action_probs, value])
 
 
-@wrong("a hidden layer without activation: the whole network is linear")
+@wrong("a hidden layer without activation: the whole network is linear",
+       mistake="network/linear-hidden")
 def linear_hidden(num_inputs, num_actions, num_hidden):
     inputs = keras.Input(shape=(num_inputs,))
     hidden = keras.layers.Dense(num_hidden)(inputs)

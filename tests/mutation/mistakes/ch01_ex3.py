@@ -72,7 +72,7 @@ def sum_not_mean(values):
 
 
 @wrong("special-cases equal values and returns them unchanged instead of zeros",
-       mistake="normalise/unchanged")
+       mistake="normalise/zero-std")
 def equal_values_unchanged(values):
     values = np.asarray(values, dtype=np.float64)
     if values.std() == 0:

@@ -84,7 +84,7 @@ def broadcast(action_probs, values, actions, returns):
 
 
 @wrong("np.log on a tensor: fine eagerly, impossible inside tf.function",
-       mistake="loss/fails-in-graph")
+       mistake="tf/numpy-in-graph")
 def numpy_log(action_probs, values, actions, returns):
     advantage = tf.stop_gradient(returns - values)
     actor_loss = -tf.reduce_mean(np.log(_taken(action_probs, actions)) * advantage)
@@ -92,7 +92,7 @@ def numpy_log(action_probs, values, actions, returns):
 
 
 @wrong(".numpy() to detach the advantage: no value exists inside tf.function",
-       mistake="loss/fails-in-graph")
+       mistake="tf/numpy-in-graph")
 def numpy_detach(action_probs, values, actions, returns):
     advantage = (returns - values).numpy()
     actor_loss = -tf.reduce_mean(tf.math.log(_taken(action_probs, actions)) * advantage)

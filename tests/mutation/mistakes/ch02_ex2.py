@@ -119,7 +119,7 @@ class FlagsSwapped:
 
 
 @wrong("a fresh seeded generator at every call: the same batch every time",
-       mistake="buffer/not-uniform")
+       mistake="buffer/same-batch")
 class ReseedsEveryCall:
     def sample(self, batch_size, rng):
         rng = np.random.default_rng(0)
