@@ -853,11 +853,16 @@ print(f"from hanging down: total reward {hanging.total_reward:.1f}")
 cu.animate(hanging.frames, title="the trained actor, from hanging down")
 
 # %% [markdown]
+# A swing-up from hanging down costs a few hundred however well it is done: the rod
+# spends its first couple of seconds far from upright.
+#
 # Then the score: 20 episodes from random starts. Episode $i$ starts from
 # `reset(seed=EVAL_SEED + i)`: the same 20 start states whatever `SEED` you train
 # with (the benchmark scores Stable-Baselines3's agents on the same 20), none of them
-# seen in training. A good policy averages about -150 (some starts need a swing-up,
-# some are nearly upright already); the course's target is `EVAL_TARGET`.
+# seen in training. Over many random starts a good policy averages about -150 (some
+# starts need a swing-up, some are nearly upright already), and the mean of any 20
+# of them can land some 20 above or below that: scoring every agent on the same 20
+# keeps the comparison fair. The course's target on them is `EVAL_TARGET`.
 
 # %%
 evaluation = cu.evaluate(
