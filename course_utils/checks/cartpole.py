@@ -1265,6 +1265,18 @@ def _judge_one_loss(records: Records, key: str, case: dict[str, np.ndarray]) -> 
     expected_actor, expected_critic = reference_losses(
         *(case[name] for name in LOSS_INPUTS)
     )
+    swapped = np.allclose(actor, expected_critic, **LOSS_TOLERANCE) and np.allclose(
+        critic, expected_actor, **LOSS_TOLERANCE
+    )
+    if swapped and not np.allclose(expected_actor, expected_critic, **LOSS_TOLERANCE):
+        raise CheckFailed(
+            f"your actor_loss ({float(actor):.4g}) is the critic's loss and your "
+            f"critic_loss ({float(critic):.4g}) the actor's: the pair is swapped. "
+            "Hint: return "
+            "(actor_loss, critic_loss), in that order (the update step unpacks it "
+            "so).",
+            "loss/swapped-pair",
+        )
     _judge_loss_value(
         actor, expected_actor, "actor_loss", shown, _actor_mistakes(case),
         "actor_loss = mean over steps of -log(prob of the action taken) * advantage.",

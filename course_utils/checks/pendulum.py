@@ -1097,6 +1097,8 @@ def _loss_references(case: dict, weights) -> dict[str, float]:
         critic_half=float(0.5 * np.mean((y - q) ** 2)),
         critic_rmse=float(np.sqrt(np.mean((y - q) ** 2))),
         critic_target_q=float(np.mean((y - _np_critic(tcw, s, a)) ** 2)),
+        # y (B, 1) minus a Q squeezed to (B,): every y against every Q, (B, B).
+        critic_broadcast=float(np.mean((y - q.reshape(1, -1)) ** 2)),
         actor=float(-np.mean(_np_critic(cw, s, _np_actor(aw, s)))),
         actor_plus=float(np.mean(_np_critic(cw, s, _np_actor(aw, s)))),
         actor_buffer=float(-np.mean(q)),
@@ -1139,6 +1141,10 @@ _CRITIC_MISTAKES = (
     ("critic_target_q", "losses/critic-q-from-target",
      "Q(s, a) comes from the target critic; the critic being trained is the "
      "online one: critic([states, actions])."),
+    ("critic_broadcast", "losses/critic-broadcast",
+     "y has shape (B, 1) and your Q(s, a) shape (B,) (squeezed), so y - Q "
+     "broadcasts to (B, B): every target against every prediction. Keep both "
+     "(B, 1), as critic([states, actions]) returns it, or squeeze both."),
 )
 _ACTOR_MISTAKES = (
     ("actor_plus", "losses/actor-sign",

@@ -1064,6 +1064,17 @@ def test_loss_probe_data_round_trips(answer):
     assert_round_trip(cartpole.LOSS, answer)
 
 
+def test_loss_pair_returned_the_other_way_round_is_named():
+    # Mutation testing's catalogue: (critic_loss, actor_loss) got "actor_loss is
+    # not right" (it is the critic's value).
+    def swapped(action_probs, values, actions, returns):
+        actor_loss, critic_loss = loss_reference(action_probs, values, actions, returns)
+        return critic_loss, actor_loss
+
+    fails_as(cartpole.check_actor_critic_loss, swapped, "loss/swapped-pair",
+             "the pair is swapped", "(actor_loss, critic_loss)")
+
+
 def test_every_recognised_mistake_has_a_well_formed_id():
     import re
 

@@ -592,6 +592,14 @@ def losses_if_terminated(batch, actor, critic, target_actor, target_critic, gamm
     return -tf.reduce_mean(critic([s, actor(s)])), critic_loss
 
 
+def squeezed_q(batch, actor, critic, target_actor, target_critic, gamma):
+    """Mutation testing's catalogue: Q squeezed to (B,), y kept (B, 1)."""
+    s, a, r, s2, te, tr = batch
+    y = r + gamma * (1 - te) * target_critic([s2, target_actor(s2)])
+    q = tf.squeeze(critic([s, a]), axis=1)
+    return -tf.reduce_mean(critic([s, actor(s)])), tf.reduce_mean(tf.square(y - q))
+
+
 def test_losses_reference_passes(capsys):
     pendulum.check_ddpg_losses(losses_reference)
     assert capsys.readouterr().out.startswith("✔ DDPG losses")
@@ -620,6 +628,7 @@ def test_losses_written_differently_passes(answer):
         (actor_half_gradient, "losses/wrong-gradient", "not the right gradient"),
         (numpy_only_in_graph, "tf/numpy-in-graph", "so .numpy() cannot run"),
         (losses_if_terminated, "array/truth-value", "(1 - terminated)"),
+        (squeezed_q, "losses/critic-broadcast", "broadcasts to (B, B)"),
     ],
 )
 def test_losses_mistakes_fail(answer, mistake, fragment):

@@ -99,7 +99,8 @@ def numpy_detach(action_probs, values, actions, returns):
     return actor_loss, huber_loss(returns, values)
 
 
-@wrong("returns the pair in the wrong order: (critic_loss, actor_loss)")
+@wrong("returns the pair in the wrong order: (critic_loss, actor_loss)",
+       mistake="loss/swapped-pair")
 def swapped_pair(action_probs, values, actions, returns):
     advantage = tf.stop_gradient(returns - values)
     actor_loss = -tf.reduce_mean(tf.math.log(_taken(action_probs, actions)) * advantage)

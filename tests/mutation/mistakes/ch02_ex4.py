@@ -146,7 +146,8 @@ def numpy_mean(batch, actor, critic, target_actor, target_critic, gamma):
     return actor_loss, critic_loss
 
 
-@wrong("squeezes Q(s, a) to (B,) but not y (B, 1): the error broadcasts to (B, B)")
+@wrong("squeezes Q(s, a) to (B,) but not y (B, 1): the error broadcasts to (B, B)",
+       mistake="losses/critic-broadcast")
 def broadcast(batch, actor, critic, target_actor, target_critic, gamma):
     states, actions = batch[0], batch[1]
     y = _target(batch, target_actor, target_critic, gamma)
