@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 import time
@@ -527,6 +528,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the grader; return 0 once grading is done, 2 for misuse."""
     args = parse_arguments(argv)
     skip_slow_imports()
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C must reach grade_all as KeyboardInterrupt (report so far, the rest
+        # 'not graded'), whatever handler an imported library (Dask's, for one)
+        # left behind.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     from instructor.grading.course import load_course
     from instructor.grading.html_report import html_path, try_write_html
     from instructor.grading.progress import Progress
