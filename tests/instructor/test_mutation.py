@@ -275,3 +275,61 @@ def test_report_fails_on_an_unexplained_survivor_and_a_stale_entry():
     assert any("'v' missed" in line for line in problems)
     assert any("no longer survives" in line for line in problems)  # a = 1 killed
     assert rows[0].score == "50%"
+
+
+def test_an_exercise_of_several_names_takes_entries_that_answer_some(course, modules):
+    exercises, _ = course
+    several = [e for e in exercises if len(e.defines) > 1]
+    assert several, "chapter 01's Exercise 5 defines networks and a pick"
+    cell = CheckCell(several[0], modules)
+    entries = dict((e.name, answer) for e, answer in catalogue_entries(
+        ROOT / MISTAKES / f"{several[0].name}.py"))
+    result, mistake, _ = cell.run(cell.answers(entries["picks_cramped"]))
+    assert (result, mistake) == ("failed", "choice/picked-cramped")
+    with pytest.raises(ValueError, match="answers"):
+        cell.answers(lambda notebook: {"not_a_name": 1})
+
+
+def test_command_line_extracts_and_runs_the_catalogue(tmp_path, capsys):
+    from instructor.tools.mutation.__main__ import main
+
+    out = tmp_path / "build"
+    common = ["--root", str(ROOT), "--out", str(out), "--only", "ch01_ex2"]
+    assert main(["extract", *common]) == 0
+    assert (out / "src" / "ch01_ex2.py").exists()
+    assert (out / "tests" / "test_ch01_ex2.py").exists()
+    assert main(["run", "--skip-tool", *common]) == 0
+    printed = capsys.readouterr().out
+    assert "ch01_ex2 discounted returns" in printed and "Measured" in printed
+    assert "| 01/2: discounted returns |" in (out / "report.md").read_text()
+    assert "**forwards**" in (out / "catalogue.md").read_text()
+    with pytest.raises(SystemExit, match="unknown exercise"):
+        main(["extract", "--root", str(ROOT), "--out", str(out), "--only", "ch9_ex9"])
+
+
+def test_mutmuts_verdicts_and_diffs_are_read(tmp_path, monkeypatch):
+    from instructor.tools.mutation import tool
+
+    meta = tmp_path / "mutants" / "src" / "ch01_ex2.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(
+        '{"exit_code_by_key": {"ch01_ex2.x_f__mutmut_1": 1, '
+        '"ch01_ex2.x_f__mutmut_2": 0, "ch01_ex2.x_f__mutmut_3": -24}}'
+    )
+    monkeypatch.setattr(tool, "change_of", lambda out, name: ("a = 1", name[-1]))
+    found = {m.name[-1]: m for m in tool.read_verdicts(tmp_path)}
+    assert [found[k].status for k in "123"] == ["killed", "survived", "timeout"]
+    assert (found["2"].original, found["2"].mutated) == ("a = 1", "2")
+    diff = "--- src/x.py\n+++ src/x.py\n@@ -1 +1 @@\n-    a = b + c\n+    a = b - c\n"
+    assert tool.diff_lines(diff) == ("a = b + c", "a = b - c")
+
+
+def test_a_failing_mutmut_run_shows_the_end_of_its_log(tmp_path, monkeypatch):
+    from instructor.tools.mutation import tool
+
+    fake = tmp_path / "mutmut"
+    fake.write_text("#!/bin/sh\necho 'Failed to run clean test'\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(tool, "mutmut_command", lambda: fake)
+    with pytest.raises(RuntimeError, match="Failed to run clean test"):
+        tool.run_mutmut(tmp_path, 2, tmp_path / "mutmut.log")

@@ -65,13 +65,15 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=PACKAGE_DOC.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("command", choices=("extract", "run"))
     parser.add_argument("--root", type=Path, default=Path("."))
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"the build folder (default: ROOT/{BUILD})")
     parser.add_argument("--only", nargs="*", help="exercises, e.g. ch01_ex2 ch02_ex2")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2,
                         help="mutants tested at once (default: the CPU count)")
@@ -79,21 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-catalogue", action="store_true", help="mutmut only")
     parser.add_argument("--readme", action="store_true",
                         help="write the score table into README.md")
-    args = parser.parse_args(argv)
-    root = args.root.resolve()
-    out = root / BUILD
-    found, unextracted = course_exercises(root)
-    exercises = select(found, args.only)
-    recorded = read_recorded(root)
-    started, cpu_before = time.monotonic(), cpu_seconds()
-    write_build(exercises, out, recorded)
-    if args.command == "extract":
-        for exercise in exercises:
-            print(f"{exercise.label} -> {out / 'src' / exercise.name}.py")
-        for line in unextracted:
-            print(f"NOT EXTRACTED: {line}")
-        return 1 if unextracted else 0
+    return parser.parse_args(argv)
 
+
+def judge(args, exercises: list[Exercise], out: Path, root: Path):
+    """Run mutmut and the catalogue (as asked); count per exercise.
+
+    Returns:
+        ``(rows, stale)`` as :func:`report.build_rows` gives them.
+    """
     mutants = []
     if not args.skip_tool:
         log = out / "mutmut.log"
@@ -104,30 +100,54 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = {}
     if not args.skip_catalogue:
         for exercise in exercises:
-            found = run_catalogue(exercise, out / "src", root)
-            outcomes[exercise.name] = found
-            print(f"catalogue: {exercise.name}: {len(found)} wrong answers, "
-                  f"{sum(o.status == 'caught' for o in found)} caught", flush=True)
-    equivalents = read_equivalents(root)
-    rows, stale = report.build_rows(exercises, mutants, equivalents, outcomes)
-    wall, cpu = time.monotonic() - started, cpu_seconds() - cpu_before
-    table = report.text(rows)
+            judged = run_catalogue(exercise, out / "src", root)
+            outcomes[exercise.name] = judged
+            print(f"catalogue: {exercise.name}: {len(judged)} wrong answers, "
+                  f"{sum(o.status == 'caught' for o in judged)} caught", flush=True)
+    return report.build_rows(exercises, mutants, read_equivalents(root), outcomes)
+
+
+def measured(wall: float, cpu: float, jobs: int, load: float) -> str:
+    """The footer of the score table: when, where, how long."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return (
+        f"Measured {when} on {os.cpu_count()} cores (load average {load:.1f} at the "
+        f"start: the machine was {'shared' if load > 1.5 else 'quiet'}), "
+        f"{jobs} mutants at once: {wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU "
+        "(extraction, Exercise 5's recorded experiment, mutmut and the catalogue)."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    root = args.root.resolve()
+    out = args.out.resolve() if args.out else root / BUILD
+    found, unextracted = course_exercises(root)
+    exercises = select(found, args.only)
+    load = os.getloadavg()[0]
+    started, cpu_before = time.monotonic(), cpu_seconds()
+    write_build(exercises, out, read_recorded(root))
+    if args.command == "extract":
+        for exercise in exercises:
+            print(f"{exercise.label} -> {out / 'src' / exercise.name}.py")
+        for line in unextracted:
+            print(f"NOT EXTRACTED: {line}")
+        return 1 if unextracted else 0
+
+    rows, stale = judge(args, exercises, out, root)
+    footer = measured(time.monotonic() - started, cpu_seconds() - cpu_before,
+                      args.jobs, load)
     print()
-    print(table)
-    used = [e for e in equivalents if e.exercise in {x.name for x in exercises}]
-    if used and not args.skip_tool:
-        print(f"\nEquivalent survivors ({report.EQUIVALENT_NOTE}):")
-        for entry in used:
-            print(f"  {entry.exercise}: {entry.original!r} -> {entry.mutated!r}")
+    print(report.text(rows))
+    listed = [row.exercise.name for row in rows if row.equivalent]
+    if listed:
+        print(f"\nEquivalent survivors in {', '.join(listed)}: "
+              f"{report.EQUIVALENT_NOTE}.")
     problems = [f"not extracted: {line}" for line in unextracted] + report.failures(
         rows,
         [] if args.skip_tool else stale,
         tool=not args.skip_tool,
         catalogue=not args.skip_catalogue,
-    )
-    footer = (
-        f"Measured: {wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU, "
-        f"{args.jobs} processes."
     )
     print(f"\n{footer}")
     (out / "report.md").write_text(report.markdown(rows) + "\n\n" + footer + "\n")

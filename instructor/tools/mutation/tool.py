@@ -103,8 +103,13 @@ def change_of(out: Path, name: str) -> tuple[str, str]:
         [str(mutmut_command()), "show", name], cwd=out, capture_output=True,
         text=True, check=True,
     ).stdout
+    return diff_lines(shown)
+
+
+def diff_lines(diff: str) -> tuple[str, str]:
+    """A unified diff's removed and added lines, each stripped, joined by newlines."""
     removed, added = [], []
-    for line in shown.splitlines():
+    for line in diff.splitlines():
         if line.startswith(("---", "+++")):
             continue
         if line.startswith("-"):
