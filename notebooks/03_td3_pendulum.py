@@ -599,9 +599,9 @@ print(describe_bias("DDPG", ddpg))
 #
 # **Once the agent balances the rod**, the actual return levels off (it is the cost of
 # the remaining swing-ups), and the question is what the critic does then. The
-# sentence under the plot gives this run's numbers. The risk, from which TD3 takes its
-# name, is an estimate that keeps drifting up after the truth has stopped moving, even
-# past 0.
+# sentences under the plot give this run's numbers. The risk TD3 was designed against
+# is an estimate that keeps drifting up after the truth has stopped moving, even past
+# 0.
 #
 # ## Why a critic over-estimates
 #
@@ -610,13 +610,13 @@ print(describe_bias("DDPG", ddpg))
 # toward the action the critic scores highest. **The highest of several noisy
 # estimates is biased upward**, even when each estimate alone is right on average: the
 # action that looks best is often one whose error happens to be positive. A small
-# experiment: 50 actions, all truly worth 0, and a critic whose errors are standard
-# normal.
+# experiment, repeated 20,000 times: 10 actions, all truly worth 0, and a critic whose
+# errors are standard normal.
 
 # %%
 demo_rng = np.random.default_rng(SEED)
-errors_1 = demo_rng.standard_normal((10_000, 50))  # critic 1's estimates
-errors_2 = demo_rng.standard_normal((10_000, 50))  # critic 2's, independent errors
+errors_1 = demo_rng.standard_normal((20_000, 10))  # critic 1's estimates, 10 actions
+errors_2 = demo_rng.standard_normal((20_000, 10))  # critic 2's, independent errors
 chosen = errors_1.argmax(axis=1)  # the action critic 1 likes best, per trial
 rows = np.arange(len(chosen))
 first, second = errors_1[rows, chosen], errors_2[rows, chosen]
@@ -627,9 +627,10 @@ smaller = np.minimum(first, second).mean()
 print(f"the smaller of the two estimates of that action: {smaller:+.2f}")
 
 # %% [markdown]
-# The favourite action's own estimate is far above its true value; a second critic,
-# whose errors are independent, is right on average about that same action; the
-# smaller of the two errs a little on the low side.
+# The favourite action's own estimate is far above its true value, although each
+# estimate alone is right on average. A second critic, whose errors are independent,
+# is right on average about that same action; the smaller of the two errs a little on
+# the low side.
 #
 # **The bootstrap feeds the bias back.** The critic's target
 # $y = r + \gamma\,Q_{w'}(s', \mu_{\phi'}(s'))$ uses the value of the action the

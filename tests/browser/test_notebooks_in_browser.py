@@ -216,11 +216,21 @@ def called_names(node: ast.AST, *, skip_defs: bool) -> set[str]:
         child = stack.pop()
         if skip_defs and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        if isinstance(child, ast.Call):
+        if isinstance(child, ast.Call) and not asks_for_no_curve(child):
             func = child.func
             names.add(getattr(func, "id", None) or getattr(func, "attr", ""))
         stack.extend(ast.iter_child_nodes(child))
     return names
+
+
+def asks_for_no_curve(call: ast.Call) -> bool:
+    """Whether the call passes ``live=False`` (a training run told not to draw)."""
+    return any(
+        keyword.arg == "live"
+        and isinstance(keyword.value, ast.Constant)
+        and keyword.value.value is False
+        for keyword in call.keywords
+    )
 
 
 def calls_curve(function: ast.FunctionDef) -> bool:
