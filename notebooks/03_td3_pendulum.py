@@ -94,7 +94,7 @@ UPDATE_EVERY = 10  # env steps between calls of the compiled step
 OU_THETA = 0.15  # exploration noise: how hard it is pulled back to 0
 OU_SIGMA = 0.2  # exploration noise: size of its random kicks
 OU_DT = 0.01  # exploration noise: time step (the noise restarts at 0 every episode)
-WARMUP_EPISODES = 5  # first episodes play random torques: the critic sees them all
+WARMUP_EPISODES = 10  # first episodes play random torques: the critic sees them all
 EPISODES = 50  # training episodes of a full run, as in chapter 02
 WINDOW = 10  # episodes in the training average
 GOAL = -200.0  # the training average we aim for
@@ -392,7 +392,7 @@ def measure_bias(actor_weights, critic, env, episode):
 
 
 # %% [markdown]
-# The training loop is chapter 02's: the first `WARMUP_EPISODES` = 5 episodes play
+# The training loop is chapter 02's: the first `WARMUP_EPISODES` = 10 episodes play
 # random torques (so that the critic sees strong pushes both ways before the actor
 # relies on it), then the actor plus OU noise plays; every transition goes into the
 # replay memory, and every 10 steps the compiled step learns from 20 batches. It also
