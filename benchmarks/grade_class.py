@@ -62,6 +62,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = ROOT / "notebooks" / "student"
 CARTPOLE, PENDULUM = "01_actor_critic_cartpole", "02_ddpg_pendulum"
+TD3 = "03_td3_pendulum"
+PREFIX = {CARTPOLE: "c01", PENDULUM: "p02", TD3: "t03"}  # of generated names
 P, F, E, NA, M = "passed", "failed", "error", "not attempted", "missing"
 
 # ---------------------------------------------------------------------------------
@@ -146,6 +148,25 @@ RIGHT = {
         "5": ["return [(1 - tau) * t + tau * o for t, o in zip(target_weights, "
               "online_weights)]"],
     },
+    TD3: {
+        # Keras's minimum instead of tf.minimum, the discount applied first.
+        "1": ["""\
+            smaller = keras.ops.minimum(next_q1, next_q2)
+            return rewards + (1.0 - terminated) * (gamma * smaller)"""],
+        # Clips built from a minimum and a maximum, then Keras's clip.
+        "2": ["""\
+            noise = tf.minimum(tf.maximum(noise_std * normal_sample, -noise_clip),
+                               noise_clip)
+            bound = action_bound
+            return keras.ops.clip(target_action + noise, -bound, bound)"""],
+        # "A multiple of the delay" by floor division: a comparison of tensors
+        # inside tf.function, which AutoGraph turns into a condition of the graph.
+        "3": ["""\
+            update_critics()
+            if update_number // policy_delay * policy_delay == update_number:
+                update_actor()
+                update_targets()"""],
+    },
 }
 
 # Typical wrong answers, each caught by its check with a message naming the mistake.
@@ -206,16 +227,30 @@ WRONG = {
     "target_truncated": (PENDULUM, "3", [
         "return rewards + gamma * (1.0 - terminated - truncated) * next_q"
     ], "truncated", {"4": "failed"}),
-    "actor_loss_sign": (PENDULUM, "4", ["""\
-        next_q = target_critic([next_states, target_actor(next_states)])
-        y = critic_target(rewards, next_q, terminated, truncated, gamma)
-        critic_loss = tf.reduce_mean(tf.square(y - critic([states, actions])))
-        return critic_loss, tf.reduce_mean(critic([states, actor(states)]))"""],
-        "wrong sign"),
     "tau_backwards": (PENDULUM, "5", [
         "return [tau * t + (1 - tau) * o for t, o in zip(target_weights, "
         "online_weights)]"
     ], "wrong way round"),
+    # Chapter 03's three, all in one submission (see wrong_each).
+    "double_q_max": (TD3, "1", [
+        "return rewards + gamma * (1.0 - terminated) * tf.maximum(next_q1, next_q2)"
+    ], "LARGER"),
+    "noise_not_clipped": (TD3, "2", [
+        "return tf.clip_by_value(target_action + noise_std * normal_sample, "
+        "-action_bound, action_bound)"
+    ], "noise is not clipped"),
+    "targets_first": (TD3, "3", ["""\
+        update_critics()
+        if update_number % policy_delay == 0:
+            update_targets()
+            update_actor()"""], "targets are updated before the actor"),
+}
+# The id of the typical mistake the check names (the report's ``mistake`` column),
+# for the wrong answers whose id the benchmark compares.
+MISTAKES = {
+    "double_q_max": "double-q/max",
+    "noise_not_clipped": "smoothing/noise-not-clipped",
+    "targets_first": "delay/targets-before-actor",
 }
 
 
@@ -237,6 +272,7 @@ class Submission:
     edit: object = None  # a function changing the notebook in place
     raw: str | None = None  # written as is instead of a notebook
     fragments: dict[str, str] = field(default_factory=dict)  # expected in messages
+    mistakes: dict[str, str] = field(default_factory=dict)  # expected mistake ids
     flags: str = ""  # the flags column expected (";"-joined)
     category: str = ""  # hostile category ("" in the honest class)
     why: str = ""  # why these statuses
@@ -246,9 +282,10 @@ class Submission:
     absent: tuple[str, ...] = ()  # texts its report rows must not contain
 
 
-def every(status: str) -> dict[str, str]:
-    """The same expected status for the five exercises of a notebook."""
-    return {str(n): status for n in range(1, 6)}
+def every(status: str, notebook: str = CARTPOLE) -> dict[str, str]:
+    """The same expected status for every exercise of a notebook (five in
+    notebooks 01 and 02, three in 03)."""
+    return {number: status for number in RIGHT[notebook]}
 
 
 def all_right(notebook: str, **changed: list[str]) -> dict[str, list[str]]:
@@ -271,9 +308,29 @@ def wrong(key: str, *, skip_last: bool) -> Submission:
     if skip_last and number != "5":
         del answers["5"]
         expected["5"] = NA
-    prefix = "c01" if notebook == CARTPOLE else "p02"
-    return Submission(f"{prefix}_wrong_{key}", notebook, expected, answers,
-                      fragments={number: fragment})
+    return Submission(f"{PREFIX[notebook]}_wrong_{key}", notebook, expected, answers,
+                      fragments={number: fragment}, mistakes=mistake_ids(key))
+
+
+def mistake_ids(*keys: str) -> dict[str, str]:
+    """Exercise number -> the mistake id expected in the report, for the wrong
+    answers ``keys`` whose id is known (``MISTAKES``)."""
+    return {WRONG[key][1]: MISTAKES[key] for key in keys if key in MISTAKES}
+
+
+def wrong_each(notebook: str, keys: tuple[str, ...]) -> Submission:
+    """A submission with a different typical mistake in each exercise ``keys``
+    name (a chapter whose every submission trains for minutes gets one such
+    submission instead of one per mistake)."""
+    answers = dict(RIGHT[notebook])
+    expected = every(P, notebook)
+    fragments = {}
+    for key in keys:
+        where, number, code, fragment, *knock_on = WRONG[key]
+        assert where == notebook and not knock_on, key
+        answers[number], expected[number], fragments[number] = code, F, fragment
+    return Submission(f"{PREFIX[notebook]}_wrong_each", notebook, expected, answers,
+                      fragments=fragments, mistakes=mistake_ids(*keys))
 
 
 # Edits of the notebook's cells, for broken and hostile submissions.
@@ -312,13 +369,6 @@ def append_to_exercise(number: str, code: str):
 def delete_exercise_cell(number: str):
     def edit(notebook):
         del notebook.cells[code_cell_of(notebook.cells, number)]
-
-    return edit
-
-
-def delete_check_cell(call: str):
-    def edit(notebook):
-        del notebook.cells[check_cell_of(notebook.cells, call)]
 
     return edit
 
@@ -374,7 +424,8 @@ FAKE_CHECK = "print('✔ actor-critic loss: values and gradients right on 3 case
 
 
 def class_of_30() -> list[Submission]:
-    """The 30 submissions: 15 of notebook 01, 13 of notebook 02, 2 unusable files."""
+    """The 30 submissions: 15 of notebook 01, 10 of notebook 02, 3 of notebook 03
+    (each trains DDPG and TD3 for minutes), 2 unusable files."""
     hog = """\
         import numpy as np
         hoard = np.ones(400_000_000)  # 3.2 GB, over the grader's 2 GB cap"""
@@ -416,20 +467,14 @@ def class_of_30() -> list[Submission]:
                    fragments={"5": "memory cap"}),
         Submission("p02_right_a", PENDULUM, every(P), all_right(PENDULUM),
                    edit=colab_metadata),
-        Submission("bob/pendulum_final", PENDULUM, every(P), all_right(PENDULUM)),
         Submission("p02_untouched", PENDULUM, every(NA)),
         wrong("ou_sign", skip_last=False),
         wrong("buffer_never_wraps", skip_last=False),
         wrong("target_truncated", skip_last=False),
-        wrong("actor_loss_sign", skip_last=False),
         tampered(wrong("tau_backwards", skip_last=False)),
         Submission("p02_reordered", PENDULUM, every(P), all_right(PENDULUM),
                    edit=swap_sections("### Exercise 4:", "## Soft target updates",
                                       "## Training")),
-        Submission("p02_deleted_check", PENDULUM, {**every(P), "5": M},
-                   all_right(PENDULUM),
-                   edit=delete_check_cell("checks.check_soft_update"),
-                   fragments={"5": "check cell"}),
         Submission("p02_endless_loop", PENDULUM, {**every(P), "5": E},
                    all_right(PENDULUM),
                    edit=prepend_to_exercise("5", "while True:\n    pass"),
@@ -442,6 +487,10 @@ def class_of_30() -> list[Submission]:
                    all_right(PENDULUM),
                    edit=prepend_to_exercise("4", "import os\nos._exit(3)"),
                    fragments={"5": "kernel died"}),
+        Submission("carol/Copy of 03_td3_pendulum", TD3, every(P, TD3), all_right(TD3),
+                   edit=colab_metadata),
+        wrong_each(TD3, ("double_q_max", "noise_not_clipped", "targets_first")),
+        Submission("t03_untouched", TD3, every(NA, TD3)),
         Submission("unreadable", None, {"": "invalid"},
                    raw='{"cells": [{"cell_type": "code", "source": '),
         Submission("pandas_homework", None, {"": "unrecognised"},
@@ -456,7 +505,8 @@ HOSTILE = "00_hostile"  # sorts first: its attacks run before most others are gr
 RUN_VARIABLE = "GRADE_CLASS_RUN"  # set for the grader: marks this run's processes
 # The categories of the issue's list, each covered by at least one submission.
 CATEGORIES = {
-    "patch-numpy": "rebinding or patching NumPy's comparisons",
+    "patch-numpy": "rebinding or patching NumPy's comparisons (or what a check's "
+    "reference computes with)",
     "rebind-checks": "rebinding the course's check functions",
     "patch-core": "monkeypatching course_utils.checks.core",
     "input-transformer": "an IPython input transformer rewriting the check cell",
@@ -553,11 +603,13 @@ def both(*edits):
 
 
 def hostile(name: str, category: str, expected: dict, why: str, flags: str,
-            effects: tuple[str, ...], **fields) -> Submission:
+            effects: tuple[str, ...], notebook: str = CARTPOLE,
+            **fields) -> Submission:
     """A hostile submission of notebook 01 (answers right, Exercise 5 left as its
-    stub so that no training runs, unless ``answers`` says otherwise)."""
+    stub so that no training runs, unless ``answers`` says otherwise), or of
+    ``notebook`` (then with the ``answers`` given)."""
     fields.setdefault("answers", {k: v for k, v in RIGHT[CARTPOLE].items() if k != "5"})
-    return Submission(f"{HOSTILE}/{name}", CARTPOLE, expected, category=category,
+    return Submission(f"{HOSTILE}/{name}", notebook, expected, category=category,
                       why=why, flags=flags, effects=effects, **fields)
 
 
@@ -579,6 +631,16 @@ PATCH_NUMPY = """
     np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, bool)
     np.testing.assert_allclose = lambda *args, **kwargs: None
     np.testing.assert_array_equal = lambda *args, **kwargs: None
+"""
+# Chapter 03: the check's reference takes the smaller of the two estimates with
+# np.fmin. Swapped in the kernel, the notebook's own check (reference and judge in
+# the kernel) agrees with an answer that takes the larger one.
+PATCH_REFERENCE = """
+    import numpy as np
+
+    # What the check's reference takes the smaller estimate with now takes the
+    # larger, as the answer below does: the check cell prints its success line.
+    np.fmin = np.fmax
 """
 REBIND_CHECKS = """
     # The check cells call these names: make them print the success line.
@@ -936,6 +998,15 @@ def hostile_class(context: Context) -> list[Submission]:
                 "monkeypatch", verdicts_only,
                 answers=c01_answers(**{"2": returns_wrong, "3": normalise_wrong}),
                 edit=prepend_to_exercise("2", code(PATCH_NUMPY))),
+        hostile("patch_reference", "patch-numpy", {"1": F, "2": NA, "3": NA},
+                "the wrong target passes the notebook's own check, whose reference "
+                "runs in the kernel; the grader's judge computes the reference in its "
+                "own process and names the mistake (Exercises 2 and 3 left as their "
+                "stubs: TD3 does not train)",
+                "monkeypatch", verdicts_only, notebook=TD3,
+                answers={"1": WRONG["double_q_max"][2]},
+                edit=prepend_to_exercise("1", code(PATCH_REFERENCE)),
+                mistakes=mistake_ids("double_q_max")),
         hostile("rebind_checks", "rebind-checks", {**BASE, "2": E, "3": E},
                 "the grader's check cell resolves the rebound name, a lambda that runs "
                 "no check (LookupError): no data reaches the judge",
@@ -1103,6 +1174,10 @@ def compare(submissions: list[Submission], rows: list[dict]) -> list[str]:
             if fragment and fragment not in row["message"]:
                 problems.append(f"{what}: message lacks {fragment!r}: "
                                 f"{row['message'][:200]}")
+            mistake = sub.mistakes.get(number)
+            if mistake is not None and row.get("mistake", "") != mistake:
+                problems.append(f"{what}: mistake {row.get('mistake', '')!r}, "
+                                f"expected {mistake!r}")
             if row.get("flags", "") != sub.flags:
                 problems.append(f"{what}: flags {row.get('flags', '')!r}, expected "
                                 f"{sub.flags!r}")

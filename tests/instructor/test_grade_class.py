@@ -5,14 +5,19 @@ These tests build it, honest and hostile sections, and check without a kernel th
 every submission is what its expectations say: recognised as the right notebook, each
 answered exercise without its stub, each unanswered one still holding it, deleted
 cells really gone, the flags the grader will report, the reading error of each file
-that is not a notebook; and that the hostile section covers every attack of issue 12
-with its verdicts, the reason for them and the side effects it must not have.
+that is not a notebook; that every course notebook has its right answers, a wrong
+answer failing each of its exercises and an untouched copy in the class, and that the
+mistake ids it expects are ones the checks name; and that the hostile section covers
+every attack of issue 12 with its verdicts, the reason for them and the side effects
+it must not have.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 
@@ -58,6 +63,39 @@ def test_the_class_has_thirty_submissions_of_every_kind():
     statuses = {status for sub in SUBMISSIONS for status in sub.expected.values()}
     assert statuses == STATUSES
     assert all(not sub.category and sub.flags == "" for sub in SUBMISSIONS)
+
+
+def test_every_course_notebook_is_in_the_class_right_wrong_and_untouched():
+    course = course_model.load_course(ROOT / "notebooks")
+    assert set(grade_class.RIGHT) == {notebook.name for notebook in course}
+    for notebook in course:
+        numbers = {exercise.number for exercise in notebook.exercises}
+        assert set(grade_class.RIGHT[notebook.name]) == numbers, notebook.name
+        mine = [sub for sub in SUBMISSIONS if sub.notebook == notebook.name]
+        verdicts = [set(sub.expected.values()) for sub in mine]
+        assert {"passed"} in verdicts, notebook.name
+        assert {"not attempted"} in verdicts, notebook.name
+        failed = {number for sub in mine for number, status in sub.expected.items()
+                  if status == "failed"}
+        assert failed == numbers, notebook.name
+
+
+def test_expected_mistake_ids_are_ones_the_checks_name():
+    course = {notebook.name: notebook
+              for notebook in course_model.load_course(ROOT / "notebooks")}
+    # Chapter 03's wrong answers are compared by id (the report's mistake column).
+    td3 = [key for key, wrong in grade_class.WRONG.items()
+           if wrong[0] == grade_class.TD3]
+    assert td3 and set(td3) <= set(grade_class.MISTAKES)
+    compared = [sub for sub in SUBMISSIONS + HOSTILE if sub.mistakes]
+    assert {sub.notebook for sub in compared} == {grade_class.TD3}
+    for sub in compared:
+        exercises = {e.number: e for e in course[sub.notebook].exercises}
+        for number, mistake in sub.mistakes.items():
+            assert grade_class.allowed(sub.expected[number]) == ("failed",), sub.name
+            module, _ = exercises[number].check_target
+            source = inspect.getsource(importlib.import_module(module))
+            assert f'"{mistake}"' in source, (sub.name, mistake)
 
 
 def test_the_hostile_section_covers_every_attack_with_its_reasons():
