@@ -33,6 +33,7 @@ from .core import (
     Records,
     as_array,
     assert_close,
+    assert_close_naming,
     recognise,
     run_check,
     unpack,
@@ -1310,12 +1311,8 @@ def _judge_loss_value(
     got: np.ndarray, expected: float, what: str, shown: dict, mistakes: list[Mistake],
     hint: str,
 ) -> None:
-    if np.allclose(got, expected, **LOSS_TOLERANCE):
-        return
-    mistake = recognise(got, mistakes, **LOSS_TOLERANCE)
-    assert_close(
-        got, expected, what=what, case=shown, hint=mistake.hint if mistake else hint,
-        mistake=mistake.id if mistake else None, **LOSS_TOLERANCE,
+    assert_close_naming(
+        got, expected, mistakes, what=what, case=shown, hint=hint, **LOSS_TOLERANCE
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import linecache
 import re
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -467,6 +467,94 @@ def assert_close(
         lines.append(f"  ({diagnosis})")
     lines.append(f"Hint: {hint}")
     raise CheckFailed("\n".join(lines), mistake)
+
+
+def assert_close_naming(
+    got: Any,
+    expected: Any,
+    mistakes: Sequence[Mistake],
+    *,
+    what: str,
+    case: Any,
+    hint: str,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+) -> None:
+    """:func:`assert_close`, naming the first typical mistake ``got`` matches.
+
+    Args:
+        got: the student's value (converted with :func:`as_array`).
+        expected: the reference value (array-like of numbers).
+        mistakes: what typical wrong answers return on this case, most specific
+            first (see :func:`recognise`).
+        what: name of the value, e.g. ``"the target y"``.
+        case: the small input case, as a string or a dict of input names to values.
+        hint: what to look at when no typical mistake matches.
+        atol: absolute tolerance.
+        rtol: relative tolerance.
+
+    Raises:
+        CheckFailed: with the matching mistake's id and hint, or ``hint`` alone.
+    """
+    reference = np.asarray(expected, dtype=np.float64)
+    values = as_array(got, name=what, shape=reference.shape)
+    if np.allclose(values, reference, atol=atol, rtol=rtol):
+        return
+    mistake = recognise(values, list(mistakes), atol=atol, rtol=rtol)
+    assert_close(
+        values, reference, what=what, case=case,
+        hint=mistake.hint if mistake else hint,
+        mistake=mistake.id if mistake else None, atol=atol, rtol=rtol,
+    )
+
+
+def first_change(after: Any, original: Any, label: str) -> tuple | None:
+    """The first part of an input that the student's function changed in place.
+
+    Args:
+        after: the input as the call left it (decoded from the probe's data; lists
+            and tuples of arrays are compared item by item).
+        original: the input as the check gave it.
+        label: the input's name, e.g. ``"x"``; items get ``"x[0]"``.
+
+    Returns:
+        ``(label, before, after)`` of the first changed part, or None when nothing
+        changed. Anything that is not an array of numbers where one was given
+        counts as changed.
+    """
+    if isinstance(original, (list, tuple)):
+        if not isinstance(after, (list, tuple)) or len(after) != len(original):
+            return label, original, after
+        for index, (item_after, item) in enumerate(zip(after, original, strict=True)):
+            changed = first_change(item_after, item, f"{label}[{index}]")
+            if changed is not None:
+                return changed
+        return None
+    if not isinstance(after, np.ndarray) or after.dtype.kind not in "biuf":
+        return label, original, after
+    before = np.asarray(original, dtype=np.float64)
+    now = after.astype(np.float64)
+    if now.shape != before.shape or not np.array_equal(now, before):
+        return label, original, after
+    return None
+
+
+def show_input(value: Any) -> str:
+    """An input before or after the call, for a message (see :func:`first_change`).
+
+    Returns:
+        Numbers rounded to 4 digits (long arrays shortened), lists item by item,
+        anything else by its ``repr``.
+    """
+    if isinstance(value, (Opaque, StudentError)) or value is None:
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show_input(item) for item in value) + "]"
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return repr(value)[:80]
+    return np.array2string(array, precision=4, threshold=12, separator=", ")
 
 
 def passed(message: str) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .compiled import Compiled, assert_graph_close, call_compiled, graph_value
 from .core import (
     NOT_DONE,
     Check,
@@ -31,9 +32,12 @@ from .core import (
     Records,
     as_array,
     assert_close,
+    assert_close_naming,
     call_student,
+    first_change,
     recognise,
     run_check,
+    show_input,
     unpack,
 )
 from .plain import MalformedProbe, Opaque, StudentError
@@ -115,20 +119,6 @@ _GRAPH_ONLY = (
 )
 
 
-def _graph_value(records: Records, key: str, *, mistake: str) -> Any:
-    """A result computed inside tf.function, after the eager cases passed.
-
-    An error there that the core did not already name means the code works on
-    NumPy arrays only: say so.
-    """
-    try:
-        return records[key]
-    except CheckFailed as failure:
-        if failure.mistake is not None:
-            raise
-        raise CheckFailed(f"{failure}\n{_GRAPH_ONLY}", mistake) from None
-
-
 def _unchanged(
     records: Records,
     key: str,
@@ -150,45 +140,15 @@ def _unchanged(
         mistake: the mistake's id.
     """
     for name, original in inputs.items():
-        changed = _first_change(records[f"{key}:{name}"], original, name)
+        changed = first_change(records[f"{key}:{name}"], original, name)
         if changed is not None:
             label, before, after = changed
             raise CheckFailed(
                 f"{function} changed its input `{name}` in place: {label} was "
-                f"{_show(before)} before the call and {_show(after)} after it. {why}",
+                f"{show_input(before)} before the call and {show_input(after)} after "
+                f"it. {why}",
                 mistake,
             )
-
-
-def _first_change(after: Any, original: Any, label: str) -> tuple | None:
-    """(label, before, after) of the first part of an input that changed, or None."""
-    if isinstance(original, (list, tuple)):
-        if not isinstance(after, (list, tuple)) or len(after) != len(original):
-            return label, original, after
-        for index, (item_after, item) in enumerate(zip(after, original, strict=True)):
-            changed = _first_change(item_after, item, f"{label}[{index}]")
-            if changed is not None:
-                return changed
-        return None
-    if not isinstance(after, np.ndarray) or after.dtype.kind not in "biuf":
-        return label, original, after
-    before = np.asarray(original, dtype=np.float64)
-    now = after.astype(np.float64)
-    if now.shape != before.shape or not np.array_equal(now, before):
-        return label, original, after
-    return None
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, (Opaque, StudentError)) or value is None:
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_show(item) for item in value) + "]"
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return repr(value)[:80]
-    return np.array2string(array, precision=4, threshold=12, separator=", ")
 
 
 # --------------------------------------------------------------------------------------
@@ -859,19 +819,14 @@ def _target_mistakes(c: dict[str, Any]) -> list[Mistake]:
 
 
 def _probe_target(probe: Probe, critic_target: Callable[..., Any]) -> None:
-    import tensorflow as tf
-
     cases = _target_cases()
     for index, case in enumerate(cases):
         probe.call_keeping_inputs(f"case{index}", critic_target, case)
     # As the compiled update step calls it: float32 tensors inside tf.function.
-    first = cases[0]
-    tensors = [
-        tf.constant(first[k], dtype=tf.float32)
-        for k in ("rewards", "next_q", "terminated", "truncated")
-    ]
-    compiled = tf.function(critic_target) if callable(critic_target) else critic_target
-    probe.call("graph", compiled, *tensors, first["gamma"])
+    call_compiled(
+        probe, "graph", critic_target, cases[0],
+        tensors=("rewards", "next_q", "terminated", "truncated"),
+    )
 
 
 def _judge_target(records: Records) -> str:
@@ -880,16 +835,11 @@ def _judge_target(records: Records) -> str:
         expected = reference_critic_target(
             case["rewards"], case["next_q"], case["terminated"], case["gamma"]
         )
-        got = records[f"case{index}"]
-        values = as_array(got, name="the target y", shape=expected.shape)
-        if not np.allclose(values, expected, **_TOL):
-            mistake = recognise(values, _target_mistakes(case), **_TOL)
-            assert_close(
-                values, expected, what="the target y", case=case,
-                hint=mistake.hint if mistake else
-                "y = rewards + gamma * (1 - terminated) * next_q.",
-                mistake=mistake.id if mistake else None, **_TOL,
-            )
+        assert_close_naming(
+            records[f"case{index}"], expected, _target_mistakes(case),
+            what="the target y", case=case,
+            hint="y = rewards + gamma * (1 - terminated) * next_q.", **_TOL,
+        )
         _unchanged(
             records, f"case{index}", case, function="critic_target",
             why="The update step uses these arrays again: build y with arithmetic, "
@@ -897,16 +847,15 @@ def _judge_target(records: Records) -> str:
             mistake="target/changes-input",
         )
     first = cases[0]
-    got = _graph_value(records, "graph", mistake="target/graph-only")
-    assert_close(
-        got,
+    assert_graph_close(
+        records, "graph",
         reference_critic_target(
             first["rewards"], first["next_q"], first["terminated"], first["gamma"]
         ),
         what="the target y inside tf.function",
-        case="the first case, as float32 TensorFlow tensors",
         hint="use arithmetic (+, -, *) or tf.* functions, which work on tensors in "
         "the compiled update step; NumPy functions need concrete arrays.",
+        graph_only=("target/graph-only", _GRAPH_ONLY),
         mistake="target/graph-differs",
         **_TOL,
     )
@@ -1187,7 +1136,9 @@ def _judge_losses(records: Records) -> str:
         _judge_loss_gradients(records, key, case, setup["weights"], shown)
     # The probe's compiled call used the last batch.
     refs = _loss_references(setup["batches"][-1], setup["weights"])
-    got = _graph_value(records, "graph", mistake="losses/graph-only")
+    got = graph_value(
+        records, "graph", mistake="losses/graph-only", hint=_GRAPH_ONLY
+    )
     pair = unpack(got, _LOSS_NAMES, function="ddpg_losses (inside tf.function)")
     hint = (
         "it works eagerly but not in the compiled update step: use tf.* functions "
@@ -1224,12 +1175,10 @@ def _judge_loss_values(records: Records, key: str, refs: dict, shown: str) -> No
     ):
         if close(value, name):
             continue
-        mistakes = [Mistake(id_, refs[ref], hint) for ref, id_, hint in table]
-        mistake = recognise(np.asarray(value), mistakes, **_LOSS_TOL)
-        assert_close(
-            value, refs[name], what=f"{name}_loss", case=shown,
-            hint=mistake.hint if mistake else formula,
-            mistake=mistake.id if mistake else None, **_LOSS_TOL,
+        assert_close_naming(
+            value, refs[name],
+            [Mistake(id_, refs[ref], hint) for ref, id_, hint in table],
+            what=f"{name}_loss", case=shown, hint=formula, **_LOSS_TOL,
         )
 
 
@@ -1391,24 +1340,12 @@ def _probe_soft_variables(probe: Probe, soft_update: Callable[..., Any]) -> None
     online = [keras.Variable(w.astype(np.float32)) for w in case["online_weights"]]
     # The variables are captured, not passed: tf.function would turn arguments
     # into tensors, while the update step hands soft_update the variables.
-    compiled = _Compiled(
+    compiled = Compiled(
         tf.function(lambda: soft_update(target, online, case["tau"])), soft_update
     )
     probe.call("variables", compiled)
     probe.keep("variables:target_weights", [v.numpy() for v in target])
     probe.keep("variables:online_weights", [v.numpy() for v in online])
-
-
-class _Compiled:
-    """A compiled call of the student's function, named after that function (so
-    that an error message shows the student's line, not the check's)."""
-
-    def __init__(self, compiled: Callable[[], Any], student: Any) -> None:
-        self.compiled = compiled
-        self.python_function = student
-
-    def __call__(self) -> Any:
-        return self.compiled()
 
 
 def _soft_result(result: Any, shapes: list[tuple], what: str) -> list[np.ndarray]:
@@ -1434,10 +1371,11 @@ def _soft_result(result: Any, shapes: list[tuple], what: str) -> list[np.ndarray
     ]
 
 
-def _soft_mistake(value, case: dict, i: int) -> Mistake | None:
+def _soft_mistakes(case: dict, i: int) -> list[Mistake]:
+    """What typical wrong answers return for weight ``i`` of a case."""
     tau = case["tau"]
     target, online = case["target_weights"][i], case["online_weights"][i]
-    return recognise(value, [
+    return [
         Mistake(
             "soft/tau-backwards",
             (1 - tau) * online + tau * target,
@@ -1454,7 +1392,7 @@ def _soft_mistake(value, case: dict, i: int) -> Mistake | None:
             "soft/not-moved", target,
             "the target weights did not move: add tau * (online - target).",
         ),
-    ], **_TOL)
+    ]
 
 
 def _judge_soft(records: Records) -> str:
@@ -1468,17 +1406,15 @@ def _judge_soft(records: Records) -> str:
         for i, (value, ref) in enumerate(zip(new, expected, strict=True)):
             if np.allclose(value, ref, **_TOL):
                 continue
-            mistake = _soft_mistake(value, case, i)
             shown = {
                 "target_weights[i]": case["target_weights"][i],
                 "online_weights[i]": case["online_weights"][i],
                 "tau": case["tau"],
             }
-            assert_close(
-                value, ref, what=f"new target weight {i}", case=shown,
-                hint=mistake.hint if mistake else
-                "new target = tau * online + (1 - tau) * target.",
-                mistake=mistake.id if mistake else None, **_TOL,
+            assert_close_naming(
+                value, ref, _soft_mistakes(case, i), what=f"new target weight {i}",
+                case=shown, hint="new target = tau * online + (1 - tau) * target.",
+                **_TOL,
             )
         _unchanged(
             records, f"case{index}", case, function="soft_update",
@@ -1493,7 +1429,9 @@ def _judge_soft(records: Records) -> str:
 
 def _judge_soft_variables(records: Records) -> None:
     case = _soft_cases()[0]
-    got = _graph_value(records, "variables", mistake="soft/graph-only")
+    got = graph_value(
+        records, "variables", mistake="soft/graph-only", hint=_GRAPH_ONLY
+    )
     inputs = {k: case[k] for k in ("target_weights", "online_weights")}
     # float32 variables: compare with the float32 values they were given.
     inputs = {k: [w.astype(np.float32) for w in v] for k, v in inputs.items()}

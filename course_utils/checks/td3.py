@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .compiled import Compiled, assert_graph_close, call_compiled, graph_value
 from .core import (
     Check,
     CheckFailed,
@@ -37,9 +38,10 @@ from .core import (
     Probe,
     Records,
     as_array,
-    assert_close,
-    recognise,
+    assert_close_naming,
+    first_change,
     run_check,
+    show_input,
 )
 from .plain import MalformedProbe
 
@@ -133,22 +135,6 @@ _GRAPH_ONLY_DELAY = (
 )
 
 
-def _graph_value(
-    records: Records, key: str, *, mistake: str, hint: str = _GRAPH_ONLY
-) -> Any:
-    """A result computed inside tf.function, after the eager cases passed.
-
-    An error there that the core did not already name means the code works on
-    NumPy arrays (or plain Python numbers) only: say so, with ``hint``.
-    """
-    try:
-        return records[key]
-    except CheckFailed as failure:
-        if failure.mistake is not None:
-            raise
-        raise CheckFailed(f"{failure}\n{hint}", mistake) from None
-
-
 def _unchanged(
     records: Records, key: str, inputs: Mapping[str, Any], *, function: str,
     mistake: str,
@@ -167,24 +153,17 @@ def _unchanged(
         after = records[f"{key}:{name}"]
         if not isinstance(after, np.ndarray) or after.dtype.kind not in "biuf":
             raise MalformedProbe(f"the check's data holds no array for {name!r}")
-        before = np.asarray(original, dtype=np.float64)
-        if after.shape == before.shape and np.array_equal(
-            after.astype(np.float64), before
-        ):
+        if first_change(after, original, name) is None:
             continue
         raise CheckFailed(
             f"{function} changed its input `{name}` in place: it was "
-            f"{_show(before)} before the call and {_show(after)} after it. The "
+            f"{show_input(original)} before the call and {show_input(after)} after "
+            "it. The "
             "training step uses these arrays again: compute a new array with "
             "arithmetic (a + b, np.minimum, tf.clip_by_value...) instead of +=, -= "
             "or [...] =.",
             mistake,
         )
-
-
-def _show(value: Any) -> str:
-    array = np.asarray(value, dtype=np.float64)
-    return np.array2string(array, precision=4, threshold=12, separator=", ")
 
 
 def _column(*values: float) -> np.ndarray:
@@ -319,21 +298,14 @@ _BUILTIN_MIN = re.compile(r"(?<![.\w])(min|max)\(")
 
 
 def _probe_double_q(probe: Probe, double_q_target: Callable[..., Any]) -> None:
-    import tensorflow as tf
-
     cases = _double_q_cases()
     for index, case in enumerate(cases):
         probe.call_keeping_inputs(f"case{index}", double_q_target, case)
     # As the compiled update step calls it: float32 tensors inside tf.function.
-    first = cases[0]
-    tensors = [
-        tf.constant(first[k], dtype=tf.float32)
-        for k in ("rewards", "next_q1", "next_q2", "terminated")
-    ]
-    compiled = (
-        tf.function(double_q_target) if callable(double_q_target) else double_q_target
+    call_compiled(
+        probe, "graph", double_q_target, cases[0],
+        tensors=("rewards", "next_q1", "next_q2", "terminated"),
     )
-    probe.call("graph", compiled, *tensors, first["gamma"])
 
 
 def _builtin_min(failure: CheckFailed) -> None:
@@ -367,30 +339,25 @@ def _judge_double_q(records: Records) -> str:
         except CheckFailed as failure:
             _builtin_min(failure)
             raise
-        values = as_array(got, name="the target y", shape=expected.shape)
-        if not np.allclose(values, expected, **_TOL):
-            mistake = recognise(values, _double_q_mistakes(case), **_TOL)
-            assert_close(
-                values, expected, what="the target y", case=case,
-                hint=mistake.hint if mistake else _DOUBLE_Q_FORMULA,
-                mistake=mistake.id if mistake else None, **_TOL,
-            )
+        assert_close_naming(
+            got, expected, _double_q_mistakes(case), what="the target y", case=case,
+            hint=_DOUBLE_Q_FORMULA, **_TOL,
+        )
         _unchanged(
             records, f"case{index}", case, function="clipped_double_q_target",
             mistake="double-q/changes-input",
         )
     first = cases[0]
-    got = _graph_value(records, "graph", mistake="double-q/graph-only")
-    assert_close(
-        got,
+    assert_graph_close(
+        records, "graph",
         reference_double_q_target(
             first["rewards"], first["next_q1"], first["next_q2"], first["terminated"],
             first["gamma"],
         ),
         what="the target y inside tf.function",
-        case="the first case, as float32 TensorFlow tensors",
         hint="use arithmetic (+, -, *) and tf.minimum, which work on tensors in the "
         "compiled update step; NumPy functions need concrete arrays.",
+        graph_only=("double-q/graph-only", _GRAPH_ONLY),
         mistake="double-q/graph-differs",
         **_TOL,
     )
@@ -570,27 +537,15 @@ _SMOOTHING_FORMULA = (
 
 
 def _probe_smoothing(probe: Probe, smoothed_target_action: Callable[..., Any]) -> None:
-    import tensorflow as tf
-
     cases = _smoothing_cases()
     for index, case in enumerate(cases):
         probe.call_keeping_inputs(f"case{index}", smoothed_target_action, case)
         # The same inputs again: an answer drawing its own noise differs.
         probe.call(f"again{index}", smoothed_target_action, *case.values())
-    first = cases[0]
-    compiled = (
-        tf.function(smoothed_target_action)
-        if callable(smoothed_target_action)
-        else smoothed_target_action
-    )
-    probe.call(
-        "graph",
-        compiled,
-        tf.constant(first["target_action"], dtype=tf.float32),
-        tf.constant(first["normal_sample"], dtype=tf.float32),
-        first["noise_std"],
-        first["noise_clip"],
-        first["action_bound"],
+    # As the compiled update step calls it: float32 tensors inside tf.function.
+    call_compiled(
+        probe, "graph", smoothed_target_action, cases[0],
+        tensors=("target_action", "normal_sample"),
     )
 
 
@@ -615,25 +570,23 @@ def _judge_smoothing(records: Records) -> str:
                     "from the notebook's seeded generator, so runs repeat.",
                     "smoothing/own-random",
                 )
-            mistake = recognise(values, _smoothing_mistakes(case), **_TOL)
-            assert_close(
-                values, expected, what="the smoothed target action", case=case,
-                hint=mistake.hint if mistake else _SMOOTHING_FORMULA,
-                mistake=mistake.id if mistake else None, **_TOL,
+            assert_close_naming(
+                values, expected, _smoothing_mistakes(case),
+                what="the smoothed target action", case=case,
+                hint=_SMOOTHING_FORMULA, **_TOL,
             )
         _unchanged(
             records, f"case{index}", case, function="smoothed_target_action",
             mistake="smoothing/changes-input",
         )
     first = cases[0]
-    got = _graph_value(records, "graph", mistake="smoothing/graph-only")
-    assert_close(
-        got,
+    assert_graph_close(
+        records, "graph",
         reference_smoothed_action(**first),
         what="the smoothed target action inside tf.function",
-        case="the first case, as float32 TensorFlow tensors",
         hint="use tf.clip_by_value (or tf.minimum/tf.maximum) and arithmetic, which "
         "work on tensors in the compiled update step.",
+        graph_only=("smoothing/graph-only", _GRAPH_ONLY),
         mistake="smoothing/graph-differs",
         **_TOL,
     )
@@ -721,7 +674,7 @@ def _probe_delay_graph(probe: Probe, td3_update_round: Callable[..., Any]) -> No
 
         return callback
 
-    compiled = _Compiled(
+    compiled = Compiled(
         tf.function(
             lambda number: td3_update_round(
                 number, _GRAPH_DELAY, mark(CRITICS), mark(ACTOR), mark(TARGETS)
@@ -736,18 +689,6 @@ def _probe_delay_graph(probe: Probe, td3_update_round: Callable[..., Any]) -> No
         if probe.records[key].get("kind") == "error":
             return
         probe.keep(f"{key}/log", log.numpy())
-
-
-class _Compiled:
-    """A compiled call of the student's function, named after that function (so that
-    an error message shows the student's line, not the check's)."""
-
-    def __init__(self, compiled: Callable[..., Any], student: Any) -> None:
-        self.compiled = compiled
-        self.python_function = student
-
-    def __call__(self, *args: Any) -> Any:
-        return self.compiled(*args)
 
 
 def _calls(records: Records, key: str) -> str:
@@ -901,7 +842,7 @@ def _judge_delay(records: Records) -> str:
     for number in range(1, _GRAPH_ROUNDS + 1):
         key = f"graph/n{number}"
         try:
-            _graph_value(
+            graph_value(
                 records, key, mistake="delay/graph-only", hint=_GRAPH_ONLY_DELAY
             )
         except CheckFailed as failure:

@@ -1,0 +1,127 @@
+"""Checking a student's function where the training step runs it: in ``tf.function``.
+
+Chapters 02 and 03 compile their update step, so an exercise's function must also
+work on symbolic float32 tensors: code that only works on NumPy arrays (``np.*``,
+``.numpy()``, ``float()``) passes eager cases and then breaks training. The probe
+calls the function once more inside ``tf.function`` (:func:`call_compiled`,
+:class:`Compiled`); the judge reads that result with :func:`graph_value`, which says
+"works on NumPy only" when the graph call failed for a reason the core did not
+already name.
+
+TensorFlow is imported inside the probe-side helpers only: judges stay NumPy-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .core import CheckFailed, Probe, Records, assert_close
+
+
+class Compiled:
+    """A compiled call of the student's function, named after that function (so that
+    an error message shows the student's line, not the check's).
+
+    Attributes:
+        compiled: the ``tf.function`` to call.
+        python_function: the student's function (the core reads its source line).
+    """
+
+    def __init__(self, compiled: Callable[..., Any], student: Any) -> None:
+        self.compiled = compiled
+        self.python_function = student
+
+    def __call__(self, *args: Any) -> Any:
+        return self.compiled(*args)
+
+
+def call_compiled(
+    probe: Probe,
+    key: str,
+    function: Any,
+    case: Mapping[str, Any],
+    tensors: Sequence[str],
+) -> None:
+    """Call ``function`` inside ``tf.function`` on a case; keep the result as ``key``.
+
+    Args:
+        probe: the probe recorder.
+        key: the record's name, e.g. ``"graph"``.
+        function: the student's function (passed on as it is when not callable, so
+            that the core reports it).
+        case: the inputs by name, in the function's order.
+        tensors: the names of the inputs given as float32 tensors, as the compiled
+            update step gives them; the others (gamma, bounds) stay Python numbers.
+    """
+    import tensorflow as tf
+
+    compiled = tf.function(function) if callable(function) else function
+    args = [
+        tf.constant(value, dtype=tf.float32) if name in tensors else value
+        for name, value in case.items()
+    ]
+    probe.call(key, compiled, *args)
+
+
+def graph_value(records: Records, key: str, *, mistake: str, hint: str) -> Any:
+    """A result computed inside tf.function, after the eager cases passed.
+
+    Args:
+        records: the probe's data.
+        key: the graph call's record.
+        mistake: the id of "works on NumPy arrays (or plain numbers) only".
+        hint: what to write instead, added to the failure's message.
+
+    Returns:
+        The decoded result.
+
+    Raises:
+        CheckFailed: the graph call failed; a failure the core already named keeps
+            its id, any other gets ``mistake`` and ``hint``.
+    """
+    try:
+        return records[key]
+    except CheckFailed as failure:
+        if failure.mistake is not None:
+            raise
+        raise CheckFailed(f"{failure}\n{hint}", mistake) from None
+
+
+def assert_graph_close(
+    records: Records,
+    key: str,
+    expected: Any,
+    *,
+    what: str,
+    hint: str,
+    graph_only: tuple[str, str],
+    mistake: str,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+) -> None:
+    """Fail unless the graph call of the first case gave the reference's values.
+
+    Args:
+        records: the probe's data.
+        key: the graph call's record (see :func:`call_compiled`).
+        expected: the reference's values on that case.
+        what: the value's name in messages, e.g. ``"the target y inside
+            tf.function"``.
+        hint: what to look at when the graph's values differ.
+        graph_only: ``(id, hint)`` when the graph call failed (see
+            :func:`graph_value`).
+        mistake: the id of values that differ inside the graph.
+        atol: absolute tolerance.
+        rtol: relative tolerance.
+
+    Raises:
+        CheckFailed: the graph call failed, or its values differ.
+    """
+    only_id, only_hint = graph_only
+    got = graph_value(records, key, mistake=only_id, hint=only_hint)
+    assert_close(
+        got, expected, what=what,
+        case="the first case, as float32 TensorFlow tensors", hint=hint,
+        mistake=mistake, atol=atol, rtol=rtol,
+    )
