@@ -1,10 +1,41 @@
-"""Shared helper of the unit tests of the notebooks' checks."""
+"""Shared helpers of the unit tests of the notebooks' checks.
+
+Besides running a check expected to fail (:func:`fails`, :func:`mistake_of`), they
+forge a probe's data the way a tampered kernel could (:func:`replacements`,
+:func:`assert_forged_records_refused`): a judge must refuse every forgery, never
+return a success message.
+"""
 
 from __future__ import annotations
 
+import ast
+import copy
+import inspect
+import re
+from types import ModuleType
+
 import pytest
 
-from course_utils.checks.core import CheckFailed
+from course_utils.checks.core import Check, CheckFailed, judge_payload, run_probe
+from course_utils.checks.plain import MAX_PAYLOAD, MalformedProbe, dumps, loads
+
+# Payloads that are not a probe's data at all; each chapter adds its own.
+GARBAGE_PAYLOADS = (
+    "",
+    "not json",
+    "[]",
+    "{}",
+    '{"records": {}}',
+    '{"records": {}, "stopped": null}',
+    '{"records": [], "stopped": null}',
+    '{"records": {"case0": {"kind": "array", "dtype": "object", "shape": [],'
+    ' "data": [1]}}}',
+)
+# Too large, too deep: refused before any judging.
+OVERSIZED_PAYLOADS = (
+    "x" * (MAX_PAYLOAD + 1),
+    '{"records": {"case0": ' * 500 + "{}" + "}" * 500,
+)
 
 
 def fails(check, answer, *fragments):
@@ -15,3 +46,133 @@ def fails(check, answer, *fragments):
     for fragment in fragments:
         assert fragment in message, message
     return message
+
+
+def mistake_of(check, answer, mistake, *fragments):
+    """Run a check expected to fail with ``mistake``; return its message."""
+    with pytest.raises(CheckFailed) as info:
+        check(answer)
+    message = str(info.value)
+    assert info.value.mistake == mistake, message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def top_level_imports(module: ModuleType) -> list[str]:
+    """The names a module imports at its top level (not inside functions)."""
+    tree = ast.parse(inspect.getsource(module))
+    return [
+        alias.name
+        for node in tree.body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    ]
+
+
+def mistake_ids(module: ModuleType, prefixes: tuple[str, ...]) -> set[str]:
+    """The mistake ids a check module names; each must be a stable name.
+
+    Args:
+        module: a check module, e.g. ``course_utils.checks.td3``.
+        prefixes: its exercises' id prefixes, e.g. ``("double-q", "smoothing")``.
+
+    Returns:
+        The ids found in its source, e.g. ``{"double-q/max", ...}``.
+    """
+    group = "|".join(prefixes)
+    ids = set(re.findall(rf'"((?:{group})/[^"{{]*)"', inspect.getsource(module)))
+    for mistake in ids:
+        assert re.fullmatch(rf"({group})/[a-z0-9]+(-[a-z0-9]+)*", mistake), mistake
+    return ids
+
+
+def genuine_data(module: ModuleType, answers: dict) -> dict:
+    """The probe's data of each right answer, by the name of its Check in module."""
+    return {
+        name: run_probe(getattr(module, name), answer)
+        for name, answer in answers.items()
+    }
+
+
+def assert_genuine_passes(check: Check, data: dict) -> None:
+    """The probe's data of a right answer survives JSON and passes its judge."""
+    assert data["stopped"] is None
+    text = dumps(data)
+    assert loads(text) == data
+    message = judge_payload(check, text)
+    assert message and "✔" not in message
+
+
+def refused(check: Check, payload: str) -> None:
+    """The judge must raise CheckFailed or MalformedProbe, never return."""
+    with pytest.raises((CheckFailed, MalformedProbe)):
+        judge_payload(check, payload)
+
+
+def replacements(record: dict, texts: tuple[str, ...] = ()) -> list[dict]:
+    """Wrong records in place of a genuine one.
+
+    Args:
+        record: the genuine record (plain data).
+        texts: other values to try when the record is a text (e.g. other orders
+            of updates); none by default.
+    """
+    wrong = [
+        {"kind": "none"},
+        {"kind": "opaque", "description": "forged"},
+        {"kind": "seq", "type": "list", "items": []},
+        {"kind": "array", "dtype": "float64", "shape": [2, 2], "data": [0.0] * 4},
+    ]
+    if record.get("kind") == "array" and record["data"]:
+        nan = dict(record, dtype="float64", data=["nan"] * len(record["data"]))
+        shifted = dict(record, dtype="float64",
+                       data=[float(x) + 0.5 for x in record["data"]])
+        wrong += [nan, shifted]
+    if record.get("kind") == "text":
+        calls = record["text"]
+        wrong += [dict(record, text=other) for other in texts if other != calls]
+    return wrong
+
+
+def assert_forged_records_refused(
+    check: Check,
+    data: dict,
+    keys,
+    *,
+    read_only_when_wrong: re.Pattern,
+    value_ignored: re.Pattern | None = None,
+    texts: tuple[str, ...] = (),
+) -> None:
+    """Each record missing, or replaced by a wrong one, is refused.
+
+    Args:
+        check: the check whose probe wrote ``data``.
+        data: the probe's data for a right answer.
+        keys: the records to forge.
+        read_only_when_wrong: records a judge reads only when an answer is wrong
+            (forging them changes nothing): skipped.
+        value_ignored: records that must be there but whose value is not part of
+            the answer: only removed, never replaced.
+        texts: see :func:`replacements`.
+    """
+    for key in keys:
+        if read_only_when_wrong.search(key):
+            continue
+        missing = copy.deepcopy(data)
+        del missing["records"][key]
+        refused(check, dumps(missing))
+        if value_ignored is not None and value_ignored.search(key):
+            continue
+        for record in replacements(data["records"][key], texts):
+            forged = copy.deepcopy(data)
+            forged["records"][key] = record
+            refused(check, dumps(forged))
+
+
+def assert_stop_refused(check: Check, data: dict, message: str) -> None:
+    """A probe that stopped early never passes, whatever else its data holds."""
+    stopped = copy.deepcopy(data)
+    stopped["stopped"] = {"kind": "error", "message": message, "mistake": None}
+    with pytest.raises(CheckFailed, match=re.escape(message)):
+        judge_payload(check, dumps(stopped))

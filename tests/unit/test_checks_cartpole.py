@@ -12,7 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
-from check_testing import fails
+from check_testing import fails, mistake_of, top_level_imports
 
 from course_utils.checks import cartpole, plain
 from course_utils.checks.core import (
@@ -25,17 +25,6 @@ from course_utils.checks.plain import MalformedProbe
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
-
-
-def fails_as(check, answer, mistake, *fragments):
-    """Run a check expected to fail; assert its mistake id and message fragments."""
-    with pytest.raises(CheckFailed) as info:
-        check(answer)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, message
-    assert info.value.mistake == mistake, (info.value.mistake, message)
-    return message
 
 
 # --------------------------------------------------------------------------------------
@@ -256,13 +245,13 @@ def test_network_the_numpy_copy_cannot_read_is_rejected_saying_why(heads):
     # Right as a Keras model, but the chapter's numpy_policy reads Dense layers and
     # their activation only: it crashed on a nested Sequential and silently acted
     # with another policy when the activation was a layer of its own.
-    fails_as(cartpole.check_agent_network, functional(heads),
-             "network/uncopyable-layer", "NumPy copy", "Dense(units")
+    mistake_of(cartpole.check_agent_network, functional(heads),
+               "network/uncopyable-layer", "NumPy copy", "Dense(units")
 
 
 def test_network_subclass_model_is_rejected_saying_why():
     # Issue 13: it passed the check, then make_update_step crashed on model.inputs.
-    message = fails_as(
+    message = mistake_of(
         cartpole.check_agent_network,
         lambda n_in, n_act, n_hid: SubclassAgent(n_act, n_hid),
         "network/no-inputs",
@@ -274,18 +263,18 @@ def test_network_subclass_model_is_rejected_saying_why():
 
 
 def test_network_without_softmax_fails():
-    fails_as(cartpole.check_agent_network, network(actor_activation=None),
-             "network/no-softmax", "softmax")
+    mistake_of(cartpole.check_agent_network, network(actor_activation=None),
+               "network/no-softmax", "softmax")
 
 
 def test_network_with_sigmoid_actor_fails():
-    fails_as(cartpole.check_agent_network, network(actor_activation="sigmoid"),
-             "network/no-softmax", "softmax")
+    mistake_of(cartpole.check_agent_network, network(actor_activation="sigmoid"),
+               "network/no-softmax", "softmax")
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 def test_network_with_squashed_critic_fails(activation):
-    fails_as(
+    mistake_of(
         cartpole.check_agent_network,
         network(critic_activation=activation),
         "network/squashed-critic",
@@ -314,8 +303,8 @@ def test_linear_critic_with_positive_values_passes_and_is_left_as_built():
 
 
 def test_network_with_one_output_fails():
-    fails_as(cartpole.check_agent_network, network(outputs="actor"),
-             "network/not-two-outputs", "two outputs")
+    mistake_of(cartpole.check_agent_network, network(outputs="actor"),
+               "network/not-two-outputs", "two outputs")
 
 
 def test_network_without_hidden_activation_fails_saying_why():
@@ -327,18 +316,18 @@ def test_network_without_hidden_activation_fails_saying_why():
             keras.layers.Dense(1)(hidden),
         ]
 
-    fails_as(cartpole.check_agent_network, functional(linear_hidden),
-             "network/linear-hidden", "no activation", 'activation="relu"')
+    mistake_of(cartpole.check_agent_network, functional(linear_hidden),
+               "network/linear-hidden", "no activation", 'activation="relu"')
 
 
 def test_network_ignoring_num_hidden_fails():
-    fails_as(cartpole.check_agent_network, network(fixed_hidden=128),
-             "network/weight-count", "num_hidden")
+    mistake_of(cartpole.check_agent_network, network(fixed_hidden=128),
+               "network/weight-count", "num_hidden")
 
 
 def test_network_without_shared_layer_fails():
-    fails_as(cartpole.check_agent_network, network(shared=False),
-             "network/weight-count", "same hidden layer")
+    mistake_of(cartpole.check_agent_network, network(shared=False),
+               "network/weight-count", "same hidden layer")
 
 
 def test_network_critic_cut_off_from_the_shared_layer_fails():
@@ -352,8 +341,8 @@ def test_network_critic_cut_off_from_the_shared_layer_fails():
             keras.layers.Dense(1)(frozen),
         ]
 
-    fails_as(cartpole.check_agent_network, functional(detached),
-             "network/no-shared-layer", "share no layer")
+    mistake_of(cartpole.check_agent_network, functional(detached),
+               "network/no-shared-layer", "share no layer")
 
 
 def test_network_head_shapes_fail():
@@ -367,10 +356,10 @@ def test_network_head_shapes_fail():
         return [keras.layers.Dense(1, activation="softmax")(hidden),
                 keras.layers.Dense(1)(hidden)]
 
-    fails_as(cartpole.check_agent_network, functional(wide_critic),
-             "network/critic-shape", "value (the critic's output)", "(7, 1)")
-    fails_as(cartpole.check_agent_network, functional(one_action),
-             "network/actor-shape", "action_probs", "(7, 2)")
+    mistake_of(cartpole.check_agent_network, functional(wide_critic),
+               "network/critic-shape", "value (the critic's output)", "(7, 1)")
+    mistake_of(cartpole.check_agent_network, functional(one_action),
+               "network/actor-shape", "action_probs", "(7, 2)")
 
 
 def test_network_with_dropout_fails_where_training_differs():
@@ -382,8 +371,8 @@ def test_network_with_dropout_fails_where_training_differs():
         return [keras.layers.Dense(num_actions, activation="softmax")(hidden),
                 keras.layers.Dense(1)(hidden)]
 
-    fails_as(cartpole.check_agent_network, functional(dropout),
-             "network/graph-differs", "tf.function", "Dropout")
+    mistake_of(cartpole.check_agent_network, functional(dropout),
+               "network/graph-differs", "tf.function", "Dropout")
 
 
 class DriftingDense(keras.layers.Dense):
@@ -400,16 +389,16 @@ def test_network_that_changes_when_called_fails():
         return [DriftingDense(num_actions, activation="softmax")(hidden),
                 keras.layers.Dense(1)(hidden)]
 
-    fails_as(cartpole.check_agent_network, functional(drifting),
-             "network/changes-when-called", "weights changed")
+    mistake_of(cartpole.check_agent_network, functional(drifting),
+               "network/changes-when-called", "weights changed")
 
 
 def test_network_rejecting_its_batch_names_the_input_shape():
     def wrong_input(num_inputs, num_actions, num_hidden):
         return network()(num_inputs + 1, num_actions, num_hidden)
 
-    fails_as(cartpole.check_agent_network, wrong_input, "network/call-fails",
-             "calling the model on a batch of states of shape (7, 4)")
+    mistake_of(cartpole.check_agent_network, wrong_input, "network/call-fails",
+               "calling the model on a batch of states of shape (7, 4)")
 
 
 def test_network_with_scalar_input_shape_fails():
@@ -428,15 +417,15 @@ def test_network_with_scalar_input_shape_fails():
 
 
 def test_network_none_and_not_done():
-    fails_as(cartpole.check_agent_network, lambda a, b, c: None,
-             "network/returned-none", "None")
-    fails_as(cartpole.check_agent_network, lambda a, b, c: 3,
-             "network/not-a-model", "int 3", "keras.Model")
+    mistake_of(cartpole.check_agent_network, lambda a, b, c: None,
+               "network/returned-none", "None")
+    mistake_of(cartpole.check_agent_network, lambda a, b, c: 3,
+               "network/not-a-model", "int 3", "keras.Model")
 
     def todo(a, b, c):
         raise NotImplementedError("Exercise 1")
 
-    fails_as(cartpole.check_agent_network, todo, NOT_DONE, "not done yet")
+    mistake_of(cartpole.check_agent_network, todo, NOT_DONE, "not done yet")
     fails(cartpole.check_agent_network, None, "expected a function")
 
 
@@ -457,7 +446,7 @@ def integer(value):
 def test_network_judge_names_training_loop_mistakes_from_data():
     # Reached by real models only in contrived ways; the judge still names them.
     error = {"kind": "error", "message": "calling the model inside tf.function "
-             "raised ValueError: no", "mistake": None}
+               "raised ValueError: no", "mistake": None}
     cases = [
         ("net0/input-width", integer(5), "network/input-width"),
         ("net0/input-width", {"kind": "none"}, "network/input-width"),
@@ -484,7 +473,7 @@ def test_network_probe_data_stays_small_for_a_big_network():
     # large still gets its message, not "the check's data is too large".
     big = network(fixed_hidden=4096)
     assert len(probe_text(cartpole.NETWORK, big)) < 50_000
-    fails_as(cartpole.check_agent_network, big, "network/weight-count")
+    mistake_of(cartpole.check_agent_network, big, "network/weight-count")
 
 
 def test_network_forged_data_never_passes():
@@ -563,7 +552,7 @@ def test_returns_written_differently_passes(answer):
 
 
 def test_returns_without_discount_fails():
-    fails_as(
+    mistake_of(
         cartpole.check_discounted_returns,
         lambda rewards, gamma, bootstrap=0.0: returns_loop(rewards, 1.0, bootstrap),
         "returns/no-discount",
@@ -579,8 +568,8 @@ def test_returns_discounted_forward_fails():
             out.append(g)
         return np.array(out)
 
-    fails_as(cartpole.check_discounted_returns, forward, "returns/looking-back",
-             "from the start of the episode")
+    mistake_of(cartpole.check_discounted_returns, forward, "returns/looking-back",
+               "from the start of the episode")
 
 
 def test_returns_left_reversed_fails():
@@ -591,12 +580,12 @@ def test_returns_left_reversed_fails():
             out.append(g)
         return np.array(out)
 
-    fails_as(cartpole.check_discounted_returns, backwards_not_flipped,
-             "returns/reversed", "reverse")
+    mistake_of(cartpole.check_discounted_returns, backwards_not_flipped,
+               "returns/reversed", "reverse")
 
 
 def test_returns_ignoring_bootstrap_fails():
-    fails_as(
+    mistake_of(
         cartpole.check_discounted_returns,
         lambda rewards, gamma, bootstrap=0.0: returns_loop(rewards, gamma),
         "returns/bootstrap-ignored",
@@ -605,7 +594,7 @@ def test_returns_ignoring_bootstrap_fails():
 
 
 def test_returns_undiscounted_bootstrap_fails():
-    fails_as(
+    mistake_of(
         cartpole.check_discounted_returns,
         lambda rewards, gamma, bootstrap=0.0: returns_loop(rewards, gamma) + bootstrap,
         "returns/bootstrap-undiscounted",
@@ -619,7 +608,7 @@ def test_returns_bootstrap_added_to_the_last_reward_undiscounted_fails():
         returns = returns_loop(rewards, gamma, 0.0)
         return returns + bootstrap * gamma ** np.arange(len(rewards))[::-1]
 
-    fails_as(
+    mistake_of(
         cartpole.check_discounted_returns, last_reward_plus_bootstrap,
         "returns/bootstrap-on-last-reward", "r_(T-1) + gamma * bootstrap",
     )
@@ -630,8 +619,8 @@ def test_returns_normalised_fails():
         g = returns_loop(rewards, gamma, bootstrap)
         return (g - g.mean()) / (g.std() + 1e-8)
 
-    fails_as(cartpole.check_discounted_returns, normalised, "returns/normalised",
-             "Exercise 3")
+    mistake_of(cartpole.check_discounted_returns, normalised, "returns/normalised",
+               "Exercise 3")
 
 
 def test_returns_integer_result_fails():
@@ -644,8 +633,8 @@ def test_returns_integer_result_fails():
             returns[t] = running
         return returns
 
-    fails_as(cartpole.check_discounted_returns, zeros_like, "returns/integer-dtype",
-             "rewards=[1, 1, 1]", "integers", "float dtype")
+    mistake_of(cartpole.check_discounted_returns, zeros_like, "returns/integer-dtype",
+               "rewards=[1, 1, 1]", "integers", "float dtype")
 
 
 def test_returns_wrong_shape_and_types_fail():
@@ -682,7 +671,7 @@ def test_returns_changing_rewards_in_place_is_reported_by_name():
         return result
 
     for answer in (reverses_in_place, overwrites_after):
-        fails_as(cartpole.check_discounted_returns, answer, "returns/changes-input",
+        mistake_of(cartpole.check_discounted_returns, answer, "returns/changes-input",
                  "changed the caller's `rewards` in place", "work on a copy")
 
 
@@ -693,8 +682,8 @@ def test_returns_truth_value_of_rewards_gets_a_hint():
             return np.zeros(0)
         return returns_loop(rewards, gamma, bootstrap)
 
-    fails_as(cartpole.check_discounted_returns, empty_test, "array/truth-value",
-             "ValueError", "if not rewards", "len(x) == 0")
+    mistake_of(cartpole.check_discounted_returns, empty_test, "array/truth-value",
+               "ValueError", "if not rewards", "len(x) == 0")
 
 
 def test_returns_forged_data_never_passes():
@@ -741,22 +730,22 @@ def test_normalise_written_differently_passes():
 
 
 def test_normalise_missing_fails():
-    fails_as(cartpole.check_normalise, lambda x: x.copy(), "normalise/unchanged",
-             "unchanged")
+    mistake_of(cartpole.check_normalise, lambda x: x.copy(), "normalise/unchanged",
+               "unchanged")
 
 
 def test_normalise_only_centred_fails():
-    fails_as(cartpole.check_normalise, lambda x: x - x.mean(),
-             "normalise/only-centred", "centred")
+    mistake_of(cartpole.check_normalise, lambda x: x - x.mean(),
+               "normalise/only-centred", "centred")
 
 
 def test_normalise_only_scaled_fails():
-    fails_as(cartpole.check_normalise, lambda x: x / (x.std() + 1e-8),
-             "normalise/only-scaled", "first subtract their mean")
+    mistake_of(cartpole.check_normalise, lambda x: x / (x.std() + 1e-8),
+               "normalise/only-scaled", "first subtract their mean")
 
 
 def test_normalise_by_variance_fails():
-    fails_as(
+    mistake_of(
         cartpole.check_normalise,
         lambda x: (x - x.mean()) / (x.var() + 1e-8),
         "normalise/variance",
@@ -771,7 +760,7 @@ def test_normalise_nan_on_constant_fails():
 
     # NaN on one value AND on equal values is a missing epsilon, not ddof=1
     # (mutation testing's catalogue found the ddof hint given for it).
-    message = fails_as(cartpole.check_normalise, no_eps, "normalise/zero-std",
+    message = mistake_of(cartpole.check_normalise, no_eps, "normalise/zero-std",
                        "0 / 0", "1e-8")
     assert "ddof" not in message
 
@@ -781,8 +770,8 @@ def test_normalise_sample_std_on_one_value_explains_the_nan():
         with np.errstate(invalid="ignore", divide="ignore"):
             return (x - x.mean()) / (x.std(ddof=1) + 1e-8)
 
-    fails_as(cartpole.check_normalise, ddof1, "normalise/ddof1-single-value",
-             "n - 1 = 0", "ddof=0")
+    mistake_of(cartpole.check_normalise, ddof1, "normalise/ddof1-single-value",
+               "n - 1 = 0", "ddof=0")
 
 
 def test_normalise_changing_values_in_place_is_reported_by_name():
@@ -791,8 +780,8 @@ def test_normalise_changing_values_in_place_is_reported_by_name():
         values /= values.std() + 1e-8
         return values
 
-    fails_as(cartpole.check_normalise, in_place, "normalise/changes-input",
-             "changed the caller's `values` in place", "new array")
+    mistake_of(cartpole.check_normalise, in_place, "normalise/changes-input",
+               "changed the caller's `values` in place", "new array")
 
 
 def test_normalise_forged_data_never_passes():
@@ -877,32 +866,32 @@ def test_loss_sign_flipped_fails():
     def flipped(p, v, a, g):
         return tf.reduce_mean(taken_log_prob(p, a) * tf.stop_gradient(g - v))
 
-    fails_as(cartpole.check_actor_critic_loss, variant(actor=flipped),
-             "loss/actor-sign-flipped", "sign is flipped")
+    mistake_of(cartpole.check_actor_critic_loss, variant(actor=flipped),
+               "loss/actor-sign-flipped", "sign is flipped")
 
 
 def test_loss_not_detached_fails():
     def attached(p, v, a, g):
         return -tf.reduce_mean(taken_log_prob(p, a) * (g - v))
 
-    fails_as(cartpole.check_actor_critic_loss, variant(actor=attached),
-             "loss/advantage-not-detached", "tf.stop_gradient")
+    mistake_of(cartpole.check_actor_critic_loss, variant(actor=attached),
+               "loss/advantage-not-detached", "tf.stop_gradient")
 
 
 def test_loss_without_baseline_fails():
     def returns_only(p, v, a, g):
         return -tf.reduce_mean(taken_log_prob(p, a) * g)
 
-    fails_as(cartpole.check_actor_critic_loss, variant(actor=returns_only),
-             "loss/return-not-advantage", "advantage")
+    mistake_of(cartpole.check_actor_critic_loss, variant(actor=returns_only),
+               "loss/return-not-advantage", "advantage")
 
 
 def test_loss_summed_fails():
     def summed(p, v, a, g):
         return -tf.reduce_sum(taken_log_prob(p, a) * tf.stop_gradient(g - v))
 
-    fails_as(cartpole.check_actor_critic_loss, variant(actor=summed),
-             "loss/actor-summed", "mean")
+    mistake_of(cartpole.check_actor_critic_loss, variant(actor=summed),
+               "loss/actor-summed", "mean")
 
 
 def test_loss_probability_not_log_fails():
@@ -910,21 +899,21 @@ def test_loss_probability_not_log_fails():
         taken = tf.gather(p, a, batch_dims=1)
         return -tf.reduce_mean(taken * tf.stop_gradient(g - v))
 
-    fails_as(cartpole.check_actor_critic_loss, variant(actor=no_log),
-             "loss/prob-not-log-prob", "LOG")
+    mistake_of(cartpole.check_actor_critic_loss, variant(actor=no_log),
+               "loss/prob-not-log-prob", "LOG")
 
 
 def test_loss_wrong_action_fails():
     def first_action(p, v, a, g):
         return -tf.reduce_mean(tf.math.log(p[:, 0]) * tf.stop_gradient(g - v))
 
-    fails_as(cartpole.check_actor_critic_loss, variant(actor=first_action),
-             "loss/first-action", "taken")
+    mistake_of(cartpole.check_actor_critic_loss, variant(actor=first_action),
+               "loss/first-action", "taken")
 
 
 def test_loss_mse_fails():
     mse = keras.losses.MeanSquaredError()
-    fails_as(
+    mistake_of(
         cartpole.check_actor_critic_loss,
         variant(critic=lambda g, v: mse(g, v)),
         "loss/critic-mse",
@@ -934,7 +923,7 @@ def test_loss_mse_fails():
 
 
 def test_loss_half_squared_error_fails():
-    fails_as(
+    mistake_of(
         cartpole.check_actor_critic_loss,
         variant(critic=lambda g, v: tf.reduce_mean(0.5 * (g - v) ** 2)),
         "loss/critic-half-squared",
@@ -943,7 +932,7 @@ def test_loss_half_squared_error_fails():
 
 
 def test_loss_absolute_error_fails():
-    fails_as(
+    mistake_of(
         cartpole.check_actor_critic_loss,
         variant(critic=lambda g, v: tf.reduce_mean(tf.abs(g - v))),
         "loss/critic-absolute",
@@ -955,7 +944,7 @@ def test_loss_critic_summed_fails():
     def huber_sum(g, v):  # one Huber loss per step, then a sum
         return tf.reduce_sum(keras.losses.huber(g[:, None], v[:, None]))
 
-    fails_as(
+    mistake_of(
         cartpole.check_actor_critic_loss,
         variant(critic=huber_sum),
         "loss/critic-summed",
@@ -965,7 +954,7 @@ def test_loss_critic_summed_fails():
 
 def test_loss_critic_without_gradient_fails():
     # Right value, but computed from a constant copy: the critic would never learn.
-    fails_as(
+    mistake_of(
         cartpole.check_actor_critic_loss,
         variant(critic=lambda g, v: HUBER(g, tf.stop_gradient(v))),
         "loss/critic-gradient",
@@ -978,20 +967,20 @@ def test_loss_numpy_result_fails():
         actor, critic = loss_reference(p, v, a, g)
         return float(actor), float(critic)
 
-    fails_as(cartpole.check_actor_critic_loss, numpy_losses, "loss/not-tensors",
-             "TensorFlow", "got float and float")
+    mistake_of(cartpole.check_actor_critic_loss, numpy_losses, "loss/not-tensors",
+               "TensorFlow", "got float and float")
 
 
 def test_loss_bad_results_fail():
-    fails_as(cartpole.check_actor_critic_loss, lambda p, v, a, g: None,
-             "loss/returned-none", "None")
-    fails_as(
+    mistake_of(cartpole.check_actor_critic_loss, lambda p, v, a, g: None,
+               "loss/returned-none", "None")
+    mistake_of(
         cartpole.check_actor_critic_loss,
         lambda p, v, a, g: loss_reference(p, v, a, g)[0],
         "loss/not-a-pair",
         "(actor_loss, critic_loss)",
     )
-    fails_as(
+    mistake_of(
         cartpole.check_actor_critic_loss,
         lambda p, v, a, g: (p, v),
         "loss/not-scalars",
@@ -1006,8 +995,8 @@ def test_loss_broadcasting_bug_fails():
         actor = -tf.reduce_mean(taken_log_prob(p, a) * advantage)
         return actor, HUBER(g, v)
 
-    fails_as(cartpole.check_actor_critic_loss, broadcast, "loss/broadcast",
-             "actor_loss", "(T, T)")
+    mistake_of(cartpole.check_actor_critic_loss, broadcast, "loss/broadcast",
+               "actor_loss", "(T, T)")
 
 
 def test_loss_numpy_inside_tf_function_names_the_operation():
@@ -1017,7 +1006,7 @@ def test_loss_numpy_inside_tf_function_names_the_operation():
         actor = -tf.reduce_mean(taken_log_prob(p, a) * advantage)
         return actor, HUBER(g, v)
 
-    message = fails_as(cartpole.check_actor_critic_loss, numpy_advantage,
+    message = mistake_of(cartpole.check_actor_critic_loss, numpy_advantage,
                        "tf/numpy-in-graph", ".numpy()", "inside tf.function",
                        "advantage = (g - v).numpy()")
     assert "not done yet" not in message
@@ -1027,8 +1016,8 @@ def test_loss_numpy_inside_tf_function_names_the_operation():
         actor = -np.mean(taken_log_prob(p, a) * advantage)
         return actor, HUBER(g, v)
 
-    fails_as(cartpole.check_actor_critic_loss, numpy_mean, "tf/numpy-in-graph",
-             "np.mean", "tf.reduce_mean")
+    mistake_of(cartpole.check_actor_critic_loss, numpy_mean, "tf/numpy-in-graph",
+               "np.mean", "tf.reduce_mean")
 
 
 def test_loss_static_length_fails_inside_tf_function():
@@ -1039,8 +1028,8 @@ def test_loss_static_length_fails_inside_tf_function():
         actor = -tf.reduce_mean(tf.math.log(taken) * tf.stop_gradient(g - v))
         return actor, HUBER(g, v)
 
-    fails_as(cartpole.check_actor_critic_loss, static_length, "loss/fails-in-graph",
-             "inside tf.function", "tf.shape(x)[0]")
+    mistake_of(cartpole.check_actor_critic_loss, static_length, "loss/fails-in-graph",
+               "inside tf.function", "tf.shape(x)[0]")
 
 
 def test_loss_if_on_a_tensor_gets_a_hint():
@@ -1050,8 +1039,8 @@ def test_loss_if_on_a_tensor_gets_a_hint():
             advantage = advantage * 1.0
         return -tf.reduce_mean(taken_log_prob(p, a) * advantage), HUBER(g, v)
 
-    fails_as(cartpole.check_actor_critic_loss, branching, "array/truth-value",
-             "ONE True or False", "tf.where")
+    mistake_of(cartpole.check_actor_critic_loss, branching, "array/truth-value",
+               "ONE True or False", "tf.where")
 
 
 def test_loss_forged_data_never_passes():
@@ -1071,8 +1060,8 @@ def test_loss_pair_returned_the_other_way_round_is_named():
         actor_loss, critic_loss = loss_reference(action_probs, values, actions, returns)
         return critic_loss, actor_loss
 
-    fails_as(cartpole.check_actor_critic_loss, swapped, "loss/swapped-pair",
-             "the pair is swapped", "(actor_loss, critic_loss)")
+    mistake_of(cartpole.check_actor_critic_loss, swapped, "loss/swapped-pair",
+               "the pair is swapped", "(actor_loss, critic_loss)")
 
 
 def test_every_recognised_mistake_has_a_well_formed_id():
@@ -1251,16 +1240,16 @@ def test_choice_rejects_a_hidden_layer_left_linear(first_linear):
     network as a whole is not linear); the lesson asks for an activation on each."""
     networks, experiment = standard()
     networks["deep"] = one_linear_layer(first_linear)
-    fails_as(choice(networks, experiment, "wide"), None, "choice/linear-layer",
-             "'deep'", "2 Dense layers without an activation", "Dense(32, linear)")
+    mistake_of(choice(networks, experiment, "wide"), None, "choice/linear-layer",
+               "'deep'", "2 Dense layers without an activation", "Dense(32, linear)")
 
 
 def test_choice_rejects_an_actor_without_softmax():
     """Mutation testing: an actor head without softmax passed the affine test."""
     networks, experiment = standard()
     networks["deep"] = no_softmax
-    fails_as(choice(networks, experiment, "wide"), None, "choice/no-softmax",
-             "'deep'", "not probabilities", 'activation="softmax"')
+    mistake_of(choice(networks, experiment, "wide"), None, "choice/no-softmax",
+               "'deep'", "not probabilities", 'activation="softmax"')
 
 
 @pytest.mark.parametrize(
@@ -1367,14 +1356,5 @@ def test_choice_judge_never_trusts_the_data():
 
 
 def test_module_does_not_import_tensorflow_at_top():
-    import ast
-    import inspect
-
-    tree = ast.parse(inspect.getsource(cartpole))
-    top_level = [
-        alias.name
-        for node in tree.body
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in node.names
-    ]
+    top_level = top_level_imports(cartpole)
     assert "tensorflow" not in top_level and "keras" not in top_level

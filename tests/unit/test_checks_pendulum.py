@@ -13,25 +13,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
-from check_testing import fails
+from check_testing import (
+    GARBAGE_PAYLOADS,
+    OVERSIZED_PAYLOADS,
+    assert_forged_records_refused,
+    assert_genuine_passes,
+    assert_stop_refused,
+    fails,
+    genuine_data,
+    mistake_ids,
+    mistake_of,
+    refused,
+    top_level_imports,
+)
 
 from course_utils.checks import pendulum
-from course_utils.checks.core import CheckFailed, judge_payload, run_probe
-from course_utils.checks.plain import MAX_PAYLOAD, MalformedProbe, dumps, loads
+from course_utils.checks.plain import MAX_PAYLOAD, dumps
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
-
-
-def mistake_of(check, answer, mistake, *fragments):
-    """Run a check expected to fail with ``mistake``; return its message."""
-    with pytest.raises(CheckFailed) as info:
-        check(answer)
-    message = str(info.value)
-    assert info.value.mistake == mistake, message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 # --------------------------------------------------------------------------------------
@@ -775,59 +775,33 @@ READ_ONLY_WHEN_WRONG = re.compile(r"^again\d+$|/type\d$")
 @pytest.fixture(scope="module")
 def genuine():
     """The probe's data for each check's right answer."""
-    return {
-        name: run_probe(getattr(pendulum, name), answer)
-        for name, answer in RIGHT_ANSWERS.items()
-    }
+    return genuine_data(pendulum, RIGHT_ANSWERS)
 
 
 def test_mistake_ids_are_stable_names():
     import inspect
 
+    prefixes = ("ou", "buffer", "target", "losses", "soft")
+    assert len(mistake_ids(pendulum, prefixes)) >= 40
     source = inspect.getsource(pendulum)
-    ids = set(re.findall(r'"((?:ou|buffer|target|losses|soft)/[^"{]*)"', source))
-    assert len(ids) >= 40
-    for mistake in ids:
-        assert re.fullmatch(r"(ou|buffer|target|losses|soft)/[a-z0-9]+(-[a-z0-9]+)*",
-                            mistake), mistake
     assert re.findall(r'f"losses/no-\{owner\}-gradient"', source)
 
 
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
 def test_probe_data_survives_json_and_passes(genuine, name):
-    data = genuine[name]
-    assert data["stopped"] is None
-    text = dumps(data)
-    assert loads(text) == data
-    message = judge_payload(getattr(pendulum, name), text)
-    assert message and "✔" not in message
-
-
-def refused(check, payload):
-    """The judge must raise CheckFailed or MalformedProbe, never return."""
-    with pytest.raises((CheckFailed, MalformedProbe)):
-        judge_payload(check, payload)
+    assert_genuine_passes(getattr(pendulum, name), genuine[name])
 
 
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
 @pytest.mark.parametrize(
     "payload",
     [
-        "",
-        "not json",
-        "[]",
-        "{}",
-        '{"records": {}}',
-        '{"records": {}, "stopped": null}',
-        '{"records": [], "stopped": null}',
-        '{"records": {"case0": {"kind": "array", "dtype": "object", "shape": [],'
-        ' "data": [1]}}}',
+        *GARBAGE_PAYLOADS,
         '{"records": {"case0": {"kind": "array", "dtype": "float64",'
         ' "shape": [1000000000], "data": []}}}',
         '{"records": {"case0": {"kind": "array", "dtype": "float64", "shape": [2],'
         ' "data": ["NaN", "1"]}}}',
-        "x" * (MAX_PAYLOAD + 1),
-        '{"records": {"case0": ' * 500 + "{}" + "}" * 500,
+        *OVERSIZED_PAYLOADS,
     ],
 )
 def test_forged_garbage_never_passes(name, payload):
@@ -836,26 +810,7 @@ def test_forged_garbage_never_passes(name, payload):
 
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
 def test_a_stopped_probe_never_passes(genuine, name):
-    data = copy.deepcopy(genuine[name])
-    data["stopped"] = {"kind": "error", "message": "record() failed", "mistake": None}
-    with pytest.raises(CheckFailed, match="record\\(\\) failed"):
-        judge_payload(getattr(pendulum, name), dumps(data))
-
-
-def replacements(record: dict) -> list[dict]:
-    """Wrong records in place of a genuine one."""
-    wrong = [
-        {"kind": "none"},
-        {"kind": "opaque", "description": "forged"},
-        {"kind": "seq", "type": "list", "items": []},
-        {"kind": "array", "dtype": "float64", "shape": [2, 2], "data": [0.0] * 4},
-    ]
-    if record.get("kind") == "array" and record["data"]:
-        nan = dict(record, dtype="float64", data=["nan"] * len(record["data"]))
-        shifted = dict(record, dtype="float64",
-                       data=[float(x) + 0.5 for x in record["data"]])
-        wrong += [nan, shifted]
-    return wrong
+    assert_stop_refused(getattr(pendulum, name), genuine[name], "record() failed")
 
 
 def keys_to_forge(data: dict) -> list[str]:
@@ -870,18 +825,11 @@ def keys_to_forge(data: dict) -> list[str]:
 
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
 def test_forged_records_never_pass(genuine, name):
-    check = getattr(pendulum, name)
     data = genuine[name]
-    for key in keys_to_forge(data):
-        if READ_ONLY_WHEN_WRONG.search(key):
-            continue
-        missing = copy.deepcopy(data)
-        del missing["records"][key]
-        refused(check, dumps(missing))
-        for record in replacements(data["records"][key]):
-            forged = copy.deepcopy(data)
-            forged["records"][key] = record
-            refused(check, dumps(forged))
+    assert_forged_records_refused(
+        getattr(pendulum, name), data, keys_to_forge(data),
+        read_only_when_wrong=READ_ONLY_WHEN_WRONG,
+    )
 
 
 def test_forged_buffer_rows_never_pass(genuine):
@@ -920,16 +868,9 @@ def test_forged_gradients_never_pass(genuine):
 
 
 def test_judges_never_import_tensorflow():
-    import ast
     import inspect
 
-    tree = ast.parse(inspect.getsource(pendulum))
-    top_level = [
-        alias.name
-        for node in tree.body
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in node.names
-    ]
+    top_level = top_level_imports(pendulum)
     assert "tensorflow" not in top_level and "keras" not in top_level
     for function in (pendulum._judge_ou, pendulum._judge_buffer,
                      pendulum._judge_target, pendulum._judge_losses,

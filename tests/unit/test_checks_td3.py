@@ -12,24 +12,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
-from check_testing import fails
+from check_testing import (
+    GARBAGE_PAYLOADS,
+    OVERSIZED_PAYLOADS,
+    assert_forged_records_refused,
+    assert_genuine_passes,
+    assert_stop_refused,
+    fails,
+    genuine_data,
+    mistake_ids,
+    mistake_of,
+    refused,
+    top_level_imports,
+)
 
 from course_utils.checks import td3
-from course_utils.checks.core import CheckFailed, judge_payload, run_probe
-from course_utils.checks.plain import MAX_PAYLOAD, MalformedProbe, dumps, loads
+from course_utils.checks.core import CheckFailed, judge_payload
+from course_utils.checks.plain import MAX_PAYLOAD, dumps
 
 tf = pytest.importorskip("tensorflow")
-
-
-def mistake_of(check, answer, mistake, *fragments):
-    """Run a check expected to fail with ``mistake``; return its message."""
-    with pytest.raises(CheckFailed) as info:
-        check(answer)
-    message = str(info.value)
-    assert info.value.mistake == mistake, message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 def stub(*args):
@@ -431,55 +432,25 @@ VALUE_IGNORED = re.compile(r"^(d\d+|graph)/n\d+$")
 @pytest.fixture(scope="module")
 def genuine():
     """The probe's data for each check's right answer."""
-    return {
-        name: run_probe(getattr(td3, name), answer)
-        for name, answer in RIGHT_ANSWERS.items()
-    }
+    return genuine_data(td3, RIGHT_ANSWERS)
 
 
 def test_mistake_ids_are_stable_names():
-    import inspect
-
-    source = inspect.getsource(td3)
-    ids = set(re.findall(r'"((?:double-q|smoothing|delay)/[^"{]*)"', source))
-    assert len(ids) >= 35
-    for mistake in ids:
-        assert re.fullmatch(r"(double-q|smoothing|delay)/[a-z0-9]+(-[a-z0-9]+)*",
-                            mistake), mistake
+    assert len(mistake_ids(td3, ("double-q", "smoothing", "delay"))) >= 35
 
 
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
 def test_probe_data_survives_json_and_passes(genuine, name):
-    data = genuine[name]
-    assert data["stopped"] is None
-    text = dumps(data)
-    assert loads(text) == data
-    message = judge_payload(getattr(td3, name), text)
-    assert message and "✔" not in message
-
-
-def refused(check, payload):
-    """The judge must raise CheckFailed or MalformedProbe, never return."""
-    with pytest.raises((CheckFailed, MalformedProbe)):
-        judge_payload(check, payload)
+    assert_genuine_passes(getattr(td3, name), genuine[name])
 
 
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
 @pytest.mark.parametrize(
     "payload",
     [
-        "",
-        "not json",
-        "[]",
-        "{}",
-        '{"records": {}}',
-        '{"records": {}, "stopped": null}',
-        '{"records": [], "stopped": null}',
-        '{"records": {"case0": {"kind": "array", "dtype": "object", "shape": [],'
-        ' "data": [1]}}}',
+        *GARBAGE_PAYLOADS,
         '{"records": {"d3/n1/calls": {"kind": "text", "text": "CAT"}}}',
-        "x" * (MAX_PAYLOAD + 1),
-        '{"records": {"case0": ' * 500 + "{}" + "}" * 500,
+        *OVERSIZED_PAYLOADS,
     ],
 )
 def test_forged_garbage_never_passes(name, payload):
@@ -488,51 +459,17 @@ def test_forged_garbage_never_passes(name, payload):
 
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
 def test_a_stopped_probe_never_passes(genuine, name):
-    data = copy.deepcopy(genuine[name])
-    data["stopped"] = {"kind": "error", "message": "probe failed", "mistake": None}
-    with pytest.raises(CheckFailed, match="probe failed"):
-        judge_payload(getattr(td3, name), dumps(data))
-
-
-def replacements(record: dict) -> list[dict]:
-    """Wrong records in place of a genuine one."""
-    wrong = [
-        {"kind": "none"},
-        {"kind": "opaque", "description": "forged"},
-        {"kind": "seq", "type": "list", "items": []},
-        {"kind": "array", "dtype": "float64", "shape": [2, 2], "data": [0.0] * 4},
-    ]
-    if record.get("kind") == "array" and record["data"]:
-        nan = dict(record, dtype="float64", data=["nan"] * len(record["data"]))
-        shifted = dict(record, dtype="float64",
-                       data=[float(x) + 0.5 for x in record["data"]])
-        wrong += [nan, shifted]
-    if record.get("kind") == "text":
-        calls = record["text"]
-        wrong += [
-            dict(record, text=other)
-            for other in ("C", "CAT", "CTA", "CCAT", "X", "")
-            if other != calls
-        ]
-    return wrong
+    assert_stop_refused(getattr(td3, name), genuine[name], "probe failed")
 
 
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
 def test_forged_records_never_pass(genuine, name):
-    check = getattr(td3, name)
     data = genuine[name]
-    for key in data["records"]:
-        if READ_ONLY_WHEN_WRONG.search(key):
-            continue
-        missing = copy.deepcopy(data)
-        del missing["records"][key]
-        refused(check, dumps(missing))
-        if VALUE_IGNORED.search(key):
-            continue
-        for record in replacements(data["records"][key]):
-            forged = copy.deepcopy(data)
-            forged["records"][key] = record
-            refused(check, dumps(forged))
+    assert_forged_records_refused(
+        getattr(td3, name), data, data["records"],
+        read_only_when_wrong=READ_ONLY_WHEN_WRONG, value_ignored=VALUE_IGNORED,
+        texts=("C", "CAT", "CTA", "CCAT", "X", ""),
+    )
 
 
 def test_forged_graph_logs_never_pass(genuine):
@@ -554,16 +491,9 @@ def test_a_failed_call_is_not_excused_by_a_forged_list(genuine):
 
 
 def test_judges_never_import_tensorflow():
-    import ast
     import inspect
 
-    tree = ast.parse(inspect.getsource(td3))
-    top_level = [
-        alias.name
-        for node in tree.body
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in node.names
-    ]
+    top_level = top_level_imports(td3)
     assert "tensorflow" not in top_level and "keras" not in top_level
     for function in (td3._judge_double_q, td3._judge_smoothing, td3._judge_delay,
                      td3._delay_mistake):
