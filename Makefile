@@ -55,9 +55,12 @@ lab: venv
 		--port=$(PORT) --ServerApp.open_browser=$(if $(CI),False,True) \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
+# Two pytest-xdist workers, a file each at a time (a notebook's cells stay in order in
+# one worker): the notebooks' training is mostly single-threaded Python, so two of
+# them share 2 cores well.
 test: $(STAMP)
 	$(BIN)/python -m pytest tests $(NOTEBOOKS:.py=.ipynb) --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=600 --ignore=tests/browser
+		--nbval-cell-timeout=600 --ignore=tests/browser -n 2 --dist loadfile
 
 # Needs Debian's Chromium (`apt-get install chromium`); never downloads a browser.
 test-browser: venv
@@ -88,8 +91,9 @@ test-colab: $(COLAB_STAMP)
 		$(NOTEBOOKS:.py=.ipynb) --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 # Unit tests of both packages, no kernel started; coverage of each reported apart.
+# pytest-xdist spreads them over the cores (at most 4 workers: each imports TensorFlow).
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit tests/instructor -m "not kernel" \
+	$(BIN)/python -m pytest tests/unit tests/instructor -m "not kernel" -n auto --maxprocesses 4 \
 		--cov=course_utils --cov=instructor --cov-report=term-missing:skip-covered
 
 test-notebooks: $(STAMP)
