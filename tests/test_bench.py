@@ -116,3 +116,31 @@ def test_an_ablation_takes_only_constants_and_literals(pair):
     bench = load("run")
     with pytest.raises((ValueError, SyntaxError)):
         bench.parse_overrides([pair])
+
+
+def test_grading_cost_estimate_follows_from_the_measured_cpu_times():
+    cost = load("grade_cost")
+    results = {
+        "01_a": {"cpu": 90.0, "seconds": 100.0, "code": 0},
+        "02_b": {"cpu": 45.0, "seconds": 50.0, "code": 0},
+    }
+    text = cost.table(results, 2000, 0.3)
+    assert "| `01_a` | 90 s | 100 s | 40 | 0 |" in text
+    assert "| `02_b` | 45 s | 50 s | 80 | 0 |" in text
+    # 2,000 students x (90 + 45) s = 75 core-hours; 45 minutes on 100 cores.
+    assert "at most 2,000 x 135 s = 75 core-hours" in text
+    assert "about 45 minutes on 100 cores" in text
+    unmeasured = cost.table({"01_a": {"cpu": None, "seconds": 9.0, "code": 0}}, 10, 0)
+    assert "not measured" in unmeasured and "core-hours" not in unmeasured
+
+
+def test_grading_cost_replaces_only_its_readme_block(tmp_path, monkeypatch):
+    cost = load("grade_cost")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{cost.START}\nold\n{cost.END}\nafter\n")
+    monkeypatch.setattr(cost, "README", readme)
+    cost.write_readme("new table")
+    assert readme.read_text() == f"before\n{cost.START}\nnew table\n{cost.END}\nafter\n"
+    readme.write_text("no block here\n")
+    with pytest.raises(SystemExit, match="grade-cost"):
+        cost.write_readme("x")
