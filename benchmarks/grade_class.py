@@ -144,7 +144,7 @@ RIGHT = {
             )
             critic_loss = keras.losses.MeanSquaredError()(y, critic([states, actions]))
             actor_loss = -tf.reduce_mean(critic([states, actor(states)]))
-            return critic_loss, actor_loss"""],
+            return actor_loss, critic_loss"""],
         "5": ["return [(1 - tau) * t + tau * o for t, o in zip(target_weights, "
               "online_weights)]"],
     },
