@@ -372,17 +372,22 @@ def _invoke(fn: Callable[..., Any], args, kwargs, exercise: str) -> Any:
         return fn(*args, **kwargs)
     except Exception as error:  # any student error is a failure
         if isinstance(error, NotImplementedError) and not _symbolic_misuse(error):
-            detail = f" ({_short(str(error))})" if str(error) else ""
+            detail = _stub_detail(str(error), exercise)
             raise CheckFailed(
                 f"Exercise {exercise} is not done yet: replace the "
                 f"`raise NotImplementedError` line with your solution{detail}.",
                 NOT_DONE,
             ) from None
-        message = _error_message(fn, error, exercise, args, kwargs)
         if _symbolic_misuse(error):
+            # TensorFlow raises NotImplementedError here, the stub's exception too:
+            # say what happened instead, so that no one looks for a stub left over.
+            message = _error_message(
+                fn, error, exercise, args, kwargs, lead=_symbolic_lead(error)
+            )
             raise CheckFailed(
                 message + "\n" + _symbolic_hint(error), "tf/numpy-in-graph"
             ) from None
+        message = _error_message(fn, error, exercise, args, kwargs)
         if _ambiguous_truth(error, _student_line(fn, error)):
             hinted = message + "\n" + TRUTH_HINT
             raise CheckFailed(hinted, "array/truth-value") from None
@@ -698,11 +703,56 @@ def _symbolic_hint(error: Exception) -> str:
     return lead + "Instead: " + "; ".join(advice) + "."
 
 
-def _error_message(fn, error: Exception, exercise: str, args, kwargs) -> str:
-    """Explain an exception raised by the student's code.
+def _stub_detail(text: str, exercise: str) -> str:
+    """What a not-done message adds of the stub's own text, e.g. ``" (...)"``.
+
+    The course's stub names its exercise ("Exercise 2 (title): replace this line
+    ..."): repeating it after "Exercise 2 (title) is not done yet" says nothing
+    new, so it is left out. Any other text is kept, in particular the stub of
+    another exercise that this one calls (the grader reads that exercise's number
+    in the message).
+
+    Args:
+        text: the NotImplementedError's message.
+        exercise: the check's exercise, e.g. ``"2 (discounted returns)"``.
 
     Returns:
-        The message: exception type and text, the student's line, the inputs.
+        ``""`` or ``" (<text>)"``.
+    """
+    if not text:
+        return ""
+    number = re.match(r"\s*(\d+[a-z]?)\b", exercise)
+    named = set(STUB_MESSAGE.findall(text))
+    if number is not None and named == {number.group(1)}:
+        return ""
+    return f" ({_short(text)})"
+
+
+def _symbolic_lead(error: Exception) -> str:
+    """The first line's wording for NumPy used on a symbolic tensor (no error name)."""
+    if isinstance(error, AttributeError):
+        what = "called .numpy() on"
+    else:
+        what = "called NumPy on"
+    return (
+        f"your code {what} a symbolic tensor inside tf.function (the compiled "
+        "update step), where tensors have no values yet."
+    )
+
+
+def _error_message(
+    fn, error: Exception, exercise: str, args, kwargs, *, lead: str | None = None
+) -> str:
+    """Explain an exception raised by the student's code.
+
+    Args:
+        fn, error, exercise, args, kwargs: the call that failed and its error.
+        lead: the first line's text after "Exercise <exercise>: ", in place of
+            "your code raised <Error>: <text>".
+
+    Returns:
+        The message: exception type and text (or ``lead``), the student's line,
+        the inputs.
     """
     text, inside = str(error), ""
     if text.startswith("in user code:"):  # raised inside tf.function
@@ -711,10 +761,9 @@ def _error_message(fn, error: Exception, exercise: str, args, kwargs) -> str:
         prefix = f"{type(error).__name__}: "
         text = text[len(prefix):] if text.startswith(prefix) else text
         inside = " inside tf.function"
-    lines = [
-        f"Exercise {exercise}: your code raised "
-        f"{type(error).__name__}{inside}: {_short(text)}"
-    ]
+    if lead is None:
+        lead = f"your code raised {type(error).__name__}{inside}: {_short(text)}"
+    lines = [f"Exercise {exercise}: {lead}"]
     where = _student_line(fn, error)
     if where:
         lines.append(f"  at {where}")

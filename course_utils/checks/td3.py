@@ -11,12 +11,14 @@ usual mistakes and names the one it sees with a stable id
 - the clipped double-Q target: the larger estimate instead of the smaller, their
   mean, one critic only, a minimum over the whole batch, Python's ``min``, the
   terminal flag or the discount forgotten;
-- target policy smoothing: noise not clipped, or clipped on one side only, the
-  action not clipped to its bounds, the two clips swapped, the noise clipped before
-  being scaled, noise drawn by the student's code instead of the given sample;
+- target policy smoothing: noise not clipped, clipped on one side only or to the
+  action's bound, the action not clipped to its bounds (or to bounds narrowed by
+  noise_clip), the two clips swapped, the noise clipped before being scaled, noise
+  drawn by the student's code instead of the given sample, Python's ``min``/``max``;
 - delayed policy updates: the actor (or only the targets) changed at every critic
-  update, off by one, inverted, the delay hard-coded, the critics skipped, the
-  updates of one round in the wrong order.
+  update, off by one, only once, inverted, the delay hard-coded, a counter of the
+  student's own instead of ``update_number``, the critics skipped, the updates of
+  one round in the wrong order.
 
 TensorFlow is imported inside the probes that need it, never at module level; the
 judges use NumPy only.
@@ -24,6 +26,7 @@ judges use NumPy only.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -160,7 +163,7 @@ def _unchanged(
             f"{show_input(original)} before the call and {show_input(after)} after "
             "it. The "
             "training step uses these arrays again: compute a new array with "
-            "arithmetic (a + b, np.minimum, tf.clip_by_value...) instead of +=, -= "
+            "arithmetic (a + b, tf.minimum, tf.clip_by_value...) instead of +=, -= "
             "or [...] =.",
             mistake,
         )
@@ -231,35 +234,35 @@ def _double_q_mistakes(c: dict[str, Any]) -> list[Mistake]:
             "double-q/max",
             r + g * (1 - d) * np.maximum(q1, q2),
             "you took the LARGER of the two estimates. Over-estimation is the problem "
-            "TD3 fixes: the target uses the smaller one, np.minimum(next_q1, next_q2) "
-            "(tf.minimum on tensors), row by row.",
+            "TD3 fixes: the target uses the smaller one, tf.minimum(next_q1, next_q2), "
+            "row by row.",
         ),
         Mistake(
             "double-q/mean",
             r + g * (1 - d) * (q1 + q2) / 2,
             "you averaged the two estimates. An average keeps half of each critic's "
             "optimism; the clipped target takes the smaller one, "
-            "np.minimum(next_q1, next_q2), row by row.",
+            "tf.minimum(next_q1, next_q2), row by row.",
         ),
         Mistake(
             "double-q/one-critic",
             r + g * (1 - d) * q1,
             "only next_q1 is used: that is DDPG's target with a second, unused "
             "critic. Use the smaller of the two estimates, "
-            "np.minimum(next_q1, next_q2).",
+            "tf.minimum(next_q1, next_q2).",
         ),
         Mistake(
             "double-q/one-critic",
             r + g * (1 - d) * q2,
             "only next_q2 is used. Use the smaller of the two estimates, "
-            "np.minimum(next_q1, next_q2).",
+            "tf.minimum(next_q1, next_q2).",
         ),
         Mistake(
             "double-q/batch-min",
             r + g * (1 - d) * np.min(smaller),
             "every row got the same future value, the smallest of the whole batch: "
-            "np.min / tf.reduce_min reduce over all rows. Compare the two critics row "
-            "by row with np.minimum(next_q1, next_q2) (tf.minimum on tensors).",
+            "tf.reduce_min (like np.min) reduces over all rows. Compare the two "
+            "critics row by row with tf.minimum(next_q1, next_q2).",
         ),
         Mistake(
             "double-q/no-terminal",
@@ -289,9 +292,10 @@ def _double_q_mistakes(c: dict[str, Any]) -> list[Mistake]:
     ]
 
 
+# tf.minimum first: the update step is compiled, where np.minimum cannot run.
 _DOUBLE_Q_FORMULA = (
-    "y = rewards + gamma * (1 - terminated) * np.minimum(next_q1, next_q2) "
-    "(tf.minimum works on both NumPy arrays and tensors)."
+    "y = rewards + gamma * (1 - terminated) * tf.minimum(next_q1, next_q2) "
+    "(tf.minimum works on NumPy arrays too, and in the compiled update step)."
 )
 # Python's min()/max() compare the two arrays as wholes: NumPy refuses.
 _BUILTIN_MIN = re.compile(r"(?<![.\w])(min|max)\(")
@@ -308,8 +312,17 @@ def _probe_double_q(probe: Probe, double_q_target: Callable[..., Any]) -> None:
     )
 
 
-def _builtin_min(failure: CheckFailed) -> None:
-    """Name Python's min()/max() on two arrays (NumPy's 'truth value' error)."""
+def _builtin_min(failure: CheckFailed, hint: str, mistake: str) -> None:
+    """Name Python's min()/max() on arrays (NumPy's 'truth value' error).
+
+    Args:
+        failure: the failure of a call of the student's function.
+        hint: what to write instead, after "Hint: ".
+        mistake: the id to raise with.
+
+    Raises:
+        CheckFailed: the student's line calls min() or max(); otherwise nothing.
+    """
     if failure.mistake != "array/truth-value":
         return
     where = next(
@@ -318,13 +331,20 @@ def _builtin_min(failure: CheckFailed) -> None:
     )
     if _BUILTIN_MIN.search(where):
         lead = str(failure).split("\nHint:")[0]
-        raise CheckFailed(
-            f"{lead}\nHint: Python's min() and max() compare the two arrays as a "
-            "whole, which NumPy refuses (one answer per row is needed). Use "
-            "np.minimum(next_q1, next_q2), or tf.minimum on tensors: it compares "
-            "them row by row.",
-            "double-q/python-min",
-        ) from None
+        raise CheckFailed(f"{lead}\nHint: {hint}", mistake) from None
+
+
+_PYTHON_MIN_DOUBLE_Q = (
+    "Python's min() and max() compare the two arrays as a whole, which NumPy "
+    "refuses (one answer per row is needed). Use tf.minimum(next_q1, next_q2): it "
+    "compares them row by row (and works in the compiled update step)."
+)
+_PYTHON_MIN_SMOOTHING = (
+    "Python's min() and max() compare an array with a number as a whole, which "
+    "NumPy refuses (one answer per element is needed). Use "
+    "tf.clip_by_value(x, -noise_clip, noise_clip) (or tf.minimum and tf.maximum): "
+    "it clips element by element (and works in the compiled update step)."
+)
 
 
 def _judge_double_q(records: Records) -> str:
@@ -337,7 +357,7 @@ def _judge_double_q(records: Records) -> str:
         try:
             got = records[f"case{index}"]
         except CheckFailed as failure:
-            _builtin_min(failure)
+            _builtin_min(failure, _PYTHON_MIN_DOUBLE_Q, "double-q/python-min")
             raise
         assert_close_naming(
             got, expected, _double_q_mistakes(case), what="the target y", case=case,
@@ -391,10 +411,12 @@ def check_clipped_double_q_target(clipped_double_q_target: Callable[..., Any]) -
 def _smoothing_cases() -> list[dict[str, Any]]:
     return [
         # Pendulum's torque in [-2, 2], noise std 0.4 clipped to +-1.0. Row by row:
-        # noise clipped and not, action clipped at both bounds and not.
+        # noise clipped and not, action clipped at both bounds and not. The last
+        # row's noise (2.4) is beyond the action's bound too, and the action stays
+        # inside: noise clipped to +-action_bound shows, apart from no clip at all.
         dict(
-            target_action=_column(0.0, 0.0, 1.9, -1.5, 0.3, 1.0),
-            normal_sample=_column(3.0, -4.0, 0.5, -3.0, -0.2, 2.0),
+            target_action=_column(0.0, 0.0, 1.9, -1.5, 0.3, 1.0, -1.2),
+            normal_sample=_column(3.0, -4.0, 0.5, -3.0, -0.2, 2.0, 6.0),
             noise_std=0.4,
             noise_clip=1.0,
             action_bound=2.0,
@@ -446,7 +468,23 @@ def _smoothing_mistakes(c: dict[str, Any]) -> list[Mistake]:
             _clip(a + std * eps, -bound, bound),
             "the noise is not clipped: a rare large draw would move the target action "
             "far away. Clip the noise to [-noise_clip, noise_clip] first "
-            "(np.clip / tf.clip_by_value), then add it.",
+            "(tf.clip_by_value), then add it.",
+        ),
+        Mistake(
+            "smoothing/noise-clip-bound",
+            _clip(a + _clip(std * eps, -bound, bound), -bound, bound),
+            "the noise is clipped to the wrong bound, [-action_bound, action_bound]: "
+            "noise_clip is the noise's bound. Clip the noise to "
+            "[-noise_clip, noise_clip] (tf.clip_by_value), then the noisy action to "
+            "[-action_bound, action_bound].",
+        ),
+        Mistake(
+            "smoothing/action-bound-shrunk",
+            _clip(a + noise, -(bound - clip), bound - clip),
+            "the action is clipped to [-(action_bound - noise_clip), action_bound - "
+            "noise_clip]: the noisy action may use the whole range "
+            "[-action_bound, action_bound]; noise_clip bounds the noise alone, "
+            "before it is added.",
         ),
         Mistake(
             "smoothing/action-not-clipped",
@@ -553,10 +591,12 @@ def _judge_smoothing(records: Records) -> str:
     cases = _smoothing_cases()
     for index, case in enumerate(cases):
         expected = reference_smoothed_action(**case)
-        values = as_array(
-            records[f"case{index}"], name="the smoothed target action",
-            shape=expected.shape,
-        )
+        try:
+            got = records[f"case{index}"]
+        except CheckFailed as failure:
+            _builtin_min(failure, _PYTHON_MIN_SMOOTHING, "smoothing/python-min")
+            raise
+        values = as_array(got, name="the smoothed target action", shape=expected.shape)
         if not np.allclose(values, expected, **_TOL):
             again = as_array(
                 records[f"again{index}"], name="the smoothed target action",
@@ -628,12 +668,22 @@ _CODES = {CRITICS: 1, ACTOR: 2, TARGETS: 3}
 _MAX_CALLS = 12  # callbacks recorded per round (a loop calling them is cut there)
 
 
-def _round_key(delay: int, number: int) -> str:
-    return f"d{delay}/n{number}"
+def _round_key(delay: int, number: int, prefix: str = "") -> str:
+    return f"{prefix}d{delay}/n{number}"
+
+
+# The first run is played again after the others, under this prefix: an answer that
+# decides with a counter of its own (not update_number) answers differently.
+_REPLAY = "again/"
 
 
 def _probe_delay(probe: Probe, td3_update_round: Callable[..., Any]) -> None:
-    for delay, rounds in _DELAY_RUNS:
+    first_delay, first_rounds = _DELAY_RUNS[0]
+    runs = [(delay, rounds, "") for delay, rounds in _DELAY_RUNS]
+    # 20 rounds after the first play, a counter of one's own has moved by 20, not a
+    # multiple of 3: the replay differs whatever the counter started from.
+    runs.append((first_delay, first_rounds, _REPLAY))
+    for delay, rounds, prefix in runs:
         for number in range(1, rounds + 1):
             calls: list[str] = []
 
@@ -644,7 +694,7 @@ def _probe_delay(probe: Probe, td3_update_round: Callable[..., Any]) -> None:
 
                 return callback
 
-            key = _round_key(delay, number)
+            key = _round_key(delay, number, prefix)
             probe.call(
                 key, td3_update_round, number, delay, mark(CRITICS), mark(ACTOR),
                 mark(TARGETS),
@@ -661,6 +711,11 @@ def _probe_delay_graph(probe: Probe, td3_update_round: Callable[..., Any]) -> No
     Each callback appends its code to a base-4 number held in a variable, so the
     order of the calls survives the graph (Python-side effects would run once, when
     the function is traced, in both branches of an ``if``).
+
+    Only the student's function goes through AutoGraph: the callbacks are marked
+    not to be converted and the call around it is plain Python, so the probe never
+    needs its own source (AutoGraph re-reads a function's source file, and fails
+    when this file changed on disk while the kernel runs).
     """
     import tensorflow as tf
 
@@ -668,20 +723,19 @@ def _probe_delay_graph(probe: Probe, td3_update_round: Callable[..., Any]) -> No
     full = tf.constant(4**_MAX_CALLS, dtype=tf.int64)
 
     def mark(code: str) -> Callable[[], None]:
-        def callback() -> None:
-            # At most _MAX_CALLS codes: a loop of calls cannot overflow the log.
-            log.assign(tf.where(log < full, log * 4 + _CODES[code], log))
+        # A partial, not a function: tf.function unwraps a decorated function's
+        # __wrapped__ when it is an argument, which would drop do_not_convert.
+        return tf.autograph.experimental.do_not_convert(
+            functools.partial(_log_call, log, full, _CODES[code])
+        )
 
-        return callback
+    graph_round = tf.function(td3_update_round)
+    callbacks = (mark(CRITICS), mark(ACTOR), mark(TARGETS))
 
-    compiled = Compiled(
-        tf.function(
-            lambda number: td3_update_round(
-                number, _GRAPH_DELAY, mark(CRITICS), mark(ACTOR), mark(TARGETS)
-            )
-        ),
-        td3_update_round,
-    )
+    def one_round(number: Any) -> Any:
+        return graph_round(number, _GRAPH_DELAY, *callbacks)
+
+    compiled = Compiled(one_round, td3_update_round)
     for number in range(1, _GRAPH_ROUNDS + 1):
         log.assign(0)
         key = f"graph/n{number}"
@@ -689,6 +743,20 @@ def _probe_delay_graph(probe: Probe, td3_update_round: Callable[..., Any]) -> No
         if probe.records[key].get("kind") == "error":
             return
         probe.keep(f"{key}/log", log.numpy())
+
+
+def _log_call(log: Any, full: Any, code: int) -> None:
+    """Append a callback's code to the graph's log (a base-4 number).
+
+    Args:
+        log: int64 ``tf.Variable`` of shape ().
+        full: int64 tensor, ``4 ** _MAX_CALLS``: at most that many codes, so that a
+            loop of calls cannot overflow the log.
+        code: the update's code, 1 to 3.
+    """
+    import tensorflow as tf
+
+    log.assign(tf.where(log < full, log * 4 + code, log))
 
 
 def _calls(records: Records, key: str) -> str:
@@ -812,7 +880,17 @@ def _delay_mistake(got: dict[int, str], delay: int) -> tuple[str, str]:
             f"the updates follow a delay of 2, but policy_delay is {delay} here: use "
             "the policy_delay argument, not a fixed number."
         )
-    if {b - a for a, b in zip(actor, actor[1:], strict=False)} <= {delay}:
+    if len(actor) == 1 and len(due) > 1:
+        return "delay/only-once", (
+            f"the actor and the targets changed only once, at update {actor[0]}, "
+            f"not every policy_delay = {delay} updates (at updates {delay}, "
+            f"{2 * delay}, {3 * delay}...). Test the remainder, "
+            "update_number % policy_delay == 0: update_number == policy_delay is "
+            "true at one update only."
+        )
+    if len(actor) > 1 and {b - a for a, b in zip(actor, actor[1:], strict=False)} <= {
+        delay
+    }:
         return "delay/off-by-one", (
             f"the actor changes every {delay} critic updates, but at the wrong ones "
             f"(first at update {actor[0]}, expected {delay}): counting from 1, an "
@@ -825,12 +903,40 @@ def _delay_mistake(got: dict[int, str], delay: int) -> tuple[str, str]:
     )
 
 
+def _own_counter(first: dict[int, str], again: dict[int, str], delay: int) -> str:
+    """The message for two plays of the same rounds that called different updates."""
+    differ = "\n".join(
+        f"    update {number}: first {_spelled(calls)}; then {_spelled(again[number])}"
+        for number, calls in first.items() if calls != again[number]
+    )
+    return (
+        f"with policy_delay = {delay}, the same rounds played twice (the second "
+        f"time after other rounds) called different updates:\n{differ}\nHint: "
+        "use the update_number argument (update_number % policy_delay == 0) "
+        "instead of a counter of your own: such a counter keeps counting from one "
+        "run of the check (or of training) to the next, so its rounds drift."
+    )
+
+
 def _judge_delay(records: Records) -> str:
-    for delay, rounds in _DELAY_RUNS:
-        got = {
+    # Every play first: a failed call shows before any schedule is judged.
+    plays = {
+        delay: {
             number: _calls(records, _round_key(delay, number))
             for number in range(1, rounds + 1)
         }
+        for delay, rounds in _DELAY_RUNS
+    }
+    first_delay, first_rounds = _DELAY_RUNS[0]
+    again = {
+        number: _calls(records, _round_key(first_delay, number, _REPLAY))
+        for number in range(1, first_rounds + 1)
+    }
+    if again != plays[first_delay]:
+        raise CheckFailed(
+            _own_counter(plays[first_delay], again, first_delay), "delay/own-counter"
+        )
+    for delay, got in plays.items():
         if got != {n: reference_round(n, delay) for n in got}:
             mistake, hint = _delay_mistake(got, delay)
             raise CheckFailed(
@@ -862,8 +968,9 @@ def _judge_delay(records: Records) -> str:
             f"with policy_delay = {_GRAPH_DELAY}, they called:\n"
             f"{_schedule(got, _GRAPH_DELAY)}\nHint: write the test as "
             "`if update_number % policy_delay == 0:`, which AutoGraph turns into a "
-            "condition of the graph; `is`, int(), bool() or a counter of your own "
-            "are evaluated once, when the function is traced.",
+            "condition of the graph; `is` (it compares objects: a tensor is never "
+            "the number 0), isinstance() or a counter of your own are decided once, "
+            "when the function is traced, not at each update.",
             "delay/graph-differs",
         )
     rounds = sum(count for _, count in _DELAY_RUNS)
