@@ -4,7 +4,7 @@
 #   make test       set-up, then every test (unit, consistency, notebooks with nbval)
 #   make test-browser  each notebook run in JupyterLab in headless Chromium (Playwright)
 #   make test-colab    the notebooks with nbval on Colab's library versions (.venv-colab)
-#   make test-unit  unit tests of course_utils with coverage (under a minute)
+#   make test-unit  unit tests of course_utils and instructor with coverage (about a minute)
 #   make student    regenerate the student versions of the notebooks
 #   make sync       re-pair notebooks (.py -> .ipynb) and regenerate repository links
 #   make lint       ruff

@@ -976,12 +976,11 @@ checks.check_network_choice(NETWORKS, experiment, MY_PICK, baseline=CRAMPED)
 
 # %% [markdown]
 # <!-- bench:start -->
-# **Measured on our machine** (`make bench`, 2026-11-24 14:25 UTC: AMD EPYC, 2 cores, 24
+# **Measured on our machine** (`make bench`, 2026-12-01 02:43 UTC: AMD EPYC, 2 cores, 24
 # GiB, Linux, Python 3.11.7; seeds 0, 1, 2, 3, 4). This chapter's agent solved
-# CartPole-v1 on 5 of 5 seeds, in a median of 309 episodes (263 to 467 over the seeds)
-# and 3.7 s of training (3.5 to 5.3 s), 89,860 environment steps; the notebook's kernel
-# peaked at 963 MB. On the same machine, to the same criterion, Stable-Baselines3 needed
-# 775 episodes and 17.7 s with A2C, 263 episodes and 16.2 s with PPO (medians). Your
-# machine will give other figures. (Figures from the README's table of the run of
-# 2026-11-24 14:25 UTC, transcribed; that run's per-seed records were not kept.)
+# CartPole-v1 on 5 of 5 seeds, in a median of 379 episodes (178 to 422 over the seeds)
+# and 10.9 s of training (5.3 to 13.0 s), 117,883 environment steps; the notebook's
+# kernel peaked at 777 MB. On the same machine, to the same criterion, Stable-Baselines3
+# needed 775 episodes and 36.9 s with A2C, 263 episodes and 34.7 s with PPO (medians).
+# Your machine will give other figures.
 # <!-- bench:end -->

@@ -950,13 +950,14 @@ print(
 
 # %% [markdown]
 # <!-- bench:start -->
-# **Measured on our machine** (`make bench`, 2026-11-24 14:25 UTC: AMD EPYC, 2 cores, 24
+# **Measured on our machine** (`make bench`, 2026-12-01 02:43 UTC: AMD EPYC, 2 cores, 24
 # GiB, Linux, Python 3.11.7; seeds 0, 1, 2, 3, 4). The 10-episode training average
-# reached the goal on 5 of 5 seeds, after a median of 26 episodes (17 to 39 over the
-# seeds) and 6.8 s of training (4.7 to 9.6 s); after its 50 episodes the actor without
-# noise averaged -150.7 (-214.6 to -126.1) over 20 evaluation episodes. On the same
-# machine, to the same criterion, Stable-Baselines3 needed 71 episodes and 38.2 s with
-# DDPG, 81 episodes and 61.3 s with TD3 (medians). Your machine will give other figures.
-# (Figures from the README's table of the run of 2026-11-24 14:25 UTC, transcribed; that
-# run's per-seed records were not kept.)
+# reached the goal on 5 of 5 seeds, after a median of 23 episodes (20 to 27 over the
+# seeds) and 10.9 s of training (9.9 to 13.6 s); after its 50 episodes the actor without
+# noise averaged -123.6 (-139.7 to -122.1) over 20 evaluation episodes (the same 20
+# start states for every seed and every implementation). The same seeds trained without
+# warm-up (`WARMUP_EPISODES = 0`): the goal on 5 of 5 seeds, after a median of 22
+# episodes (17 to 39); the actor averaged -132.9 (-139.1 to -130.0). On the same
+# machine, to the same criterion, Stable-Baselines3 needed 71 episodes and 55.3 s with
+# DDPG, 81 episodes and 86.5 s with TD3 (medians). Your machine will give other figures.
 # <!-- bench:end -->
