@@ -98,10 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", action="store_true",
                         help="write the table into README.md")
     args = parser.parse_args(argv)
-    if cpu_group(f"grade-cost-probe-{os.getpid()}") is None:
+    probe = cpu_group(f"grade-cost-probe-{os.getpid()}")
+    if probe is None:
         print("note: no writable cgroup v1 cpuacct: CPU times will not be measured")
     else:
-        os.rmdir(f"/sys/fs/cgroup/cpuacct/grade-cost-probe-{os.getpid()}")
+        probe.rmdir()
     load = os.getloadavg()[0]
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     with tempfile.TemporaryDirectory(prefix="grade-cost-") as tmp:
