@@ -313,13 +313,31 @@ def evaluation_note(records: list[dict]) -> str:
     )
 
 
+def measured_text(when: str, where: str, seeds: list[int],
+                  measured_by_task: dict[str, str] | None = None) -> str:
+    """The table's first sentence: when, where and on which seeds.
+
+    ``measured_by_task`` (task -> date) names each task's date when the rows were
+    measured at different times (``--tasks`` re-measures some, keeps the others).
+    """
+    dates = {}
+    for task, date in (measured_by_task or {}).items():
+        dates.setdefault(date, []).append(CRITERIA[task].split(":")[0])
+    if len(dates) <= 1:
+        return f"Measured {when} on {where}, by `make bench` (seeds {seeds})."
+    parts = "; ".join(
+        f"{' and '.join(names)} rows on {date}" for date, names in dates.items()
+    )
+    return f"Measured on {where}, by `make bench` (seeds {seeds}): {parts}."
+
+
 def report(
     records: list[dict], seeds: list[int], extra: list[str], *, when: str,
-    where: str,
+    where: str, measured_by_task: dict[str, str] | None = None,
 ) -> str:
     """The whole Performance text: table, criteria, machine, command."""
     lines = [
-        f"Measured {when} on {where}, by `make bench` (seeds {seeds}).",
+        measured_text(when, where, seeds, measured_by_task),
         "Figures are medians [min–max] over the seeds; *train s* is the training time "
         "until the criterion first holds.",
         "",
@@ -433,8 +451,9 @@ def chapter_note(run: dict, task: str) -> str:
     rows = run["rows"]
     course = find_row(rows, task, "course")
     seeds = ", ".join(map(str, run["seeds"]))
+    measured = run.get("measured_by_task", {}).get(task, run["measured"])
     head = (
-        f"**Measured on our machine** (`make bench`, {run['measured']}: "
+        f"**Measured on our machine** (`make bench`, {measured}: "
         f"{run['machine']}; seeds {seeds})."
     )
     if course is None:
@@ -675,16 +694,54 @@ def main(argv: list[str] | None = None) -> int:
         )
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     where = machine()
-    text = report(records, args.seeds, extra, when=when, where=where)
+    measured_by_task = {task: when for task in args.tasks}
+    if args.readme and set(args.tasks) != set(NOTEBOOKS):
+        records, measured_by_task = with_kept_tasks(
+            records, measured_by_task, load_run(), where=where, seeds=args.seeds
+        )
+    text = report(records, args.seeds, extra, when=when, where=where,
+                  measured_by_task=measured_by_task)
     (args.out / "table.md").write_text(text + "\n")
     print("\n" + text)
     if args.readme:
         update_readme(text)
         run = {"measured": when, "machine": where, "seeds": args.seeds,
+               "measured_by_task": measured_by_task,
                "rows": summary_rows(records), "records": records, "readme": text}
         save_run(LAST_RUN, run)
         update_notes(run)
     return 0
+
+
+def with_kept_tasks(
+    records: list[dict], measured_by_task: dict[str, str], previous: dict, *,
+    where: str, seeds: list[int],
+) -> tuple[list[dict], dict[str, str]]:
+    """This run's records plus the previous run's records of the tasks not re-run.
+
+    A table that mixes runs only compares like with like on the same machine and
+    seeds, so anything else is refused.
+
+    Returns:
+        (records of every task, task -> date its rows were measured).
+
+    Raises:
+        SystemExit: the previous run was on another machine or other seeds.
+    """
+    if previous["machine"] != where or previous["seeds"] != seeds:
+        raise SystemExit(
+            "--readme with only some --tasks keeps the other rows of the last run, "
+            f"which was measured on {previous['machine']} with seeds "
+            f"{previous['seeds']}; this is {where} with seeds {seeds}. Run every "
+            "task (leave out --tasks) so that the table compares like with like."
+        )
+    earlier = previous.get("measured_by_task") or dict.fromkeys(
+        NOTEBOOKS, previous["measured"]
+    )
+    kept = [r for r in previous["records"] if r["task"] not in measured_by_task]
+    merged = {task: measured_by_task.get(task, earlier.get(task)) for task in NOTEBOOKS}
+    dates = {task: date for task, date in merged.items() if date}
+    return kept + records, dates
 
 
 if __name__ == "__main__":

@@ -144,3 +144,43 @@ def test_grading_cost_replaces_only_its_readme_block(tmp_path, monkeypatch):
     readme.write_text("no block here\n")
     with pytest.raises(SystemExit, match="grade-cost"):
         cost.write_readme("x")
+
+
+def test_re_measuring_one_task_keeps_the_others_rows_and_says_when_each_was_measured():
+    bench = load("run")
+    old_pendulum = record("course", 0, -120.0)
+    old_cartpole = dict(record("course", 0, None), task="cartpole", eval_mean=None)
+    previous = dict(
+        measured="2026-12-01 02:43 UTC",
+        machine="here",
+        seeds=[0],
+        records=[old_cartpole, old_pendulum],
+    )
+    new_cartpole = dict(old_cartpole, episodes=300)
+    records, dates = bench.with_kept_tasks(
+        [new_cartpole], {"cartpole": "2026-12-02 10:00 UTC"}, previous,
+        where="here", seeds=[0],
+    )
+    assert records == [old_pendulum, new_cartpole]  # the old CartPole rows are gone
+    assert dates == {
+        "cartpole": "2026-12-02 10:00 UTC",
+        "pendulum": "2026-12-01 02:43 UTC",
+        "td3": "2026-12-01 02:43 UTC",
+    }
+    text = bench.report(records, [0], [], when="2026-12-02 10:00 UTC", where="here",
+                        measured_by_task=dates)
+    assert "CartPole-v1 rows on 2026-12-02 10:00 UTC" in text
+    assert "(chapter 03) rows on 2026-12-01 02:43 UTC" in text
+    run = dict(previous, measured="2026-12-02 10:00 UTC", measured_by_task=dates,
+               rows=bench.summary_rows(records), records=records)
+    assert "2026-12-01 02:43 UTC" in bench.chapter_note(run, "pendulum")
+    assert "2026-12-02 10:00 UTC" in bench.chapter_note(run, "cartpole")
+
+
+@pytest.mark.parametrize("where, seeds", [("elsewhere", [0]), ("here", [0, 1])])
+def test_rows_from_another_machine_or_other_seeds_are_not_mixed_in(where, seeds):
+    bench = load("run")
+    previous = dict(measured="then", machine="here", seeds=[0], records=[])
+    with pytest.raises(SystemExit, match="compares like with like"):
+        bench.with_kept_tasks([], {"cartpole": "now"}, previous, where=where,
+                              seeds=seeds)
