@@ -96,9 +96,14 @@ def build_one_unit_agent(num_inputs, num_actions):
 
 
 def build_two_unit_agent(num_inputs, num_actions):
-    """Two tanh units: still far smaller than the cramped network."""
+    """Two ReLU units: still far smaller than the cramped network.
+
+    (Two tanh units beat the cramped network's median on the comparison seeds, 327
+    episodes against 333: small is not always slower, so this entry uses networks
+    measured to lose.)
+    """
     inputs = keras.Input(shape=(num_inputs,))
-    hidden = keras.layers.Dense(2, activation="tanh")(inputs)
+    hidden = keras.layers.Dense(2, activation="relu")(inputs)
     action_probs = keras.layers.Dense(num_actions, activation="softmax")(hidden)
     value = keras.layers.Dense(1)(hidden)
     return keras.Model(inputs=inputs, outputs=[action_probs, value])
@@ -107,5 +112,5 @@ def build_two_unit_agent(num_inputs, num_actions):
 @wrong("the best of one's own networks, although none beats the cramped one",
        mistake="choice/not-better-than-cramped")
 def none_better(notebook):
-    networks = {"1 unit": build_one_unit_agent, "2 tanh units": build_two_unit_agent}
+    networks = {"1 unit": build_one_unit_agent, "2 units": build_two_unit_agent}
     return {**trained(notebook, networks), "MY_PICK": best(notebook, networks)}
