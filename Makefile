@@ -8,8 +8,8 @@
 #   make student    regenerate the student versions of the notebooks
 #   make sync       re-pair notebooks (.py -> .ipynb) and regenerate repository links
 #   make lint       ruff
-#   make bench      the course's training against Stable-Baselines3 (about 20 min)
-#   make bench-grade  the grader on a generated class of 30 submissions
+#   make bench      the course's training against Stable-Baselines3 (about 75 min)
+#   make bench-grade  the grader on a generated class and attacks (about 20 min)
 #   make test-mutation  mutation testing of the exercise checks (mutmut + a catalogue
 #                   of typical wrong answers), per-exercise score table
 
