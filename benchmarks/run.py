@@ -609,6 +609,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"updated the closing note of {path.name}")
         return 0
 
+    previous = None
+    if args.readme and set(args.tasks) != set(NOTEBOOKS):
+        # Refused now, not after an hour of measuring.
+        previous = keepable_run(LAST_RUN, where=machine(), seeds=args.seeds)
+
     args.out.mkdir(parents=True, exist_ok=True)
     records_path = args.out / "records.jsonl"
     records: list[dict] = []
@@ -695,9 +700,9 @@ def main(argv: list[str] | None = None) -> int:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     where = machine()
     measured_by_task = {task: when for task in args.tasks}
-    if args.readme and set(args.tasks) != set(NOTEBOOKS):
+    if previous is not None:
         records, measured_by_task = with_kept_tasks(
-            records, measured_by_task, load_run(), where=where, seeds=args.seeds
+            records, measured_by_task, previous, where=where, seeds=args.seeds
         )
     text = report(records, args.seeds, extra, when=when, where=where,
                   measured_by_task=measured_by_task)
@@ -713,17 +718,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def with_kept_tasks(
-    records: list[dict], measured_by_task: dict[str, str], previous: dict, *,
-    where: str, seeds: list[int],
-) -> tuple[list[dict], dict[str, str]]:
-    """This run's records plus the previous run's records of the tasks not re-run.
+def keepable_run(path: Path, *, where: str, seeds: list[int]) -> dict:
+    """The last run, whose other tasks' rows a partial run keeps (see below).
+
+    Raises:
+        SystemExit: there is no saved run, or it cannot be mixed with this one.
+    """
+    if not path.exists():
+        raise SystemExit(
+            f"--readme with only some --tasks keeps the other rows of the last run, "
+            f"but there is none ({path.name} is missing): run every task."
+        )
+    previous = load_run(path)
+    refuse_mixing(previous, where=where, seeds=seeds)
+    return previous
+
+
+def refuse_mixing(previous: dict, *, where: str, seeds: list[int]) -> None:
+    """Stop unless ``previous`` ran on this machine with these seeds.
 
     A table that mixes runs only compares like with like on the same machine and
-    seeds, so anything else is refused.
-
-    Returns:
-        (records of every task, task -> date its rows were measured).
+    seeds.
 
     Raises:
         SystemExit: the previous run was on another machine or other seeds.
@@ -735,6 +750,21 @@ def with_kept_tasks(
             f"{previous['seeds']}; this is {where} with seeds {seeds}. Run every "
             "task (leave out --tasks) so that the table compares like with like."
         )
+
+
+def with_kept_tasks(
+    records: list[dict], measured_by_task: dict[str, str], previous: dict, *,
+    where: str, seeds: list[int],
+) -> tuple[list[dict], dict[str, str]]:
+    """This run's records plus the previous run's records of the tasks not re-run.
+
+    Returns:
+        (records of every task, task -> date its rows were measured).
+
+    Raises:
+        SystemExit: the previous run was on another machine or other seeds.
+    """
+    refuse_mixing(previous, where=where, seeds=seeds)
     earlier = previous.get("measured_by_task") or dict.fromkeys(
         NOTEBOOKS, previous["measured"]
     )

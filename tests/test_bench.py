@@ -184,3 +184,15 @@ def test_rows_from_another_machine_or_other_seeds_are_not_mixed_in(where, seeds)
     with pytest.raises(SystemExit, match="compares like with like"):
         bench.with_kept_tasks([], {"cartpole": "now"}, previous, where=where,
                               seeds=seeds)
+
+
+def test_a_partial_run_is_refused_before_measuring_when_nothing_can_be_kept(tmp_path):
+    bench = load("run")
+    with pytest.raises(SystemExit, match="there is none"):
+        bench.keepable_run(tmp_path / "last_run.json", where="here", seeds=[0])
+    saved = tmp_path / "last_run.json"
+    bench.save_run(saved, dict(measured="then", machine="elsewhere", seeds=[0],
+                               records=[]))
+    with pytest.raises(SystemExit, match="compares like with like"):
+        bench.keepable_run(saved, where="here", seeds=[0])
+    assert bench.keepable_run(saved, where="elsewhere", seeds=[0])["measured"] == "then"
