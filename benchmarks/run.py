@@ -701,9 +701,7 @@ def main(argv: list[str] | None = None) -> int:
     where = machine()
     measured_by_task = {task: when for task in args.tasks}
     if previous is not None:
-        records, measured_by_task = with_kept_tasks(
-            records, measured_by_task, previous, where=where, seeds=args.seeds
-        )
+        records, measured_by_task = with_kept_tasks(records, measured_by_task, previous)
     text = report(records, args.seeds, extra, when=when, where=where,
                   measured_by_task=measured_by_task)
     (args.out / "table.md").write_text(text + "\n")
@@ -753,25 +751,19 @@ def refuse_mixing(previous: dict, *, where: str, seeds: list[int]) -> None:
 
 
 def with_kept_tasks(
-    records: list[dict], measured_by_task: dict[str, str], previous: dict, *,
-    where: str, seeds: list[int],
+    records: list[dict], measured_by_task: dict[str, str], previous: dict
 ) -> tuple[list[dict], dict[str, str]]:
-    """This run's records plus the previous run's records of the tasks not re-run.
+    """This run's records plus the previous run's (see :func:`keepable_run`)
+    records of the tasks not re-run.
 
     Returns:
         (records of every task, task -> date its rows were measured).
-
-    Raises:
-        SystemExit: the previous run was on another machine or other seeds.
     """
-    refuse_mixing(previous, where=where, seeds=seeds)
     earlier = previous.get("measured_by_task") or dict.fromkeys(
         NOTEBOOKS, previous["measured"]
     )
     kept = [r for r in previous["records"] if r["task"] not in measured_by_task]
-    merged = {task: measured_by_task.get(task, earlier.get(task)) for task in NOTEBOOKS}
-    dates = {task: date for task, date in merged.items() if date}
-    return kept + records, dates
+    return kept + records, {**earlier, **measured_by_task}
 
 
 if __name__ == "__main__":

@@ -654,11 +654,12 @@ def play_for_training(env, policy, rng, seed):
     uniforms = rng.random(env.spec.max_episode_steps)
     terminated = truncated = False
     while not (terminated or truncated):
-        # Sample action a with probability probs[a]: the first action whose
-        # cumulative probability passes u (rng.choice does the same, but costs as
-        # much as a whole env.step).
+        # Take the first action whose cumulative probability reaches u: the
+        # interval of action a has length pi(a|s), so a is drawn with exactly that
+        # probability (rng.choice does the same, but costs as much as an env.step).
+        # u is scaled by the total, which rounding leaves a hair away from 1.
         cumulative = policy(state).cumsum()
-        u = uniforms[len(actions)] * cumulative[-1]  # cumulative[-1] is 1, rounded
+        u = uniforms[len(actions)] * cumulative[-1]
         action = int(cumulative.searchsorted(u))
         states.append(state)
         actions.append(action)

@@ -158,8 +158,7 @@ def test_re_measuring_one_task_keeps_the_others_rows_and_says_when_each_was_meas
     )
     new_cartpole = dict(old_cartpole, episodes=300)
     records, dates = bench.with_kept_tasks(
-        [new_cartpole], {"cartpole": "2026-12-02 10:00 UTC"}, previous,
-        where="here", seeds=[0],
+        [new_cartpole], {"cartpole": "2026-12-02 10:00 UTC"}, previous
     )
     assert records == [old_pendulum, new_cartpole]  # the old CartPole rows are gone
     assert dates == {
@@ -182,8 +181,8 @@ def test_rows_from_another_machine_or_other_seeds_are_not_mixed_in(where, seeds)
     bench = load("run")
     previous = dict(measured="then", machine="here", seeds=[0], records=[])
     with pytest.raises(SystemExit, match="compares like with like"):
-        bench.with_kept_tasks([], {"cartpole": "now"}, previous, where=where,
-                              seeds=seeds)
+        bench.refuse_mixing(previous, where=where, seeds=seeds)
+    bench.refuse_mixing(previous, where="here", seeds=[0])  # same: no complaint
 
 
 def test_a_partial_run_is_refused_before_measuring_when_nothing_can_be_kept(tmp_path):
