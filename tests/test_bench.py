@@ -166,12 +166,23 @@ def test_re_measuring_one_task_keeps_the_others_rows_and_says_when_each_was_meas
         "pendulum": "2026-12-01 02:43 UTC",
         "td3": "2026-12-01 02:43 UTC",
     }
-    text = bench.report(records, [0], [], when="2026-12-02 10:00 UTC", where="here",
-                        measured_by_task=dates)
+    text = bench.report(
+        records,
+        [0],
+        [],
+        when="2026-12-02 10:00 UTC",
+        where="here",
+        measured_by_task=dates,
+    )
     assert "CartPole-v1 rows on 2026-12-02 10:00 UTC" in text
     assert "(chapter 03) rows on 2026-12-01 02:43 UTC" in text
-    run = dict(previous, measured="2026-12-02 10:00 UTC", measured_by_task=dates,
-               rows=bench.summary_rows(records), records=records)
+    run = dict(
+        previous,
+        measured="2026-12-02 10:00 UTC",
+        measured_by_task=dates,
+        rows=bench.summary_rows(records),
+        records=records,
+    )
     assert "2026-12-01 02:43 UTC" in bench.chapter_note(run, "pendulum")
     assert "2026-12-02 10:00 UTC" in bench.chapter_note(run, "cartpole")
 
@@ -190,8 +201,52 @@ def test_a_partial_run_is_refused_before_measuring_when_nothing_can_be_kept(tmp_
     with pytest.raises(SystemExit, match="there is none"):
         bench.keepable_run(tmp_path / "last_run.json", where="here", seeds=[0])
     saved = tmp_path / "last_run.json"
-    bench.save_run(saved, dict(measured="then", machine="elsewhere", seeds=[0],
-                               records=[]))
+    bench.save_run(
+        saved, dict(measured="then", machine="elsewhere", seeds=[0], records=[])
+    )
     with pytest.raises(SystemExit, match="compares like with like"):
         bench.keepable_run(saved, where="here", seeds=[0])
     assert bench.keepable_run(saved, where="elsewhere", seeds=[0])["measured"] == "then"
+
+
+# --------------------------------------------------------------------------------------
+# benchmarks/cartpole_seeds.py: chapter 01's training on many seeds
+# --------------------------------------------------------------------------------------
+def test_cartpole_seeds_reads_the_chapter_up_to_its_training_cell():
+    seeds = load("cartpole_seeds")
+    cells = seeds.chapter_code()
+    joined = "\n".join(cells)
+    # Everything train() needs is defined; the training run itself is not included.
+    for name in ("def build_agent", "def train(", "LEARNING_RATE =", "threshold ="):
+        assert name in joined, name
+    assert not any(cell.lstrip().startswith(seeds.TRAINING_CELL) for cell in cells)
+
+
+def test_cartpole_seeds_parses_ranges_and_refuses_other_text():
+    seeds = load("cartpole_seeds")
+    assert seeds.seed_list(["0-3", "7"]) == [0, 1, 2, 3, 7]
+    with pytest.raises(SystemExit, match="'a-b' is not a seed or a range"):
+        seeds.seed_list(["a-b"])
+
+
+def test_cartpole_seeds_counts_failures_as_the_episode_limit():
+    seeds = load("cartpole_seeds")
+    runs = [
+        dict(
+            learning_rate=0.03, seed=0, solved_at=200, env_steps=60_000, collapsed=False
+        ),
+        dict(
+            learning_rate=0.03, seed=1, solved_at=None, env_steps=15_000, collapsed=True
+        ),
+        dict(
+            learning_rate=0.03,
+            seed=2,
+            solved_at=None,
+            env_steps=200_000,
+            collapsed=False,
+        ),
+    ]
+    row = seeds.summary(runs, max_episodes=1000)
+    # Median of 200, 1000, 1000 episodes; slowest solved 200; seed 1 collapsed,
+    # seed 2 failed otherwise.
+    assert row == "| 0.03 | 1 of 3 | 1000 | 60,000 | 200 | 1 | 2 |"
