@@ -231,22 +231,22 @@ def test_cartpole_seeds_parses_ranges_and_refuses_other_text():
 
 def test_cartpole_seeds_counts_failures_as_the_episode_limit():
     seeds = load("cartpole_seeds")
+    variant = dict(learning_rate=0.03, perfect="skip")
     runs = [
-        dict(
-            learning_rate=0.03, seed=0, solved_at=200, env_steps=60_000, collapsed=False
-        ),
-        dict(
-            learning_rate=0.03, seed=1, solved_at=None, env_steps=15_000, collapsed=True
-        ),
-        dict(
-            learning_rate=0.03,
-            seed=2,
-            solved_at=None,
-            env_steps=200_000,
-            collapsed=False,
-        ),
+        dict(variant, seed=0, solved_at=200, env_steps=60_000, collapsed=False),
+        dict(variant, seed=1, solved_at=None, env_steps=15_000, collapsed=True),
+        dict(variant, seed=2, solved_at=None, env_steps=200_000, collapsed=False),
     ]
     row = seeds.summary(runs, max_episodes=1000)
     # Median of 200, 1000, 1000 episodes; slowest solved 200; seed 1 collapsed,
     # seed 2 failed otherwise.
-    assert row == "| 0.03 | 1 of 3 | 1000 | 60,000 | 200 | 1 | 2 |"
+    assert row == "| 0.03 | skip | 1 of 3 | 1000 | 60,000 | 200 | 1 | 2 |"
+
+
+def test_cartpole_seeds_defaults_to_the_chapters_learning_rate():
+    seeds = load("cartpole_seeds")
+    source = (ROOT / "notebooks" / "01_actor_critic_cartpole.py").read_text()
+    written = re.search(r"^LEARNING_RATE = (\S+)", source, re.M).group(1)
+    assert seeds.chapter_constant("LEARNING_RATE") == float(written)
+    with pytest.raises(ValueError, match="does not set NO_SUCH_NAME"):
+        seeds.chapter_constant("NO_SUCH_NAME")
