@@ -1024,11 +1024,11 @@ checks.check_network_choice(NETWORKS, experiment, MY_PICK, baseline=CRAMPED)
 
 # %% [markdown]
 # <!-- bench:start -->
-# **Measured on our machine** (`make bench`, 2026-12-01 07:59 UTC: AMD EPYC, 2 cores, 24
+# **Measured on our machine** (`make bench`, 2026-12-01 08:35 UTC: AMD EPYC, 2 cores, 24
 # GiB, Linux, Python 3.11.7; seeds 0, 1, 2, 3, 4). This chapter's agent solved
-# CartPole-v1 on 5 of 5 seeds, in a median of 166 episodes (151 to 246 over the seeds)
-# and 3.6 s of training (3.2 to 3.9 s), 56,379 environment steps; the notebook's kernel
+# CartPole-v1 on 5 of 5 seeds, in a median of 217 episodes (147 to 312 over the seeds)
+# and 3.3 s of training (2.4 to 6.5 s), 68,996 environment steps; the notebook's kernel
 # peaked at 735 MB. On the same machine, to the same criterion, Stable-Baselines3 needed
-# 775 episodes and 27.1 s with A2C, 263 episodes and 22.2 s with PPO (medians). Your
+# 775 episodes and 28.0 s with A2C, 263 episodes and 22.9 s with PPO (medians). Your
 # machine will give other figures.
 # <!-- bench:end -->
