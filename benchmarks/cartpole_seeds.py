@@ -120,14 +120,14 @@ def train_one(task: tuple[float, str, int, int]) -> dict:
 
 
 def seed_list(texts: list[str]) -> list[int]:
-    """Seeds from '0-59' ranges and single numbers."""
+    """Seeds from "0-99" ranges and single numbers."""
     seeds = []
     for text in texts:
         first, _, last = text.partition("-")
         try:
             seeds += list(range(int(first), int(last or first) + 1))
         except ValueError:
-            message = f"--seeds: {text!r} is not a seed or a range like 0-59"
+            message = f"--seeds: {text!r} is not a seed or a range like 0-99"
             raise SystemExit(message) from None
     return seeds
 
@@ -153,7 +153,7 @@ def summary(runs: list[dict], max_episodes: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", nargs="+", default=["0-59"], metavar="SEEDS")
+    parser.add_argument("--seeds", nargs="+", default=["0-99"], metavar="SEEDS")
     parser.add_argument(
         "--learning-rates",
         nargs="+",
