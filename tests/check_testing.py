@@ -176,3 +176,36 @@ def assert_stop_refused(check: Check, data: dict, message: str) -> None:
     stopped["stopped"] = {"kind": "error", "message": message, "mistake": None}
     with pytest.raises(CheckFailed, match=re.escape(message)):
         judge_payload(check, dumps(stopped))
+
+
+# --------------------------------------------------------------------------------------
+# Challenge-response (grading): fresh cases drawn from a challenge
+# --------------------------------------------------------------------------------------
+CHALLENGES = tuple(range(101, 111))  # ten challenges the tests grade under
+
+
+def graded(check: Check, *objects, challenge: int) -> tuple[str, str | None]:
+    """Probe and judge as the grader does, under ``challenge``.
+
+    Returns:
+        ``("passed", None)`` or ``("failed", mistake id or None)``.
+    """
+    payload = dumps(run_probe(check, *objects, challenge=challenge))
+    try:
+        judge_payload(check, payload, challenge)
+    except CheckFailed as failure:
+        return "failed", failure.mistake
+    return "passed", None
+
+
+def replayed(check: Check, *objects, recorded_under: int | None, judged_under: int):
+    """A payload recorded under one challenge (None: the notebook's fixed cases),
+    judged under another: what the judge says (see :func:`graded`)."""
+    payload = dumps(run_probe(check, *objects, challenge=recorded_under))
+    try:
+        judge_payload(check, payload, judged_under)
+    except CheckFailed as failure:
+        return "failed", failure.mistake
+    except MalformedProbe:
+        return "malformed", None
+    return "passed", None

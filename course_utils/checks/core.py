@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..contract import PROBE_MIME, STUB_MESSAGE, SUCCESS_MARK
+from .challenge import challenged
 from .plain import (
     MalformedProbe,
     Opaque,
@@ -237,27 +238,40 @@ class Records:
             raise CheckFailed(stopped["message"], stopped.get("mistake"))
 
 
-def run_probe(check: Check, *args: Any, **kwargs: Any) -> dict:
+def run_probe(
+    check: Check, *args: Any, challenge: int | None = None, **kwargs: Any
+) -> dict:
     """Run a check's probe on the student's objects (in the student's kernel).
+
+    Args:
+        check: the check.
+        *args, **kwargs: the student's objects, as the check function takes them.
+        challenge: the grader's challenge (fresh cases, see :mod:`.challenge`), or
+            None for the fixed cases of the notebook.
 
     Returns:
         Plain data: the kept records, and the failure that stopped the probe if one
         did (a step of the probe itself raising :class:`CheckFailed`).
     """
     probe = Probe(check.exercise)
-    try:
-        check.probe(probe, *args, **kwargs)
-    except CheckFailed as failure:
-        probe.stopped = encode(StudentError(str(failure), failure.mistake), _describe)
+    with challenged(challenge):
+        try:
+            check.probe(probe, *args, **kwargs)
+        except CheckFailed as failure:
+            probe.stopped = encode(
+                StudentError(str(failure), failure.mistake), _describe
+            )
     return probe.data()
 
 
-def judge_payload(check: Check, payload: str) -> str:
+def judge_payload(check: Check, payload: str, challenge: int | None = None) -> str:
     """Judge a probe's JSON (in the grader, or in the notebook after the probe).
 
     Args:
         check: the check whose probe wrote the payload.
         payload: the probe's data as JSON text.
+        challenge: the challenge the probe ran under (the judge builds the same
+            cases and recomputes the reference on them), or None.
 
     Returns:
         The success message.
@@ -266,9 +280,10 @@ def judge_payload(check: Check, payload: str) -> str:
         CheckFailed: the answer is wrong (with the mistake's id when recognised).
         MalformedProbe: the payload is not what the course's probe writes.
     """
-    records = Records(loads(payload))
-    message = check.judge(records)
-    records.raise_stop()  # a probe that stopped early never passes
+    with challenged(challenge):
+        records = Records(loads(payload))
+        message = check.judge(records)
+        records.raise_stop()  # a probe that stopped early never passes
     return message
 
 
@@ -318,15 +333,21 @@ def find_check(module: str, function: str) -> Check:
     return check_of(getattr(importlib.import_module(module), function))
 
 
-def emit_named(module: str, function: str, *args: Any, **kwargs: Any) -> None:
+def emit_named(
+    module: str, function: str, *args: Any, challenge: int | None = None,
+    **kwargs: Any,
+) -> None:
     """Run the probe of ``module.function`` on the student's objects, for the grader.
 
-    This is what the grader puts in a check cell instead of the check call.
+    This is what the grader puts in a check cell instead of the check call, with the
+    challenge of this submission (fresh cases the judge rebuilds).
     """
-    emit_probe(find_check(module, function), *args, **kwargs)
+    emit_probe(find_check(module, function), *args, challenge=challenge, **kwargs)
 
 
-def emit_probe(check: Check, *args: Any, **kwargs: Any) -> None:
+def emit_probe(
+    check: Check, *args: Any, challenge: int | None = None, **kwargs: Any
+) -> None:
     """Run the probe and display its data for the grader (no verdict here).
 
     The grader reads the display output of MIME type ``PROBE_MIME`` from the check
@@ -334,7 +355,7 @@ def emit_probe(check: Check, *args: Any, **kwargs: Any) -> None:
     """
     from IPython.display import display
 
-    payload = dumps(run_probe(check, *args, **kwargs))
+    payload = dumps(run_probe(check, *args, challenge=challenge, **kwargs))
     display({PROBE_MIME: payload, "text/plain": "(check data for the grader)"},
             raw=True)
 
