@@ -3,10 +3,15 @@
 Animations are matplotlib ``FuncAnimation`` objects converted with ``to_jshtml``:
 plain HTML + JavaScript with the frames embedded as PNG, so they need no ffmpeg and
 work in JupyterLab, Colab, Binder and static viewers (GitHub, nbviewer).
+
+They also need no network: matplotlib's player takes its button icons from Font
+Awesome on a CDN (a ``<link>`` to a stylesheet, ``<i class="fa fa-play">`` icons);
+:func:`self_contained` removes that link and draws the icons as inline SVG.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -65,7 +70,66 @@ def animate(
     )
     html = animation.to_jshtml(fps=fps, default_mode="once")
     # The figure was never registered with pyplot: nothing else gets displayed.
-    return HTML(html)
+    return HTML(self_contained(html))
+
+
+# Icons of the player's buttons, by Font Awesome name: SVG paths on a 16x16 grid.
+_ICON_PATHS = {
+    "minus": "M2 7h12v2H2z",
+    "plus": "M2 7h12v2H2zM7 2h2v12H7z",
+    "play": "M4 2l9 6-9 6z",
+    "pause": "M3 2h4v12H3zM9 2h4v12H9z",
+    "step-forward": "M3 2l8 6-8 6zM11 2h2v12h-2z",
+    "step-backward": "M13 2L5 8l8 6zM3 2h2v12H3z",
+    "fast-forward": "M1 2l6 6-6 6zM7 2l6 6-6 6zM13 2h2v12h-2z",
+    "fast-backward": "M15 2L9 8l6 6zM9 2L3 8l6 6zM1 2h2v12H1z",
+}
+# A dot for an icon matplotlib may add one day and this table does not know.
+_UNKNOWN_ICON = "M5 5h6v6H5z"
+# <link ...> tags that fetch anything from another host (Font Awesome's stylesheet).
+_REMOTE_LINK = re.compile(
+    r"<link\b[^>]*?\bhref\s*=\s*[\"']?\s*(?:https?:)?//[^>]*>\s*", re.I
+)
+# Font Awesome icons: <i class="fa fa-play fa-flip-horizontal"></i>.
+_FA_ICON = re.compile(
+    r"<i\s+class\s*=\s*[\"']([^\"']*\bfa\b[^\"']*)[\"']\s*>\s*</i>", re.I
+)
+
+
+def self_contained(html: str) -> str:
+    """Make ``to_jshtml``'s player independent of the network.
+
+    Removes every ``<link>`` to another host (matplotlib's Font Awesome stylesheet)
+    and replaces each Font Awesome icon (``<i class="fa fa-...">``) by the same
+    symbol drawn in inline SVG. The buttons and their JavaScript are unchanged.
+    Markup this does not recognise is left alone (the tests check that no remote
+    reference remains with the installed matplotlib).
+
+    Args:
+        html: HTML from ``Animation.to_jshtml()``.
+
+    Returns:
+        The same player, with nothing to fetch.
+    """
+    html = _REMOTE_LINK.sub("", html)
+    return _FA_ICON.sub(lambda match: _svg_icon(match.group(1).split()), html)
+
+
+def _svg_icon(classes: list[str]) -> str:
+    """Inline SVG for a Font Awesome icon given its classes (``fa``, ``fa-play``...).
+
+    Drawn in the button's text colour, one text line high; ``fa-flip-horizontal``
+    mirrors it (matplotlib's "play backwards" is a mirrored "play").
+    """
+    names = [c[3:] for c in classes if c.startswith("fa-")]
+    path = next((_ICON_PATHS[n] for n in names if n in _ICON_PATHS), _UNKNOWN_ICON)
+    mirrored = "flip-horizontal" in names
+    flip = ' transform="scale(-1 1) translate(-16 0)"' if mirrored else ""
+    return (
+        '<svg class="anim-icon" viewBox="0 0 16 16" width="1em" height="1em" '
+        'aria-hidden="true" focusable="false" style="vertical-align:-0.125em">'
+        f'<path fill="currentColor"{flip} d="{path}"/></svg>'
+    )
 
 
 def show_frame(frame: Any, *, title: str | None = None, width: float = 4.0):

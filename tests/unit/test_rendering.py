@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 
@@ -11,7 +12,28 @@ from IPython.display import HTML
 from matplotlib.figure import Figure
 
 from course_utils.playing import Episode
-from course_utils.rendering import _shrink, _subsample, animate, show_frame
+from course_utils.rendering import (
+    _shrink,
+    _subsample,
+    animate,
+    self_contained,
+    show_frame,
+)
+
+# Anything a page would fetch from another host: <link href>, <script src>, <img src>,
+# srcset, CSS url(...) and @import, with http:, https: or protocol-relative "//".
+REMOTE_REFERENCE = re.compile(
+    r"""(?:\b(?:href|src|srcset|data|poster|action)\s*=\s*["']?\s*"""
+    r"""|url\(\s*["']?\s*|@import\s+(?:url\()?["']?\s*)(?:https?:)?//""",
+    re.I,
+)
+# Embedded frames (base64 may spell "http" by chance).
+DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]*")
+# The player's buttons and the methods of matplotlib's Animation they call.
+PLAYER_METHODS = (
+    "slower", "first_frame", "previous_frame", "reverse_animation",
+    "pause_animation", "play_animation", "next_frame", "last_frame", "faster",
+)  # fmt: skip
 
 
 def frames(count: int, height: int = 40, width: int = 60) -> list[np.ndarray]:
@@ -121,3 +143,56 @@ def test_subsample_keeps_ends():
     assert _subsample(3, 10) == [0, 1, 2]
     chosen = _subsample(500, 150)
     assert chosen[0] == 0 and chosen[-1] == 499 and len(chosen) == 150
+
+
+def remote_references(html: str) -> list[str]:
+    """What in ``html`` would be fetched from the network (empty when nothing)."""
+    text = DATA_URI.sub("data:", html)
+    found = [m.group(0) for m in REMOTE_REFERENCE.finditer(text)]
+    found += re.findall(r"https?://\S{0,60}", text)
+    return found
+
+
+def test_animation_needs_no_network():
+    # Offline, matplotlib's Font Awesome icons (from a CDN) left the buttons blank.
+    html = animate(frames(3)).data
+    assert remote_references(html) == []
+    assert "<link" not in html and "font-awesome" not in html.lower()
+    assert not re.search(r"""class=["'][^"']*\bfa\b""", html), "a Font Awesome icon"
+    buttons = re.findall(r"<button\b[^>]*>(.*?)</button>", html, re.S)
+    assert len(buttons) == len(PLAYER_METHODS)
+    assert all(b.strip().startswith("<svg") and "<path" in b for b in buttons)
+    for method in PLAYER_METHODS:  # the same JavaScript behind each button
+        assert re.search(rf'onclick="anim\w+\.{method}\(\)"', html), method
+    assert "Animation.prototype.play_animation" in html
+    assert html.count("data:image/png;base64") == 3
+
+
+def test_self_contained_handles_other_matplotlib_templates():
+    # Variants of the template (matplotlib 3.10's and older ones differ in details):
+    # another CDN, quotes, extra classes; unknown icons still get a symbol.
+    html = (
+        '<link rel="stylesheet"\nhref="https://cdnjs.cloudflare.com/ajax/libs/'
+        'font-awesome/4.7.0/css/font-awesome.min.css">\n'
+        "<link rel='stylesheet' href='//maxcdn.example.com/fa.css' />"
+        '<link rel="icon" href="data:image/png;base64,AAAA">'
+        '<button onclick="anim1.play_animation()"><i class="fa fa-play"></i></button>'
+        '<button onclick="anim1.reverse_animation()">'
+        "<i class='fa fa-play fa-flip-horizontal'></i></button>"
+        '<button onclick="anim1.spin()"><i class="fa fa-refresh"> </i></button>'
+    )
+    out = self_contained(html)
+    assert remote_references(out) == []
+    assert 'href="data:image/png;base64,AAAA"' in out  # local links stay
+    assert out.count("<svg") == 3 and "<i " not in out
+    assert out.count('transform="scale(-1 1)') == 1  # only "play backwards" mirrored
+    assert 'onclick="anim1.spin()"' in out
+
+
+def test_self_contained_leaves_other_html_alone():
+    html = '<div class="animation"><img id="x"><form action="#n"></form></div>'
+    assert self_contained(html) == html
+    # What it cannot recognise stays, and the check above would report it.
+    odd = '<script src="https://cdn.example.com/player.js"></script>'
+    assert self_contained(odd) == odd
+    assert remote_references(odd)
