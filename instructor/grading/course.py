@@ -20,6 +20,8 @@ from instructor.tools.student import BEGIN, END, EXERCISE_HEADING, strip_solutio
 DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
 CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
 TITLE = re.compile(r"^\s*#\s+(.+?)\s*$", re.M)
+# Where a probe cell takes its submission's challenge (see ``with_challenge``).
+CHALLENGE_SLOT = "__course_challenge__"
 
 
 class CourseError(ValueError):
@@ -205,10 +207,12 @@ def dotted_name(node: ast.AST) -> str | None:
 def probe_cell(check: str, aliases: dict[str, str]):
     """The check cell rewritten to run only the check's probe.
 
-    ``checks.check_x(args)`` becomes ``emit_named("<module>", "check_x", args)``, the
-    module resolved through the notebook's imports. The probe hands the student's
-    outputs to the grader, whose judge decides (the check's own verdict in the
-    kernel would be the student's to fake).
+    ``checks.check_x(args)`` becomes ``emit_named("<module>", "check_x", args,
+    challenge=<slot>)``, the module resolved through the notebook's imports; the
+    grader writes each submission's challenge into the slot (``with_challenge``), so
+    the probe runs on cases drawn afresh (``course_utils.checks.challenge``). The
+    probe hands the student's outputs to the grader, whose judge decides (the
+    check's own verdict in the kernel would be the student's to fake).
 
     Returns:
         ``(source, (module, function))``, or ``(None, None)`` when the cell holds no
@@ -243,7 +247,19 @@ def probe_cell(check: str, aliases: dict[str, str]):
     )
     call.func = emitter
     call.args[:0] = [ast.Constant(module), ast.Constant(function)]
+    call.keywords.append(ast.keyword("challenge", ast.Name(CHALLENGE_SLOT, ast.Load())))
     return ast.unparse(ast.fix_missing_locations(tree)), (module, function)
+
+
+def with_challenge(probe: str, challenge: int) -> str:
+    """A probe cell's source with this submission's challenge written in.
+
+    The slot is a name the course's own probe source holds (never student text);
+    the challenge reaches the kernel only when the probe cell runs.
+    """
+    if type(challenge) is not int or challenge < 0:
+        raise ValueError(f"a challenge is a whole number >= 0, got {challenge!r}")
+    return probe.replace(CHALLENGE_SLOT, str(challenge))
 
 
 def build_exercise(heading: tuple[str, str], cells: list, where: str, aliases=None):

@@ -24,6 +24,7 @@ from instructor.grading.course import (
     normalise,
     notebook_title,
     source_of,
+    with_challenge,
 )
 from instructor.grading.worker import GRADING_KEY
 
@@ -243,15 +244,19 @@ def clean_cell(cell):
     return nbformat.v4.new_raw_cell(source)
 
 
-def prepare(cells, course: CourseNotebook) -> Plan:
+def prepare(cells, course: CourseNotebook, challenges: dict[str, int] | None = None
+            ) -> Plan:
     """The notebook to execute for a recognised submission.
 
     Outputs and metadata are dropped; each located exercise and check cell is tagged
-    in its metadata (``course_grading``), and each check cell gets the course's source.
+    in its metadata (``course_grading``), and each check cell gets the course's probe
+    with the exercise's challenge written in.
 
     Args:
         cells: the submission's cells.
         course: the course notebook it was recognised as.
+        challenges: per exercise number, the challenge its probe runs under (fresh
+            cases the judge rebuilds); 0 for an exercise not given.
 
     Returns:
         The ``Plan``.
@@ -270,7 +275,9 @@ def prepare(cells, course: CourseNotebook) -> Plan:
             check = notebook.cells[where.check_cell]
             # The course's check call, reduced to its probe: the student's copy of
             # the cell is never run, and the verdict is the grader's judge's.
-            check.source = exercise.probe or exercise.check
+            challenge = (challenges or {}).get(exercise.number, 0)
+            check.source = (with_challenge(exercise.probe, challenge)
+                            if exercise.probe else exercise.check)
             check.metadata[GRADING_KEY] = {"role": "check", "exercise": exercise.number}
     return Plan(course=course, notebook=notebook, located=located)
 

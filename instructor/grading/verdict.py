@@ -52,13 +52,15 @@ class Verdict:
     mistake: str = ""
 
 
-def judge_probe(exercise: Exercise, check: dict) -> Verdict:
+def judge_probe(exercise: Exercise, check: dict, challenge: int = 0) -> Verdict:
     """The verdict on a check cell that ran: the course's judge, in this process.
 
     The student's kernel only handed over data (the probe's JSON); the comparison
-    with the reference happens here, so nothing the student's code did in its kernel
-    (a printed ✔, patched checks or NumPy, rewritten cells) can make it pass: only
-    the correct outputs can.
+    with the reference happens here, on the cases of ``challenge`` (drawn afresh for
+    this submission, rebuilt here), so nothing the student's code did in its kernel
+    (a printed ✔, patched checks or NumPy, rewritten cells, a payload recorded from
+    the published solution) can make it pass: only outputs its code computed on
+    inputs it could not know in advance can.
     """
     from course_utils.checks.core import (
         NOT_DONE,
@@ -79,7 +81,7 @@ def judge_probe(exercise: Exercise, check: dict) -> Verdict:
         return Verdict(ERROR, f"the check produced {why}")
     try:
         check_object = find_check(*exercise.check_target)
-        message = judge_payload(check_object, check.get("probe") or "")
+        message = judge_payload(check_object, check.get("probe") or "", challenge)
     except CheckFailed as failure:
         if failure.mistake == NOT_DONE:
             others = set(STUB_MESSAGE.findall(str(failure))) - {exercise.number}
@@ -166,7 +168,8 @@ def check_error(check: dict, exercise_result: dict | None) -> Verdict:
     return Verdict(ERROR, last_line(check))
 
 
-def judge(exercise: Exercise, where: Located, outcome: Outcome, limits: Limits):
+def judge(exercise: Exercise, where: Located, outcome: Outcome, limits: Limits,
+          challenge: int = 0):
     """The verdict for one exercise of a submission that ran.
 
     Args:
@@ -174,6 +177,7 @@ def judge(exercise: Exercise, where: Located, outcome: Outcome, limits: Limits):
         where: where its cells are in the submission.
         outcome: what happened when the submission ran.
         limits: the limits it ran under (for messages).
+        challenge: the challenge its probe ran under (``match.prepare``).
 
     Returns:
         A ``Verdict``.
@@ -190,8 +194,13 @@ def judge(exercise: Exercise, where: Located, outcome: Outcome, limits: Limits):
         if stub_raised(mine, exercise.number, where.stub_left):
             return Verdict(NOT_ATTEMPTED, last_line(mine))
         return not_reached(outcome, limits)
+    if stub_raised(mine, exercise.number, where.stub_left):
+        # The exercise's own cell still ends in its stub: whatever data a probe
+        # handed over (code elsewhere, or a forgery), this exercise was not written
+        # where it is asked for.
+        return Verdict(NOT_ATTEMPTED, last_line(mine))
     if check.get("status") == "ok":
-        return judge_probe(exercise, check)
+        return judge_probe(exercise, check, challenge)
     for result in (mine, check):
         if stub_raised(result, exercise.number, where.stub_left):
             return Verdict(NOT_ATTEMPTED, last_line(result))

@@ -550,13 +550,17 @@ def test_real_notebooks_are_recognised_with_every_exercise(source):
         cells = course_model.read_notebook(path).cells
         found = match.recognise(cells, "submission.ipynb", course)
         assert found is not None and found.name == expected.name, path
-        plan = match.prepare(cells, found)
+        challenges = {e.number: 1000 + i for i, e in enumerate(found.exercises)}
+        plan = match.prepare(cells, found, challenges)
         for exercise in found.exercises:
             where = plan.located[exercise.number]
             assert where.exercise_cell is not None and where.check_cell is not None
-            # The check cell runs the course's probe, never the student's copy.
+            # The check cell runs the course's probe, never the student's copy,
+            # with this exercise's challenge written in.
             ran = plan.notebook.cells[where.check_cell].source
-            assert exercise.probe and ran == exercise.probe
+            assert exercise.probe and ran == course_model.with_challenge(
+                exercise.probe, challenges[exercise.number])
+            assert f"challenge={challenges[exercise.number]})" in ran
             assert "emit_named" in ran and exercise.check_target is not None
             assert where.stub_left == (path != source)
 
