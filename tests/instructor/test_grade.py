@@ -628,6 +628,11 @@ def error(name, value):
         (error("NameError", "name 'x'"), error("NotImplementedError", "Exercise 1"),
          "not attempted"),
         (error("NameError", "name 'x'"), error("SyntaxError", "bad"), "error"),
+        # The exercise's own cell still raises its stub: whatever a probe handed
+        # over (the function written elsewhere, or a forgery), not attempted.
+        (probed(right_normalise),
+         error("NotImplementedError", "Exercise 1 (t): replace this line with your "
+               "code, then run the check below."), "not attempted"),
         (error("CellTimeout", "ran over"), None, "error"),
     ],
 )
