@@ -11,6 +11,10 @@ Environment variables:
     BROWSER_TIMEOUT: seconds allowed for one notebook's Run All (default 900).
 
 A missing Chromium stops the run at once with exit status 3 and says how to install it.
+
+Nothing leaves the machine: every request of the browser beyond 127.0.0.1 is aborted
+and recorded (:class:`notebook_page.NetworkGuard`), and a notebook's tests fail
+listing the URLs it tried to fetch.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ class NotebookRun:
         cells: what each cell shows (:class:`notebook_page.Cell`), in order.
         sources: each cell's source, from the file, in the same order.
         seconds: how long Run All took.
+        network: the browser's guard, with the requests it blocked.
+        first_blocked: how many the guard had blocked before this notebook opened.
+        reported: how many of this notebook's blocked requests a test reported.
     """
 
     name: str
@@ -50,6 +57,13 @@ class NotebookRun:
     cells: list
     sources: list[str]
     seconds: float
+    network: notebook_page.NetworkGuard
+    first_blocked: int = 0
+    reported: int = 0
+
+    def blocked(self) -> list[str]:
+        """URLs beyond this machine the notebook's page asked for (all aborted)."""
+        return self.network.since(self.first_blocked)
 
     def where(self, index: int) -> str:
         """Name a cell for a failure message: notebook, number and first line."""
@@ -92,37 +106,59 @@ def lab(tmp_path_factory, artifacts):
 
 
 @pytest.fixture(scope="session")
-def browser(chromium, tmp_path_factory):
-    """A headless Chromium with a fresh profile (a Playwright BrowserContext)."""
+def network() -> notebook_page.NetworkGuard:
+    """The guard that blocks and records the browser's requests beyond 127.0.0.1."""
+    return notebook_page.NetworkGuard()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium, network, tmp_path_factory):
+    """A headless Chromium with a fresh profile (a Playwright BrowserContext), which
+    reaches nothing beyond this machine (see :func:`network`)."""
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
     context = notebook_page.launch(
         playwright, chromium, tmp_path_factory.mktemp("chromium-profile")
     )
+    network.install(context)
     yield context
     context.close()
     playwright.stop()
 
 
 @pytest.fixture(scope="module", params=NOTEBOOKS, ids=lambda n: Path(n).stem)
-def run(request, lab, browser) -> NotebookRun:
+def run(request, lab, browser, network) -> NotebookRun:
     """Open one notebook, run all its cells, screenshot it; one run per notebook.
 
     Tests of one notebook share the run (module scope groups them); its kernel is
-    shut down before the next notebook opens.
+    shut down before the next notebook opens. Requests beyond this machine that no
+    test reported (``test_nothing_from_the_network`` runs last) fail the teardown.
     """
     name = request.param
     page = browser.new_page()
+    first_blocked = len(network.blocked)
+    notebook = None
     try:
-        yield run_notebook(page, lab, name)
+        notebook = run_notebook(page, lab, name, network, first_blocked)
+        yield notebook
     finally:
         page.close()
         lab.shutdown_kernels()
         time.sleep(1)
+    blocked = network.since(first_blocked)
+    unreported = blocked[notebook.reported :] if notebook else blocked
+    if unreported:
+        pytest.fail(
+            f"{name}: the page asked for {len(unreported)} URL(s) beyond this machine "
+            "(blocked):\n" + "\n".join(unreported),
+            pytrace=False,
+        )
 
 
-def run_notebook(page, lab, name: str) -> NotebookRun:
+def run_notebook(
+    page, lab, name: str, network: notebook_page.NetworkGuard, first_blocked: int
+) -> NotebookRun:
     """Open ``name``, Run All, read the page and screenshot it (also on failure)."""
     shot = ARTIFACTS / f"{Path(name).stem}-notebook.png"
     try:
@@ -138,6 +174,8 @@ def run_notebook(page, lab, name: str) -> NotebookRun:
         notebook_page.read_cells(page),
         cell_sources(lab.root / name),
         seconds,
+        network,
+        first_blocked,
     )
     assert len(run.cells) == len(run.sources), (
         f"{name}: the page shows {len(run.cells)} cells, the file has "

@@ -14,6 +14,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # Flags for a headless Chromium that never talks to the network by itself.
 CHROMIUM_FLAGS = (
@@ -37,6 +38,12 @@ TRACEBACK = re.compile(
     r"Traceback \(most recent call last\)|^\w*(Error|Exception)\b:", re.M
 )
 VIEWPORT = {"width": 1280, "height": 900}
+# What a page may load: the machine itself (the JupyterLab server on 127.0.0.1, the
+# report's file) and what it carries inline. Nothing else is ever allowed: the course
+# promises that no network is needed after the set-up. (JupyterLab's own requests
+# for news and updates are turned off by binder/overrides.json.)
+LOCAL_SCHEMES = frozenset({"data", "blob", "file", "about"})
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Seconds within which Run All must have started a cell.
 START_TIMEOUT = 60
 # Chromium cannot capture images taller than about 16,000 pixels in one go.
@@ -142,6 +149,53 @@ def launch(playwright, executable: str, profile: Path):
         args=list(CHROMIUM_FLAGS),
         viewport=VIEWPORT,
     )
+
+
+class NetworkGuard:
+    """Blocks every request a page makes beyond this machine, and records it.
+
+    Installed on the browser context (all its pages), before any page opens. The
+    tests read :attr:`blocked` and fail on what a notebook tried to fetch.
+
+    Attributes:
+        blocked: URLs aborted so far, in order (WebSockets included).
+    """
+
+    def __init__(self) -> None:
+        self.blocked: list[str] = []
+
+    def install(self, context) -> None:
+        """Route all of ``context``'s requests through the guard."""
+        context.route("**/*", self._route)
+        context.route_web_socket(lambda url: not self.allows(url), self._refuse_socket)
+
+    @staticmethod
+    def allows(url: str) -> bool:
+        """Whether ``url`` stays on this machine (loopback host or inline data)."""
+        parts = urlsplit(url)
+        if parts.scheme in LOCAL_SCHEMES:
+            return True
+        return (
+            parts.scheme in ("http", "https", "ws", "wss")
+            and (parts.hostname or "") in LOCAL_HOSTS
+        )
+
+    def since(self, start: int) -> list[str]:
+        """The URLs blocked after the first ``start`` ones, each once, in order."""
+        return list(dict.fromkeys(self.blocked[start:]))
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if self.allows(url):
+            route.fallback()
+        else:
+            self.blocked.append(url)
+            route.abort("blockedbyclient")
+
+    def _refuse_socket(self, socket) -> None:
+        # A WebSocket routed here is never connected to its server: closed at once.
+        self.blocked.append(socket.url)
+        socket.close()
 
 
 def kernel_ready(server, name: str) -> bool:

@@ -335,3 +335,25 @@ def widget_box(run, index: int, pattern: re.Pattern):
     button = run.page.locator("button").filter(has_text=pattern)
     boxes = output_of(run, index).locator(".widget-vbox").filter(has=button)
     return boxes.last
+
+
+def test_nothing_from_the_network(run):
+    """The notebook needs no network: neither JupyterLab's page nor any output
+    (animation players, widgets, plots) asked for anything beyond this machine.
+
+    The browser aborts every such request (``conftest.network``); defined last, this
+    test sees those of the other tests' clicks too. Any made after it fail the
+    notebook's teardown.
+    """
+    run.page.wait_for_timeout(500)  # let requests of the last clicks start
+    blocked = run.blocked()
+    run.reported = len(blocked)
+    if blocked:
+        fail_with(
+            [
+                f"{run.name}: the page asked for {len(blocked)} URL(s) beyond this "
+                "machine (blocked, as offline):"
+            ]
+            + [f"  {url}" for url in blocked],
+            run,
+        )
