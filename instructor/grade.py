@@ -279,16 +279,17 @@ def safe_grade(submission: Submission, course, limits, stop, max_bytes: int) -> 
 def progress_line(done: int, total: int, name: str, rows: list, seconds: float) -> str:
     """One line of progress: which submission, which notebook, how many passed.
 
-    The name is the student's file name: printed without its control characters.
+    The name is the student's file name: shown ``visible`` (its invisible and
+    control characters escaped).
     """
-    from instructor.grading.report import printable
+    from instructor.grading.report import printable, visible
 
     if len(rows) == 1 and not rows[0].exercise:
         what = rows[0].status
     else:
         passed = sum(row.status == "passed" for row in rows)
         what = f"{rows[0].notebook}, {passed}/{len(rows)} passed"
-    return printable(f"[{done}/{total}] {name}: {what} ({seconds:.0f} s)")
+    return printable(f"[{done}/{total}] {visible(name)}: {what} ({seconds:.0f} s)")
 
 
 def not_graded(submission: Submission) -> list:
@@ -536,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     from instructor.grading.course import load_course
     from instructor.grading.html_report import html_path, try_write_html
     from instructor.grading.progress import Progress
-    from instructor.grading.report import printable, summary, write_csv
+    from instructor.grading.report import flag_lookalikes, printable, summary, write_csv
     from instructor.grading.unit import Settings, course_commit, course_fingerprint
     from instructor.grading.verdict import NOT_GRADED
 
@@ -585,9 +586,9 @@ def main(argv: list[str] | None = None) -> int:
         except UsageError as error:
             print(f"error: {printable(error)}", file=sys.stderr)
             return 2
-    rows = report_rows(records, submissions)
+    rows, name_warnings = flag_lookalikes(report_rows(records, submissions))
     facts = run_facts(args, settings, info, date, time.monotonic() - started,
-                      len(submissions), mode, sandbox)
+                      len(submissions), mode, sandbox).with_notes(name_warnings)
     try:
         write_csv(args.out, rows)
     except OSError as error:
@@ -598,8 +599,8 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(rows))
     print(f"\nreport: {printable(args.out)}"
           + ("" if problem else f" and {printable(html_path(args.out))}"))
-    if problem:
-        print(f"warning: {printable(problem)}", file=sys.stderr)
+    for warning in ([problem] if problem else []) + name_warnings:
+        print(f"warning: {printable(warning)}", file=sys.stderr)
     if interrupted:
         left = sum(row.status == NOT_GRADED for row in rows)
         print(f"interrupted: report written, {left} submission(s) marked "

@@ -12,13 +12,23 @@ keeps. Each is checked before it counts (``instructor.grading.unit.rows_of``): i
 shape, sizes and statuses, its rows against this course's notebooks and exercises
 (the same course fingerprint), its HMAC signature when ``--key-file`` is given (then
 unsigned files are refused too). A file that fails is rejected, never merged: its
-submission is reported ``not graded`` with the reason, and the reason printed.
+submission is reported ``not graded`` with the reason, and the reason printed. Any
+file at all is a rejection, never a crash: invalid JSON or UTF-8, nesting, numbers out
+of range, wrong types, a folder, a FIFO, a link out of the folder, a file that cannot
+be read.
 
 With ``--submissions DIR`` (the folder the units graded), the report has exactly one
 entry per submission of that folder, in the grader's order: a verdict must name one
 of them and match the file's current bytes (SHA-256), and a submission without an
 accepted verdict is ``not graded``. Without it, the report lists the verdicts in the
 order of their index (their place in the sorted list the units picked from).
+``--key-file`` requires ``--submissions``: a signature proves that the instructor's
+job wrote a verdict, not that it graded the file as it is now, so only the files'
+current bytes can tell a stale (but genuinely signed) verdict from a current one.
+
+Names are shown with ``report.visible`` (invisible characters escaped), and
+submissions whose names look alike once those are removed are flagged
+(``report.flag_lookalikes``) and warned about.
 
 Writes the CSV and, beside it, ``report.html``; prints the summary. Exit code 0 when
 every verdict file was accepted (and, with ``--submissions``, every submission has
@@ -29,6 +39,7 @@ misuse.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -48,25 +59,54 @@ class Merged:
         rows: the report's rows, in order.
         records: the accepted records, in order.
         problems: one line per rejected file or missing verdict.
+        warnings: what else the instructor should know (look-alike names).
     """
 
     rows: list = field(default_factory=list)
     records: list = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def verdict_files(folder: Path) -> list[Path]:
     """The ``*.json`` files directly in a folder, sorted (hidden ones skipped).
 
+    Whatever each entry is (a folder, a FIFO, a link), it is listed: ``load_record``
+    rejects it with the reason.
+
     Raises:
-        UsageError: the folder does not exist.
+        UsageError: the folder does not exist or cannot be listed.
     """
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder of verdict files")
+    try:
+        names = os.listdir(folder)
+    except OSError as error:
+        raise UsageError(f"{folder}: cannot list the verdict files "
+                         f"({error.strerror})") from None
     return sorted(
-        Path(path.name) for path in folder.iterdir()
-        if path.name.endswith(".json") and not path.name.startswith(SKIPPED_PREFIXES)
+        Path(name) for name in names
+        if name.endswith(".json") and not name.startswith(SKIPPED_PREFIXES)
     )
+
+
+def checked_record(folder: Path, relative: Path, course, fingerprint: str,
+                   key: bytes | None) -> tuple[str, dict | None, list | str]:
+    """One verdict file, checked: (the name it claims, the record, its rows), or
+    (the name it claims, None, why it was rejected). Never raises, whatever the file
+    holds."""
+    from instructor.grading.unit import MAX_NAME, BadVerdict, load_record, rows_of
+
+    claimed = ""
+    try:
+        record = load_record(folder, relative)
+        name = record.get("submission")
+        claimed = name if isinstance(name, str) and 0 < len(name) <= MAX_NAME else ""
+        return claimed, record, rows_of(record, course, fingerprint, key)
+    except BadVerdict as error:
+        return claimed, None, str(error)
+    except Exception as error:  # noqa: BLE001 (a file must not stop the merge)
+        return claimed, None, f"could not be checked ({type(error).__name__})"
 
 
 def order_key(record: dict) -> tuple:
@@ -89,31 +129,20 @@ def merge(folder: Path, course, key: bytes | None = None,
     Returns:
         The ``Merged`` result.
     """
-    from instructor.grading.report import printable
-    from instructor.grading.unit import (
-        BadVerdict,
-        course_fingerprint,
-        file_digest,
-        load_record,
-        rejected_row,
-        rows_of,
-    )
+    from instructor.grading.report import flag_lookalikes, printable, visible
+    from instructor.grading.unit import course_fingerprint, file_digest, rejected_row
 
     fingerprint = course_fingerprint(course)
     merged = Merged()
-    accepted: dict[str, list[tuple[Path, dict, list]]] = defaultdict(list)
-    rejected: list[tuple[Path, str, str]] = []  # (file, claimed name, reason)
+    accepted: dict[str, list[tuple[str, dict, list]]] = defaultdict(list)
+    rejected: list[tuple[str, str, str]] = []  # (file, claimed name, reason)
     for relative in verdict_files(folder):
-        claimed = ""
-        try:
-            record = load_record(folder, relative)
-            claimed = record.get("submission") if isinstance(
-                record.get("submission"), str) else ""
-            rows = rows_of(record, course, fingerprint, key)
-        except BadVerdict as error:
-            rejected.append((relative, claimed, str(error)))
-            continue
-        accepted[record["submission"]].append((relative, record, rows))
+        claimed, record, outcome = checked_record(folder, relative, course,
+                                                  fingerprint, key)
+        if record is None:
+            rejected.append((str(relative), claimed, outcome))
+        else:
+            accepted[record["submission"]].append((str(relative), record, outcome))
 
     chosen: dict[str, tuple[dict, list]] = {}
     for name, found in accepted.items():
@@ -121,14 +150,15 @@ def merge(folder: Path, course, key: bytes | None = None,
         if len(distinct) == 1:
             chosen[name] = (found[0][1], found[0][2])
         else:
-            files = ", ".join(str(path) for path, _, _ in found)
+            files = ", ".join(visible(path) for path, _, _ in found)
             for path, _, _ in found:
                 rejected.append((path, name, f"several verdict files for this "
                                  f"submission disagree ({files})"))
 
     for path, claimed, reason in rejected:
-        about = f" (for {claimed})" if claimed else ""
-        merged.problems.append(printable(f"{path}{about}: rejected: {reason}"))
+        about = f" (for {visible(claimed)})" if claimed else ""
+        merged.problems.append(printable(f"{visible(path)}{about}: rejected: "
+                                         f"{reason}"))
 
     if submissions is None:
         ordered = sorted(chosen.values(), key=lambda pair: order_key(pair[0]))
@@ -140,16 +170,18 @@ def merge(folder: Path, course, key: bytes | None = None,
             if claimed in chosen:
                 continue  # its submission has an accepted verdict already
             merged.rows.append(rejected_row(
-                name, f"its verdict file {path} was rejected ({reason}): re-run "
-                "its unit"))
+                name, f"its verdict file {visible(path)} was rejected ({reason}): "
+                "re-run its unit"))
+        merged.rows, merged.warnings = flag_lookalikes(merged.rows)
         return merged
 
-    reasons = {claimed: f"its verdict file {path} was rejected ({reason})"
+    reasons = {claimed: f"its verdict file {visible(path)} was rejected ({reason})"
                for path, claimed, reason in rejected if claimed}
     expected = {submission.name for submission in submissions}
     for name in sorted(set(chosen) - expected):
         merged.problems.append(printable(
-            f"a verdict names {name}, which is not in the submissions folder: ignored"))
+            f"a verdict names {visible(name)}, which is not in the submissions "
+            "folder: ignored"))
     for submission in submissions:
         pair = chosen.get(submission.name)
         why = reasons.get(submission.name, "no verdict file: its unit did not run, "
@@ -163,8 +195,10 @@ def merge(folder: Path, course, key: bytes | None = None,
                 continue
             why = ("its verdict is for other content than the file holds now "
                    "(edited after grading?)")
-        merged.problems.append(printable(f"{submission.name}: not graded: {why}"))
+        merged.problems.append(printable(f"{visible(submission.name)}: not graded: "
+                                         f"{why}"))
         merged.rows.append(rejected_row(submission.name, f"{why}: re-run its unit"))
+    merged.rows, merged.warnings = flag_lookalikes(merged.rows)
     return merged
 
 
@@ -188,7 +222,7 @@ def merged_facts(merged: Merged, course_folder: Path, count: int, verdicts: Path
     seconds = sum(float(run.get("seconds", 0) or 0) for run in runs
                   if isinstance(run.get("seconds"), (int, float)))
     hosts = len({str(run.get("host", "")) for run in runs})
-    notes = list(merged.problems[:50])
+    notes = list(merged.warnings[:20]) + list(merged.problems[:50])
     if len(unique_limits) > 1:
         notes.insert(0, f"the verdicts were graded under {len(unique_limits)} "
                      "different sets of limits")
@@ -227,7 +261,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         "submission in it, and verdicts must match its files")
     parser.add_argument("--key-file", type=Path, default=None,
                         help="the secret key the units signed with: unsigned or "
-                        "wrongly signed verdicts are rejected")
+                        "wrongly signed verdicts are rejected (needs --submissions)")
     parser.add_argument("--max-size-mb", type=float, default=50.0,
                         help="the units' size limit (to hash the submissions)")
     parser.add_argument("--quiet", action="store_true", help="no summary")
@@ -247,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
     from instructor.grading.unit import read_key
 
     try:
+        if args.key_file and not args.submissions:
+            raise UsageError(
+                "--key-file needs --submissions SUBS (the folder the units graded): "
+                "a signature proves that your job wrote a verdict, not that the file "
+                "is still the one it graded; only the files' current bytes can "
+                "refuse a signed verdict of an earlier version")
         course = load_course(args.course)
         key = read_key(args.key_file) if args.key_file else None
         submissions = (find_submissions([str(args.submissions)])
@@ -273,8 +313,8 @@ def main(argv: list[str] | None = None) -> int:
           + ("" if problem else f" and {printable(html_path(args.out))}"))
     if problem:
         print(f"warning: {printable(problem)}", file=sys.stderr)
-    for problem in merged.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+    for problem in merged.warnings + merged.problems:
+        print(f"warning: {printable(problem)}", file=sys.stderr)
     return 1 if merged.problems else 0
 
 

@@ -16,10 +16,11 @@ and printable (print styles: no colours needed to read a status, details closed)
 
 The page is built from a Jinja2 template (``templates/report.html.j2``) with
 autoescaping on (security): submission names, messages and flags come from
-students, so every one of them is escaped, and the page's content security policy
-forbids any script, network access or external resource, which would keep a mistake
-in escaping inert too. Charts are matplotlib figures of the course's own labels and
-counts only.
+students, so every one of them is escaped (and every name shown with
+``report.visible``: no invisible character makes two names look the same), and the
+page's content security policy forbids any script, network access or external
+resource, which would keep a mistake in escaping inert too. Charts are matplotlib
+figures of the course's own labels and counts only.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import io
 import re
 import textwrap
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from course_utils.contract import (
@@ -86,6 +87,10 @@ class Facts:
     mode: str
     sandbox: str = ""
     notes: tuple[str, ...] = ()
+
+    def with_notes(self, notes) -> Facts:
+        """These facts with more notes first (warnings such as look-alike names)."""
+        return replace(self, notes=(*notes, *self.notes))
 
 
 @dataclass
@@ -268,7 +273,7 @@ def render(rows: list, facts: Facts) -> str:
         rows: the report's ``Row``s.
         facts: the run's facts.
     """
-    from instructor.grading.report import printable
+    from instructor.grading.report import printable, visible
 
     notebooks, ungraded = summarise(rows)
     template = environment().get_template(TEMPLATE)
@@ -283,6 +288,7 @@ def render(rows: list, facts: Facts) -> str:
         css_class=css_class,
         short_name=short_name,
         clean=lambda text: printable(text, keep_newlines=True),
+        shown_name=visible,
     )
 
 

@@ -6,8 +6,10 @@ submission's line scrolls above it. The time left is estimated from the submissi
 done (``Estimate``): "estimating" until the first one is. Elsewhere (a log file, CI,
 a pipe): only those lines, one per submission, as plain text. With ``--quiet``: nothing.
 
-File names are the students' (security): every name and line shown goes through
-``report.printable`` (no escape sequence or control character reaches the terminal)
+File names are the students' (security): every name shown goes through
+``report.visible`` (its invisible and control characters escaped) and every line
+through ``report.printable`` (no escape sequence or control character reaches the
+terminal)
 and is printed as plain text, never as rich markup (a file named ``[blink]x.ipynb``
 stays that text).
 """
@@ -103,10 +105,10 @@ def eta_column(estimate: Estimate):
 
 
 def shown(name: str, width: int = NAME_WIDTH) -> str:
-    """A file name as the bar shows it: printable, clipped from the left."""
-    from instructor.grading.report import printable
+    """A file name as the bar shows it: visible, clipped from the left."""
+    from instructor.grading.report import visible
 
-    text = printable(name)
+    text = visible(name)
     return text if len(text) <= width else "…" + text[-(width - 1):]
 
 

@@ -11,14 +11,22 @@ line printed goes through ``neutral`` or ``printable`` first (security):
 - a CSV cell that a spreadsheet would read as a formula (first visible character
   ``=``, ``+``, ``-`` or ``@``, or their full-width forms) gets a leading ``'``, as
   OWASP's "CSV injection" advice says: the spreadsheet then shows it as text.
+
+A submission's *name* is how the instructor tells two students apart, so it is shown
+by ``visible`` everywhere (CSV, HTML, summary, progress lines, warnings): every
+invisible, format or control character is written as its escape (``\\u200b``), so
+that ``alice.ipynb`` and ``ali<U+200B>ce.ipynb`` never look the same; and
+``lookalikes`` names the submissions whose names are equal once those characters
+are removed and NFKC-normalised, which ``flag_lookalikes`` warns about and flags.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from course_utils.contract import PASSED
@@ -43,6 +51,23 @@ CONTROLS = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
 FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+
+# Characters a name shows as escapes (``visible``): controls, format characters (zero
+# width, bidi, soft hyphen...), private use, surrogates, unassigned code points, line
+# and paragraph separators, and every space but the plain one...
+ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp", "Zs"})
+# ... and the other code points that draw nothing: Unicode's default-ignorable ones
+# outside those categories (combining grapheme joiner, variation selectors, Hangul
+# fillers, Khmer inherent vowels, Mongolian selectors, musical format marks, tags) and
+# the blank Braille pattern.
+INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f"
+    "\uffa0\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+# Combining marks in a row a name keeps on one letter (Vietnamese stacks two); more,
+# or a mark with no letter to sit on, is shown escaped.
+MAX_MARKS = 2
+LOOKALIKE_FLAG = "look-alike-name"
 
 
 @dataclass(frozen=True)
@@ -79,15 +104,118 @@ def printable(text: object, keep_newlines: bool = False) -> str:
             otherwise every break becomes a space.
 
     Returns:
-        The text with escape sequences and control characters removed.
+        The text with escape sequences and control characters removed, and lone
+        surrogates (a file name that is not UTF-8) written as ``\\udcff``.
     """
-    text = ESCAPES.sub("", str(text))
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    text = ESCAPES.sub("", text)
     if keep_newlines:
         text = text.replace("\r\n", "\n")
         text = BREAKS.sub(lambda found: "\n" if found.group() == "\n" else " ", text)
     else:
         text = BREAKS.sub(" ", text)
     return CONTROLS.sub("", text)
+
+
+def hidden(char: str) -> bool:
+    """Whether a character draws nothing, or something that hides what it is."""
+    if char == " ":
+        return False
+    return unicodedata.category(char) in ESCAPED_CATEGORIES or bool(
+        INVISIBLE.match(char))
+
+
+def escaped(char: str) -> str:
+    """A character as Python writes it in a string: ``\\u200b``, ``\\U000e0041``."""
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def visible(name: object) -> str:
+    """A submission's name as every output shows it: nothing in it invisible.
+
+    Every character that draws nothing or changes how the rest reads (``hidden``:
+    controls, zero-width and bidi characters, soft hyphens, odd spaces, private use,
+    surrogates of a name that is not UTF-8, variation selectors...) is written as its
+    escape, ``\\u200b``; so is a combining mark with no letter under it, or the
+    third in a row on one letter. A backslash is doubled, so that no two names show
+    the same. Accented letters (composed or not) and other scripts stay as they are.
+
+    Args:
+        name: the name (converted with ``str``).
+
+    Returns:
+        One line of printable text.
+    """
+    shown, marks, base = [], 0, False
+    for char in str(name):
+        if char == "\\":
+            shown.append("\\\\")
+            marks, base = 0, True
+        elif hidden(char):
+            shown.append(escaped(char))
+            marks, base = 0, False
+        elif unicodedata.category(char).startswith("M"):
+            if base and marks < MAX_MARKS:
+                shown.append(char)
+                marks += 1
+            else:
+                shown.append(escaped(char))
+        else:
+            shown.append(char)
+            marks, base = 0, not (char.isspace() or char == "/")
+    return "".join(shown)
+
+
+def name_key(name: str) -> str:
+    """A name without its hidden characters, NFKC-normalised: what a reader sees."""
+    kept = "".join(char for char in name if not hidden(char))
+    normal = unicodedata.normalize("NFKC", kept)
+    return "".join(char for char in normal if not hidden(char))
+
+
+def lookalikes(names: list[str]) -> list[list[str]]:
+    """The groups of different names that read the same (``name_key``).
+
+    Args:
+        names: the submissions' names (repeats are fine).
+
+    Returns:
+        Each group of two or more names, in the order first given.
+    """
+    groups: dict[str, list[str]] = defaultdict(list)
+    for name in dict.fromkeys(names):
+        groups[name_key(name)].append(name)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def flag_lookalikes(rows: list[Row]) -> tuple[list[Row], list[str]]:
+    """Flag the rows of submissions whose names look alike, and say which.
+
+    Args:
+        rows: the report's rows.
+
+    Returns:
+        (the rows, those of look-alike names carrying the flag ``look-alike-name``;
+        one warning line per group, every name shown ``visible``).
+    """
+    groups = lookalikes([row.submission for row in rows])
+    if not groups:
+        return rows, []
+    alike = {name for group in groups for name in group}
+    flagged = [
+        replace(row, flags=";".join(filter(None, [row.flags, LOOKALIKE_FLAG])))
+        if row.submission in alike and LOOKALIKE_FLAG not in row.flags.split(";")
+        else row
+        for row in rows
+    ]
+    warnings = [
+        f"{len(group)} submissions whose names look alike (equal once invisible "
+        f"characters are removed): {', '.join(visible(name) for name in group[:20])}"
+        + (", ..." if len(group) > 20 else "")
+        for group in groups
+    ]
+    return flagged, warnings
 
 
 def neutral(text: object, keep_newlines: bool = False) -> str:
@@ -112,7 +240,9 @@ def write_csv(path: Path, rows: list[Row]) -> None:
         writer.writerow(CSV_FIELDS)
         for row in rows:
             writer.writerow(
-                [neutral(getattr(row, name), name == "message") for name in CSV_FIELDS]
+                [neutral(visible(row.submission)) if name == "submission"
+                 else neutral(getattr(row, name), name == "message")
+                 for name in CSV_FIELDS]
             )
 
 
@@ -133,8 +263,8 @@ def column_header(exercise: str) -> str:
 
 
 def name_cell(name: str) -> str:
-    """A submission's name as the summary shows it: printable, clipped, padded."""
-    return clip(printable(name), NAME_WIDTH).ljust(NAME_WIDTH)
+    """A submission's name as the summary shows it: visible, clipped, padded."""
+    return clip(visible(name), NAME_WIDTH).ljust(NAME_WIDTH)
 
 
 def notebook_table(notebook: str, rows: list[Row]) -> list[str]:

@@ -31,6 +31,7 @@ import functools
 import hashlib
 import hmac
 import json
+import math
 import os
 import socket
 import tempfile
@@ -58,6 +59,9 @@ MAX_ROWS = 100
 MAX_FIELD = {"notebook": 200, "exercise": 300, "status": 20, "mistake": 200,
              "message": 5000, "flags": 1000}
 MAX_NAME = 4096
+MAX_DEPTH = 8  # a record's JSON is 4 levels deep (record, rows, row, text)
+MAX_DIGITS = 40
+SHA256 = frozenset("0123456789abcdef")
 WHOLE_FILE_STATUSES = frozenset({INVALID, UNRECOGNISED, ERROR, NOT_GRADED})
 
 
@@ -257,11 +261,60 @@ def refuse_constant(name: str):
     raise BadVerdict(f"the JSON holds {name}")
 
 
+def parse_int(text: str) -> int:
+    """A JSON integer, refused beyond a few digits (Python's ``int`` would raise
+    ValueError past 4,300 digits, after quadratic work)."""
+    if len(text) > MAX_DIGITS:
+        raise BadVerdict(f"the JSON holds a number of more than {MAX_DIGITS} digits")
+    return int(text)
+
+
+def parse_float(text: str) -> float:
+    """A JSON real number, refused when long or out of range (``1e999999`` is inf)."""
+    if len(text) > MAX_DIGITS:
+        raise BadVerdict(f"the JSON holds a number of more than {MAX_DIGITS} digits")
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadVerdict("the JSON holds a number out of range")
+    return value
+
+
+def check_plain(record: object) -> None:
+    """Refuse JSON nested deeper than a record is, or text that is not Unicode.
+
+    Walks the parsed value without recursion. A record is at most 4 levels deep
+    (record, rows, row, text); a string with a lone surrogate (``"\\ud800"``) could
+    be neither written to the report nor printed.
+
+    Raises:
+        BadVerdict: why.
+    """
+    stack = [(record, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadVerdict(f"its JSON is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            stack += [(key, depth + 1) for key in value]
+            stack += [(item, depth + 1) for item in value.values()]
+        elif isinstance(value, list):
+            stack += [(item, depth + 1) for item in value]
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadVerdict("its JSON holds text that is not Unicode (a lone "
+                                 "surrogate)") from None
+
+
 def load_record(folder: Path, relative: Path) -> dict:
     """Read a verdict file below ``folder`` without trusting it.
 
-    The file is opened without following a link out of the folder, read up to a
-    size limit, and parsed strictly (no repeated key, no NaN).
+    The file is opened without following a link out of the folder (a directory, a
+    FIFO or a device is refused without blocking), read up to a size limit, and
+    parsed strictly (no repeated key, no NaN or infinite number, no number of more
+    than ``MAX_DIGITS`` digits, no nesting deeper than a record's, valid Unicode).
+    Whatever the file holds, the only exception is ``BadVerdict``.
 
     Raises:
         BadVerdict: why it cannot be read.
@@ -272,16 +325,24 @@ def load_record(folder: Path, relative: Path) -> dict:
         data = read_limited(open_below(folder, relative), MAX_RECORD_BYTES)
     except InvalidNotebook as error:
         raise BadVerdict(str(error)) from None
+    except OSError as error:  # a read error after a successful open
+        raise BadVerdict(f"cannot be read ({error.strerror})") from None
     try:
         record = json.loads(data.decode("utf-8"), object_pairs_hook=unique_keys,
-                            parse_constant=refuse_constant)
-    except UnicodeDecodeError:
-        raise BadVerdict("not UTF-8 text") from None
+                            parse_constant=refuse_constant, parse_int=parse_int,
+                            parse_float=parse_float)
+    except UnicodeDecodeError as error:
+        raise BadVerdict(f"not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
         raise BadVerdict(f"not valid JSON (line {error.lineno}, column "
                          f"{error.colno})") from None
+    except RecursionError:
+        raise BadVerdict("not valid JSON (nested too deeply)") from None
+    except (ValueError, TypeError, MemoryError) as error:
+        raise BadVerdict(f"not valid JSON ({type(error).__name__})") from None
     if not isinstance(record, dict):
         raise BadVerdict("not a verdict record (the JSON is not an object)")
+    check_plain(record)
     return record
 
 
@@ -294,7 +355,32 @@ def text_field(value: object, name: str, limit: int) -> str:
         raise BadVerdict(f"{name} is not a string")
     if len(value) > limit:
         raise BadVerdict(f"{name} is longer than {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadVerdict(f"{name} is not Unicode text (a lone surrogate)") from None
     return value
+
+
+def check_facts(record: dict) -> None:
+    """Refuse a record whose facts (what the report's first section shows) have the
+    wrong types: ``sha256`` a hex digest or null, ``course.commit`` text, ``limits``
+    and ``run`` objects of plain values."""
+    digest = record.get("sha256")
+    if digest is not None and not (isinstance(digest, str) and len(digest) == 64
+                                   and set(digest) <= SHA256):
+        raise BadVerdict("its sha256 is not a SHA-256 digest")
+    text_field(record["course"].get("commit", ""), "the course's commit", 200)
+    for part in ("limits", "run"):
+        value = record.get(part, {})
+        if not isinstance(value, dict):
+            raise BadVerdict(f"its {part} is not an object")
+        for key, item in value.items():
+            text_field(key, f"a key of its {part}", 100)
+            if isinstance(item, str):
+                text_field(item, f"{part}.{key}", 2000)
+            elif item is not None and not isinstance(item, (bool, int, float)):
+                raise BadVerdict(f"{part}.{key} is not a plain value")
 
 
 def check_signature(record: dict, key: bytes | None) -> None:
@@ -354,6 +440,9 @@ def rows_of(record: dict, course, fingerprint: str, key: bytes | None = None) ->
     Raises:
         BadVerdict: with the reason.
     """
+    if not isinstance(record, dict):
+        raise BadVerdict("not a verdict record (the JSON is not an object)")
+    check_plain(record)
     check_signature(record, key)
     if record.get("format") != FORMAT:
         raise BadVerdict(f"not a verdict record of this grader (format {FORMAT})")
@@ -369,6 +458,7 @@ def rows_of(record: dict, course, fingerprint: str, key: bytes | None = None) ->
     ):
         raise BadVerdict("graded against another version of the course (its "
                          "fingerprint differs)")
+    check_facts(record)
     rows = record.get("rows")
     if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_ROWS:
         raise BadVerdict(f"rows is not a list of 1 to {MAX_ROWS} rows")
