@@ -324,6 +324,9 @@ def load_record(folder: Path, relative: Path) -> dict:
     try:
         data = read_limited(open_below(folder, relative), MAX_RECORD_BYTES)
     except InvalidNotebook as error:
+        if str(error).startswith("larger than"):  # not the submissions' --max-size-mb
+            raise BadVerdict(f"larger than a verdict file can be "
+                             f"({MAX_RECORD_BYTES // 2**20} MB): not read") from None
         raise BadVerdict(str(error)) from None
     except OSError as error:  # a read error after a successful open
         raise BadVerdict(f"cannot be read ({error.strerror})") from None
@@ -338,6 +341,8 @@ def load_record(folder: Path, relative: Path) -> dict:
                          f"{error.colno})") from None
     except RecursionError:
         raise BadVerdict("not valid JSON (nested too deeply)") from None
+    except BadVerdict:  # a hook's refusal (a ValueError too), with its reason
+        raise
     except (ValueError, TypeError, MemoryError) as error:
         raise BadVerdict(f"not valid JSON ({type(error).__name__})") from None
     if not isinstance(record, dict):
