@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .challenge import case_rng
 from .compiled import Compiled, assert_graph_close, call_compiled, graph_value
 from .core import (
     Check,
@@ -177,6 +178,10 @@ def _column(*values: float) -> np.ndarray:
 # Exercise 1: the clipped double-Q target
 # --------------------------------------------------------------------------------------
 def _double_q_cases() -> list[dict[str, Any]]:
+    """The cases: fixed in the notebook, drawn afresh under a grader's challenge."""
+    rng = case_rng("td3.double_q")
+    if rng is not None:
+        return _drawn_double_q_cases(rng)
     return [
         # Either critic is the smaller on some row; one terminal row.
         dict(
@@ -219,6 +224,95 @@ def _double_q_cases() -> list[dict[str, Any]]:
             gamma=0.9,
         ),
     ]
+
+
+def _pick(rng: np.random.Generator, values: Any) -> float:
+    """One of ``values`` (readable numbers), as a Python float."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values[int(rng.integers(len(values)))])
+
+
+def _grid(low: float, high: float, step: float) -> np.ndarray:
+    """``low, low + step, ..., high``: readable numbers to draw from."""
+    return np.round(np.arange(low, high + step / 2, step), 2)
+
+
+def _shuffled(
+    rng: np.random.Generator, case: dict[str, Any], rows: tuple[str, ...]
+) -> dict[str, Any]:
+    """The case with the same random order of rows in each of ``rows``."""
+    order = rng.permutation(len(case[rows[0]]))
+    return {key: value[order] if key in rows else value for key, value in case.items()}
+
+
+def _drawn_double_q_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
+    """New values with the structure of the fixed cases (see :func:`_double_q_cases`).
+
+    In each case the rows' smaller estimates differ from one another and from 0, a
+    row's two estimates differ by 1 or more (but for the second case's tie), the
+    rewards of the first case are never 0 and gamma is neither 0 nor 1 where the
+    discount must show: on the first case no typical mistake gives the right
+    target, and no two give the same one.
+    """
+
+    def estimates(smaller, gaps, q1_smaller):
+        smaller, gaps = np.asarray(smaller, float), np.asarray(gaps, float)
+        q1 = np.where(q1_smaller, smaller, smaller + gaps)
+        q2 = np.where(q1_smaller, smaller + gaps, smaller)
+        return _column(*q1), _column(*q2)
+
+    def gaps(count: int, values: Any) -> list[float]:
+        return [_pick(rng, values) for _ in range(count)]
+
+    rewards = _grid(-4.0, -0.25, 0.25)
+    cases = []
+    # 1. Four rows, one terminal; each critic the smaller on some live row.
+    q1, q2 = estimates(
+        rng.choice(np.arange(-30, 0), 4, replace=False), gaps(4, _grid(1, 5, 0.5)),
+        [True, False, bool(rng.integers(2)), bool(rng.integers(2))],
+    )
+    cases.append(_shuffled(rng, dict(
+        rewards=_column(*gaps(4, rewards)), next_q1=q1, next_q2=q2,
+        terminated=_column(0, 0, 0, 1), gamma=_pick(rng, (0.8, 0.9, 0.95, 0.99)),
+    ), ("rewards", "next_q1", "next_q2", "terminated")))
+    # 2. Never terminated; values of both signs, a tie, a reward of 0.
+    low = _pick(rng, np.arange(-40, -9))
+    tie = _pick(rng, _grid(0.5, 4, 0.5))
+    cases.append(_shuffled(rng, dict(
+        rewards=_column(*gaps(2, rewards), 0.0),
+        next_q1=_column(low, tie, _pick(rng, _grid(0.5, 3, 0.5))),
+        next_q2=_column(low + _pick(rng, np.arange(1, 9)), tie,
+                        -_pick(rng, _grid(0.5, 3, 0.5))),
+        terminated=_column(0, 0, 0), gamma=_pick(rng, (0.9, 0.95, 0.99)),
+    ), ("rewards", "next_q1", "next_q2")))
+    # 3. Positive values (one terminal row) and a negative row.
+    positive = rng.choice(np.arange(1, 10), 2, replace=False)
+    q1, q2 = estimates(
+        [*positive, _pick(rng, np.arange(-9, -3))], gaps(3, (1, 2, 3)),
+        [False, True, True],
+    )
+    cases.append(_shuffled(rng, dict(
+        rewards=_column(*gaps(3, _grid(0.5, 3, 0.5))), next_q1=q1, next_q2=q2,
+        terminated=_column(1, 0, 0), gamma=_pick(rng, (0.5, 0.6, 0.7)),
+    ), ("rewards", "next_q1", "next_q2", "terminated")))
+    # 4. gamma = 0: y = r.
+    q1 = rng.choice(np.arange(-10, 11), 2, replace=False).astype(float)
+    cases.append(dict(
+        rewards=_column(_pick(rng, _grid(0.25, 2, 0.25)),
+                        -_pick(rng, _grid(0.25, 2, 0.25))),
+        next_q1=_column(*q1), next_q2=_column(*(q1 + gaps(2, (-2, -1, 1, 2)))),
+        terminated=_column(0, 0), gamma=0.0,
+    ))
+    # 5. Integer flags.
+    q1, q2 = estimates(
+        rng.choice(np.arange(-10, 0), 2, replace=False), gaps(2, _grid(0.5, 2, 0.5)),
+        [True, False],
+    )
+    cases.append(_shuffled(rng, dict(
+        rewards=_column(*gaps(2, rewards)), next_q1=q1, next_q2=q2,
+        terminated=np.array([[1], [0]]), gamma=_pick(rng, (0.9, 0.95, 0.99)),
+    ), ("rewards", "next_q1", "next_q2", "terminated")))
+    return cases
 
 
 def _double_q_mistakes(c: dict[str, Any]) -> list[Mistake]:
@@ -409,6 +503,10 @@ def check_clipped_double_q_target(clipped_double_q_target: Callable[..., Any]) -
 # Exercise 2: target policy smoothing
 # --------------------------------------------------------------------------------------
 def _smoothing_cases() -> list[dict[str, Any]]:
+    """The cases: fixed in the notebook, drawn afresh under a grader's challenge."""
+    rng = case_rng("td3.smoothing")
+    if rng is not None:
+        return _drawn_smoothing_cases(rng)
     return [
         # Pendulum's torque in [-2, 2], noise std 0.4 clipped to +-1.0. Row by row:
         # noise clipped and not, action clipped at both bounds and not. The last
@@ -450,6 +548,82 @@ def _smoothing_cases() -> list[dict[str, Any]]:
             action_bound=2.0,
         ),
     ]
+
+
+def _drawn_smoothing_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
+    """New values with the structure of the fixed cases (see :func:`_smoothing_cases`).
+
+    Each row (element) is drawn for its part: noise beyond the clip on either side
+    (but within the bounds), at the clip, beyond the action's bound; an action
+    pushed past either bound, or at it; small noise, where nothing is clipped. The
+    parameters stay the fixed cases' own. On the first case no typical mistake
+    gives the right action, and no two give the same one.
+    """
+
+    def sign() -> float:
+        return 1.0 if rng.integers(2) else -1.0
+
+    def row(actions: Any, samples: Any, side: float = 1.0) -> tuple[float, float]:
+        return side * _pick(rng, actions), side * _pick(rng, samples)
+
+    beyond_clip = (3.0, 3.5, 4.0, 4.5)  # with noise_std 0.4, noise_clip 1, bound 2
+    small = (-1.0, -0.75, -0.5, -0.25, 0.25, 0.5, 0.75, 1.0)
+    at_clip, beyond_bound = sign(), sign()
+    rows = [
+        row(_grid(-0.5, 0.5, 0.1), beyond_clip),  # noise clipped from above
+        row(_grid(-0.5, 0.5, 0.1), beyond_clip, -1.0),  # and from below
+        row(_grid(1.6, 2.0, 0.1), (1.5, 2.0)),  # the action clipped at +bound
+        row(_grid(1.2, 1.9, 0.1), beyond_clip, -1.0),  # both clipped, below
+        row(_grid(-1.0, 1.0, 0.1), small),  # nothing clipped
+        (at_clip * _pick(rng, _grid(0.1, 0.9, 0.1)), at_clip * 2.5),  # noise at clip
+        # Noise beyond the action's bound, the action well inside: a noise clipped
+        # to +-action_bound shows.
+        (-beyond_bound * _pick(rng, _grid(1.1, 1.5, 0.1)),
+         beyond_bound * _pick(rng, (5.5, 6.0, 6.5, 7.0))),
+    ]
+    actions, samples = zip(*(rows[i] for i in rng.permutation(len(rows))), strict=True)
+    cases = [dict(
+        target_action=_column(*actions), normal_sample=_column(*samples),
+        noise_std=0.4, noise_clip=1.0, action_bound=2.0,
+    )]
+    # Two action dimensions (noise_std 0.2, noise_clip 0.5, bounds +-1); one action
+    # at its bound.
+    beyond_clip = (3.0, 3.5, 4.0)
+    elements = [
+        row((0.85, 0.9, 0.95), (1.5, 2.0)),
+        row((0.85, 0.9, 0.95), (1.5, 2.0), -1.0),
+        row(_grid(-0.3, 0.3, 0.1), beyond_clip),
+        row(_grid(-0.3, 0.3, 0.1), beyond_clip, -1.0),
+        row(_grid(-0.5, 0.5, 0.1), (-1.0, -0.5, -0.25, 0.25, 0.5, 1.0)),
+        (sign(), _pick(rng, (-0.5, -0.25, 0.25, 0.5))),
+    ]
+    actions, samples = zip(
+        *(elements[i] for i in rng.permutation(len(elements))), strict=True
+    )
+    cases.append(dict(
+        target_action=np.array(actions, dtype=np.float32).reshape(3, 2),
+        normal_sample=np.array(samples, dtype=np.float32).reshape(3, 2),
+        noise_std=0.2, noise_clip=0.5, action_bound=1.0,
+    ))
+    # A clip wider than the bounds: actions pushed past either bound, and not.
+    rows = [
+        row(_grid(0.2, 0.7, 0.1), (1.5, 2.0, 2.5)),
+        row(_grid(0.2, 0.7, 0.1), (1.5, 2.0, 2.5), -1.0),
+        row(_grid(-0.3, 0.3, 0.1), (-0.5, -0.25, 0.25, 0.5)),
+    ]
+    actions, samples = zip(*(rows[i] for i in rng.permutation(len(rows))), strict=True)
+    cases.append(dict(
+        target_action=_column(*actions), normal_sample=_column(*samples),
+        noise_std=1.0, noise_clip=3.0, action_bound=1.0,
+    ))
+    # No noise at all.
+    cases.append(dict(
+        target_action=_column(*(_pick(rng, _grid(-1.9, 1.9, 0.1)) for _ in range(2))),
+        normal_sample=_column(*(sign() * _pick(rng, _grid(0.2, 2.0, 0.1))
+                                for _ in range(2))),
+        noise_std=0.0, noise_clip=0.5, action_bound=2.0,
+    ))
+    return cases
 
 
 def _clip(x, low, high):
@@ -659,13 +833,48 @@ def check_smoothed_target_action(smoothed_target_action: Callable[..., Any]) -> 
 # --------------------------------------------------------------------------------------
 # Exercise 3: delayed policy updates
 # --------------------------------------------------------------------------------------
-# (policy_delay, number of rounds) played in plain Python. A delay of 3 first: with 2,
+# (policy_delay, update numbers) played in plain Python. A delay of 3 first: with 2,
 # an inverted test and an off-by-one give the same rounds. The last delay is 1 (every
 # round: DDPG's schedule).
-_DELAY_RUNS = ((3, 9), (2, 8), (1, 3))
-_GRAPH_DELAY, _GRAPH_ROUNDS = 2, 4
+Run = tuple[int, tuple[int, ...]]
+_DELAY_RUNS: tuple[Run, ...] = (
+    (3, tuple(range(1, 10))), (2, tuple(range(1, 9))), (1, tuple(range(1, 4))),
+)
+# (policy_delay, update numbers) played inside tf.function.
+_GRAPH_RUN: Run = (2, tuple(range(1, 5)))
 _CODES = {CRITICS: 1, ACTOR: 2, TARGETS: 3}
 _MAX_CALLS = 12  # callbacks recorded per round (a loop calling them is cut there)
+
+
+def _delay_cases() -> tuple[tuple[Run, ...], Run]:
+    """The runs in plain Python and the run inside tf.function.
+
+    Fixed in the notebook; under a grader's challenge, drawn afresh with the same
+    structure: the first run starts at update 1 with a delay of 3 to 5 and holds
+    two to three due rounds; then runs of delay 2 and 1 from a later update
+    number; the rounds played before the first run's replay never number a
+    multiple of its delay (see :data:`_REPLAY`); the graph's run, of delay 2 or 3,
+    holds due rounds and others. The delays of the runs differ (they name the
+    records).
+    """
+    rng = case_rng("td3.delay")
+    if rng is None:
+        return _DELAY_RUNS, _GRAPH_RUN
+    first = int(rng.integers(3, 6))
+    count = int(rng.integers(2 * first, 3 * first + 1))
+    second = int(rng.integers(6, 10))
+    # The rounds of the delay-1 run: never a multiple of the first delay in all.
+    third = int(rng.choice(
+        [n for n in (2, 3, 4) if (count + second + n) % first != 0]
+    ))
+
+    def numbers(length: int) -> tuple[int, ...]:
+        start = int(rng.integers(10, 500))
+        return tuple(range(start, start + length))
+
+    runs = ((first, tuple(range(1, count + 1))), (2, numbers(second)),
+            (1, numbers(third)))
+    return runs, (int(rng.integers(2, 4)), numbers(4))
 
 
 def _round_key(delay: int, number: int, prefix: str = "") -> str:
@@ -678,13 +887,14 @@ _REPLAY = "again/"
 
 
 def _probe_delay(probe: Probe, td3_update_round: Callable[..., Any]) -> None:
-    first_delay, first_rounds = _DELAY_RUNS[0]
-    runs = [(delay, rounds, "") for delay, rounds in _DELAY_RUNS]
-    # 20 rounds after the first play, a counter of one's own has moved by 20, not a
-    # multiple of 3: the replay differs whatever the counter started from.
-    runs.append((first_delay, first_rounds, _REPLAY))
-    for delay, rounds, prefix in runs:
-        for number in range(1, rounds + 1):
+    plays, graph_run = _delay_cases()
+    runs = [(delay, numbers, "") for delay, numbers in plays]
+    # After the other runs a counter of one's own has moved by a number of rounds
+    # that is no multiple of the first delay (20 and 3 in the notebook): the replay
+    # differs whatever the counter started from.
+    runs.append((*plays[0], _REPLAY))
+    for delay, numbers, prefix in runs:
+        for number in numbers:
             calls: list[str] = []
 
             def mark(code: str, calls: list[str] = calls) -> Callable[[], None]:
@@ -702,10 +912,12 @@ def _probe_delay(probe: Probe, td3_update_round: Callable[..., Any]) -> None:
             if key in probe.records and probe.records[key].get("kind") == "error":
                 return  # the failure is kept; later rounds would only repeat it
             probe.keep(f"{key}/calls", "".join(calls))
-    _probe_delay_graph(probe, td3_update_round)
+    _probe_delay_graph(probe, td3_update_round, graph_run)
 
 
-def _probe_delay_graph(probe: Probe, td3_update_round: Callable[..., Any]) -> None:
+def _probe_delay_graph(
+    probe: Probe, td3_update_round: Callable[..., Any], run: Run
+) -> None:
     """As the compiled update step calls it: the round number a tensor, in a graph.
 
     Each callback appends its code to a base-4 number held in a variable, so the
@@ -731,12 +943,13 @@ def _probe_delay_graph(probe: Probe, td3_update_round: Callable[..., Any]) -> No
 
     graph_round = tf.function(td3_update_round)
     callbacks = (mark(CRITICS), mark(ACTOR), mark(TARGETS))
+    delay, numbers = run
 
     def one_round(number: Any) -> Any:
-        return graph_round(number, _GRAPH_DELAY, *callbacks)
+        return graph_round(number, delay, *callbacks)
 
     compiled = Compiled(one_round, td3_update_round)
-    for number in range(1, _GRAPH_ROUNDS + 1):
+    for number in numbers:
         log.assign(0)
         key = f"graph/n{number}"
         probe.call(key, compiled, tf.constant(number, dtype=tf.int32))
@@ -893,9 +1106,9 @@ def _delay_mistake(got: dict[int, str], delay: int) -> tuple[str, str]:
     }:
         return "delay/off-by-one", (
             f"the actor changes every {delay} critic updates, but at the wrong ones "
-            f"(first at update {actor[0]}, expected {delay}): counting from 1, an "
-            "update is due when update_number % policy_delay == 0. Use the "
-            "update_number you are given, without adding or subtracting 1."
+            f"(first at update {actor[0]}, expected {due[0] if due else delay}): "
+            "counting from 1, an update is due when update_number % policy_delay == "
+            "0. Use the update_number you are given, without adding or subtracting 1."
         )
     return "delay/wrong-rounds", (
         "the actor and the targets change in the wrong rounds: they are due when "
@@ -920,17 +1133,17 @@ def _own_counter(first: dict[int, str], again: dict[int, str], delay: int) -> st
 
 def _judge_delay(records: Records) -> str:
     # Every play first: a failed call shows before any schedule is judged.
+    runs, (graph_delay, graph_numbers) = _delay_cases()
     plays = {
         delay: {
-            number: _calls(records, _round_key(delay, number))
-            for number in range(1, rounds + 1)
+            number: _calls(records, _round_key(delay, number)) for number in numbers
         }
-        for delay, rounds in _DELAY_RUNS
+        for delay, numbers in runs
     }
-    first_delay, first_rounds = _DELAY_RUNS[0]
+    first_delay, first_numbers = runs[0]
     again = {
         number: _calls(records, _round_key(first_delay, number, _REPLAY))
-        for number in range(1, first_rounds + 1)
+        for number in first_numbers
     }
     if again != plays[first_delay]:
         raise CheckFailed(
@@ -945,7 +1158,7 @@ def _judge_delay(records: Records) -> str:
                 mistake,
             )
     got = {}
-    for number in range(1, _GRAPH_ROUNDS + 1):
+    for number in graph_numbers:
         key = f"graph/n{number}"
         try:
             graph_value(
@@ -961,20 +1174,20 @@ def _judge_delay(records: Records) -> str:
                 f"{lead}\n{_GRAPH_ONLY_DELAY}", "delay/graph-only"
             ) from None
         got[number] = _decode_log(records[f"{key}/log"])
-    if got != {n: reference_round(n, _GRAPH_DELAY) for n in got}:
+    if got != {n: reference_round(n, graph_delay) for n in got}:
         raise CheckFailed(
             f"in plain Python the rounds were right, but inside tf.function (where "
             f"the training step calls td3_update_round with update_number a tensor), "
-            f"with policy_delay = {_GRAPH_DELAY}, they called:\n"
-            f"{_schedule(got, _GRAPH_DELAY)}\nHint: write the test as "
+            f"with policy_delay = {graph_delay}, they called:\n"
+            f"{_schedule(got, graph_delay)}\nHint: write the test as "
             "`if update_number % policy_delay == 0:`, which AutoGraph turns into a "
             "condition of the graph; `is` (it compares objects: a tensor is never "
             "the number 0), isinstance() or a counter of your own are decided once, "
             "when the function is traced, not at each update.",
             "delay/graph-differs",
         )
-    rounds = sum(count for _, count in _DELAY_RUNS)
-    delays = ", ".join(str(delay) for delay, _ in _DELAY_RUNS)
+    rounds = sum(len(numbers) for _, numbers in runs)
+    delays = ", ".join(str(delay) for delay, _ in runs)
     return (
         f"delayed policy updates: {rounds} rounds with policy_delay {delays} right, "
         "also inside tf.function"
