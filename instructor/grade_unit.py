@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     record = run_unit(submission, index, course, settings, sandbox, course_info=info)
     write_record(out, sign(record, key) if key else record)
     statuses = ", ".join(row["status"] for row in record["rows"])
-    print(printable(f"{submission.name}: {statuses} -> {out}"), file=sys.stderr)
+    which = f" (index {index})" if index is not None else ""
+    print(printable(f"{submission.name}{which}: {statuses} -> {out}"), file=sys.stderr)
     return 0
 
 
