@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .challenge import case_rng
 from .compiled import Compiled, assert_graph_close, call_compiled, graph_value
 from .core import (
     NOT_DONE,
@@ -110,6 +112,24 @@ def reference_soft_update(target_weights, online_weights, tau) -> list[np.ndarra
 
 
 # --------------------------------------------------------------------------------------
+# Drawing a challenge's cases (see .challenge): readable values, no answers computed
+# --------------------------------------------------------------------------------------
+def _draw(rng: np.random.Generator, low: float, high: float, size=None, digits=2):
+    """Uniform values in [low, high], rounded to ``digits`` decimals."""
+    return np.round(rng.uniform(low, high, size), digits) + 0.0
+
+
+def _signed(rng: np.random.Generator, low: float, high: float, size, digits=2):
+    """Values whose size lies in [low, high], each of a random sign."""
+    return _draw(rng, low, high, size, digits) * rng.choice([-1.0, 1.0], size)
+
+
+def _pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
+    """One of ``options``, as the plain Python value it is."""
+    return options[int(rng.integers(len(options)))]
+
+
+# --------------------------------------------------------------------------------------
 # Judge helpers shared by the exercises
 # --------------------------------------------------------------------------------------
 _GRAPH_ONLY = (
@@ -155,6 +175,9 @@ def _unchanged(
 # Exercise 1: one step of Ornstein-Uhlenbeck noise
 # --------------------------------------------------------------------------------------
 def _ou_cases() -> list[dict[str, Any]]:
+    rng = case_rng("pendulum.ou")
+    if rng is not None:
+        return _ou_drawn(rng)
     return [
         # No random kick: only the pull back toward mu is left.
         dict(
@@ -199,6 +222,84 @@ def _ou_cases() -> list[dict[str, Any]]:
             sigma=0.2,
             dt=0.1,
             normal_sample=np.array([0.5, 1.0]),
+        ),
+    ]
+
+
+# Time steps whose square root is irrational, so that a kick sigma * sqrt(dt) * n
+# (n != 0) is never a whole number nor equal to a term without sqrt(dt).
+_SHORT_DTS = (0.03, 0.05, 0.06, 0.07, 0.08)
+_LONG_DTS = (0.2, 0.3, 0.4, 0.5)
+
+
+def _ou_drawn(rng: np.random.Generator) -> list[dict[str, Any]]:
+    """The fixed cases' structure with new values (a challenge).
+
+    Each typical mistake is told apart where the fixed cases tell it apart: no kick
+    in case 0 (mean 0, theta < 1, so theta * (1 - dt) != 1 and the change is never
+    -x); in case 1 the kick goes with the pull in one component and against it in
+    the other, so no two mistakes (each x plus a * pull + b * kick) agree in both;
+    sigma in [0.1, 0.7] is above any small dt (sqrt(sigma * dt) != sigma * sqrt(dt),
+    != sigma); in case 4, integers, the kick (irrational) makes every value, right
+    or typically wrong, a fraction, and the rational ones lie strictly between
+    x - 1 and x + 1 but not at x.
+    """
+    sigma = lambda: float(_draw(rng, 0.1, 0.7))  # noqa: E731
+    theta = lambda: float(_draw(rng, 0.25, 2.0))  # noqa: E731
+    # Case 1: |mu - x| >= 0.3, the kick along the pull in 0, against it in 1.
+    delta = _signed(rng, 0.3, 1.0, 2)
+    along = np.sign(delta) * np.array([1.0, -1.0])
+    x1 = _signed(rng, 0.2, 1.5, 2)
+    # Case 2: one component at the mean (0) already, a larger dt.
+    x2 = _signed(rng, 0.5, 2.0, 3)
+    x2[int(rng.integers(3))] = 0.0
+    dt2 = _pick(rng, _LONG_DTS)
+    sigma2 = float(_draw(rng, 0.1, 0.7))
+    if np.isclose(sigma2, dt2):
+        sigma2 += 0.05
+    x3 = _signed(rng, 0.1, 1.5, 1)
+    # Case 4: integers; the kick against x, |pull| + |kick| < 1.
+    x4 = rng.choice([-3, -2, -1, 1, 2, 3], 2)
+    return [
+        dict(
+            x=_signed(rng, 0.5, 2.0, 1),
+            mu=np.array([0.0]),
+            theta=float(_draw(rng, 0.25, 0.9)),
+            sigma=sigma(),
+            dt=_pick(rng, _SHORT_DTS),
+            normal_sample=np.array([0.0]),
+        ),
+        dict(
+            x=x1,
+            mu=np.round(x1 + delta, 2) + 0.0,
+            theta=theta(),
+            sigma=sigma(),
+            dt=_pick(rng, _SHORT_DTS),
+            normal_sample=along * _draw(rng, 0.5, 2.0, 2),
+        ),
+        dict(
+            x=x2,
+            mu=np.zeros(3),
+            theta=theta(),
+            sigma=round(sigma2, 2),
+            dt=dt2,
+            normal_sample=_signed(rng, 0.2, 2.0, 3),
+        ),
+        dict(
+            x=x3,
+            mu=x3.copy(),
+            theta=theta(),
+            sigma=sigma(),
+            dt=_pick(rng, _SHORT_DTS),
+            normal_sample=_signed(rng, 0.5, 2.0, 1),
+        ),
+        dict(
+            x=x4,
+            mu=0,
+            theta=float(_draw(rng, 0.2, 0.5)),
+            sigma=float(_draw(rng, 0.1, 0.5)),
+            dt=_pick(rng, (0.05, 0.1)),
+            normal_sample=-np.sign(x4) * _draw(rng, 0.5, 1.5, 2),
         ),
     ]
 
@@ -351,7 +452,93 @@ _MANY_CAPACITY, _MANY_ROWS, _MANY_BATCH, _MANY_CALLS = 100, 40, 5, 200
 _SEED_MANY = 4
 
 
-def _transition_rows(ids: np.ndarray) -> list[np.ndarray]:
+@dataclass(frozen=True)
+class _BufferPlan:
+    """The buffer check's cases: the transitions, capacities, seeds, batch sizes.
+
+    Transitions are numbered from 1 in the order they are recorded. Step 1 records
+    ``first`` (fewer than ``capacity``), step 2 exactly ``capacity`` more
+    (``wrapped``), so that the buffer wraps and holds ``wrapped`` only; step 3
+    records ``many_rows`` into a far larger buffer. ``code`` sets the values each
+    transition's fields take (see :func:`_transition_rows`).
+    """
+
+    capacity: int = _SMALL
+    first: tuple[int, ...] = _FIRST
+    first_batch: int = 300
+    wrapped_batch: int = 2000
+    seed_first: int = _SEED_FIRST
+    seed_one: int = _SEED_ONE
+    seed_wrapped: int = _SEED_WRAPPED
+    many_capacity: int = _MANY_CAPACITY
+    many_rows: int = _MANY_ROWS
+    many_batch: int = _MANY_BATCH
+    many_calls: int = _MANY_CALLS
+    seed_many: int = _SEED_MANY
+    # state [i, i + shift, -scale * i], action i / action_divisor, reward
+    # -reward_scale * i, next_state [i + next_offset, next_value, i], terminated
+    # (i + te_offset) % 3 == 0, truncated (i + tr_offset) % 4 == 0.
+    code: tuple[float, ...] = (0.25, 1.0, 100.0, 1.0, 1000.0, 0.5, 0, 0)
+
+    @property
+    def wrapped(self) -> tuple[int, ...]:
+        """Step 2's transitions: the rows the buffer holds once it wrapped."""
+        n = len(self.first)
+        return tuple(range(n + 1, n + self.capacity + 1))
+
+    @property
+    def overwriting(self) -> tuple[int, ...]:
+        """The transitions of step 2 written over step 1's rows."""
+        return self.wrapped[self.capacity - len(self.first):]
+
+    @property
+    def total(self) -> int:
+        """Transitions recorded in steps 1 and 2."""
+        return self.wrapped[-1]
+
+
+def _buffer_plan() -> _BufferPlan:
+    rng = case_rng("pendulum.buffer")
+    if rng is None:
+        return _BufferPlan()
+    n_first = int(rng.integers(3, 5))
+    te_offset = int(rng.integers(3))
+    # Step 1's terminated transition is not also truncated (so a sample() that
+    # swaps the two flags is seen at once).
+    terminal = next(i for i in range(1, 4) if (i + te_offset) % 3 == 0)
+    tr_offset = _pick(rng, [o for o in range(4) if (terminal + o) % 4 != 0])
+    many_batch = int(rng.integers(4, 8))
+    return _BufferPlan(
+        capacity=int(rng.integers(n_first + 1, 8)),
+        first=tuple(range(1, n_first + 1)),
+        first_batch=int(rng.integers(300, 401)),
+        wrapped_batch=int(rng.integers(2000, 2401)),
+        seed_first=int(rng.integers(10, 10_000)),
+        seed_one=int(rng.integers(10, 10_000)),
+        seed_wrapped=int(rng.integers(10, 10_000)),
+        many_capacity=int(rng.integers(60, 121)),
+        many_rows=int(rng.integers(25, 41)),
+        many_batch=many_batch,
+        many_calls=-(-1000 // many_batch),  # at least 1,000 draws, as fixed
+        seed_many=int(rng.integers(10, 10_000)),
+        code=(
+            float(_draw(rng, 0.05, 0.95)),
+            _pick(rng, (0.5, 1.5, 2.0, 2.5, 3.0)),
+            _pick(rng, (25.0, 50.0, 100.0)),
+            float(_draw(rng, 0.5, 2.0)),
+            float(rng.integers(100, 1000)),
+            float(_draw(rng, -1.0, 1.0)),
+            te_offset,
+            tr_offset,
+        ),
+    )
+
+
+def _listed(numbers: Sequence[int]) -> str:
+    return ", ".join(str(i) for i in numbers)
+
+
+def _transition_rows(ids: np.ndarray, plan: _BufferPlan) -> list[np.ndarray]:
     """The six fields of transitions ``ids`` (numbers from 1), one row each.
 
     Every field encodes its transition's number, so a sampled row can be traced back
@@ -360,23 +547,24 @@ def _transition_rows(ids: np.ndarray) -> list[np.ndarray]:
     Returns:
         float64 arrays of shapes (n, 3), (n, 1), (n, 1), (n, 3), (n, 1), (n, 1).
     """
+    shift, scale, divisor, reward_scale, offset, value, te, tr = plan.code
     i = np.asarray(ids, dtype=np.float64)
     column = i[:, None]
     return [
-        np.stack([i, i + 0.25, -i], axis=1),
-        column / 100.0,
-        -column,
-        np.stack([i + 1000.0, np.full_like(i, 0.5), i], axis=1),
-        (np.asarray(ids) % 3 == 0)[:, None].astype(np.float64),
-        (np.asarray(ids) % 4 == 0)[:, None].astype(np.float64),
+        np.stack([i, i + shift, -scale * i], axis=1),
+        column / divisor,
+        -reward_scale * column,
+        np.stack([i + offset, np.full_like(i, value), i], axis=1),
+        ((np.asarray(ids) + te) % 3 == 0)[:, None].astype(np.float64),
+        ((np.asarray(ids) + tr) % 4 == 0)[:, None].astype(np.float64),
     ]
 
 
-def _transition(i: int) -> tuple:
+def _transition(i: int, plan: _BufferPlan) -> tuple:
     """Transition ``i`` as the environment gives it to ``record``: state (3,),
     action (1,), reward float, next_state (3,), terminated and truncated bools."""
     state, action, reward, next_state, terminated, truncated = (
-        row[0] for row in _transition_rows(np.array([i]))
+        row[0] for row in _transition_rows(np.array([i]), plan)
     )
     return (
         state, action, float(reward[0]), next_state,
@@ -386,29 +574,35 @@ def _transition(i: int) -> tuple:
 
 # ---- probe: three steps, each on buffers the check makes from the student's class
 def _probe_buffer(probe: Probe, buffer_class: Any) -> None:
-    _probe_partly_filled_and_wrapped(probe, buffer_class)
-    _probe_many_rows(probe, buffer_class)
+    plan = _buffer_plan()
+    _probe_partly_filled_and_wrapped(probe, buffer_class, plan)
+    _probe_many_rows(probe, buffer_class, plan)
 
 
-def _probe_partly_filled_and_wrapped(probe: Probe, buffer_class: Any) -> None:
-    buffer = _new_buffer(probe, buffer_class, _SMALL)
-    _record(probe, buffer, _FIRST, _SMALL)
+def _probe_partly_filled_and_wrapped(
+    probe: Probe, buffer_class: Any, plan: _BufferPlan
+) -> None:
+    buffer = _new_buffer(probe, buffer_class, plan.capacity)
+    _record(probe, buffer, plan.first, plan.capacity, plan)
     sample = _method(probe, buffer, "sample")
-    probe.call("first", sample, 300, np.random.default_rng(_SEED_FIRST))
-    probe.call("repeat", sample, 300, np.random.default_rng(_SEED_FIRST))
-    probe.call("one", sample, 1, np.random.default_rng(_SEED_ONE))
-    _record(probe, buffer, _WRAPPED, _SMALL)
-    probe.call("wrapped", sample, 2000, np.random.default_rng(_SEED_WRAPPED))
+    batch, seed = plan.first_batch, plan.seed_first
+    probe.call("first", sample, batch, np.random.default_rng(seed))
+    probe.call("repeat", sample, batch, np.random.default_rng(seed))
+    probe.call("one", sample, 1, np.random.default_rng(plan.seed_one))
+    _record(probe, buffer, plan.wrapped, plan.capacity, plan)
+    probe.call(
+        "wrapped", sample, plan.wrapped_batch, np.random.default_rng(plan.seed_wrapped)
+    )
     probe.call("len", len, buffer)
 
 
-def _probe_many_rows(probe: Probe, buffer_class: Any) -> None:
-    buffer = _new_buffer(probe, buffer_class, _MANY_CAPACITY)
-    _record(probe, buffer, range(1, _MANY_ROWS + 1), _MANY_CAPACITY)
+def _probe_many_rows(probe: Probe, buffer_class: Any, plan: _BufferPlan) -> None:
+    buffer = _new_buffer(probe, buffer_class, plan.many_capacity)
+    _record(probe, buffer, range(1, plan.many_rows + 1), plan.many_capacity, plan)
     sample = _method(probe, buffer, "sample")
-    rng = np.random.default_rng(_SEED_MANY)  # one generator, as in training
-    for call in range(_MANY_CALLS):
-        probe.call(f"many{call}", sample, _MANY_BATCH, rng)
+    rng = np.random.default_rng(plan.seed_many)  # one generator, as in training
+    for call in range(plan.many_calls):
+        probe.call(f"many{call}", sample, plan.many_batch, rng)
 
 
 def _new_buffer(probe: Probe, buffer_class: Any, capacity: int) -> Any:
@@ -428,13 +622,16 @@ def _method(probe: Probe, buffer: Any, name: str) -> Callable[..., Any]:
         ) from None
 
 
-def _record(probe: Probe, buffer: Any, numbers: Sequence[int], capacity: int) -> None:
+def _record(
+    probe: Probe, buffer: Any, numbers: Sequence[int], capacity: int,
+    plan: _BufferPlan,
+) -> None:
     """Record transitions ``numbers`` (numbered from 1, in order); the probe stops at
     a failure, naming record()."""
     record = _method(probe, buffer, "record")
     for i in numbers:
         try:
-            call_student(record, *_transition(i), exercise=probe.exercise)
+            call_student(record, *_transition(i, plan), exercise=probe.exercise)
         except CheckFailed as failure:
             if failure.mistake == NOT_DONE:
                 raise
@@ -455,10 +652,11 @@ def _record(probe: Probe, buffer: Any, numbers: Sequence[int], capacity: int) ->
 
 # ---- judge
 def _judge_buffer(records: Records) -> str:
-    _judge_partly_filled(records)
-    _judge_wrapped(records)
-    _judge_len(records)
-    _judge_many_rows(records)
+    plan = _buffer_plan()
+    _judge_partly_filled(records, plan)
+    _judge_wrapped(records, plan)
+    _judge_len(records, plan)
+    _judge_many_rows(records, plan)
     return (
         "replay buffer: fills, overwrites the oldest rows when full, samples "
         "every filled row and only those, uniformly and repeatably"
@@ -489,7 +687,7 @@ def _sampled(records: Records, key: str, batch_size: int) -> list[np.ndarray]:
     ]
 
 
-def _transition_ids(batch: list[np.ndarray]) -> np.ndarray:
+def _transition_ids(batch: list[np.ndarray], plan: _BufferPlan) -> np.ndarray:
     """Which transition each sampled row holds (0 for an empty row of zeros).
 
     Raises:
@@ -500,7 +698,7 @@ def _transition_ids(batch: list[np.ndarray]) -> np.ndarray:
     ids = np.rint(np.clip(states[:, 0], 0, 10**6)).astype(np.int64)
     ids[empty] = 0
     filled = ~empty
-    expected = _transition_rows(np.maximum(ids, 1))
+    expected = _transition_rows(np.maximum(ids, 1), plan)
     agree = ids >= 1
     for got, want in zip(batch, expected, strict=True):
         agree &= np.all(np.isclose(got, want, rtol=1e-5, atol=1e-6), axis=1)
@@ -566,81 +764,91 @@ def _only_recorded(ids: np.ndarray, recorded: Sequence[int], context: str) -> se
     return seen
 
 
-def _judge_partly_filled(records: Records) -> None:
-    """Step 1: transitions 1-3 in a buffer of 5 rows."""
-    context = f"after recording transitions 1, 2, 3 into a buffer of capacity {_SMALL}"
-    batch = _sampled(records, "first", 300)
-    seen = _only_recorded(_transition_ids(batch), _FIRST, context)
-    if seen == set(_FIRST[:-1]):
+def _judge_partly_filled(records: Records, plan: _BufferPlan) -> None:
+    """Step 1: transitions 1-3 in a buffer of 5 rows (fixed cases)."""
+    first, size = plan.first, plan.first_batch
+    context = (
+        f"after recording transitions {_listed(first)} into a buffer of capacity "
+        f"{plan.capacity}"
+    )
+    batch = _sampled(records, "first", size)
+    seen = _only_recorded(_transition_ids(batch, plan), first, context)
+    if seen == set(first[:-1]):
         raise CheckFailed(
-            f"{context}, 300 draws never returned transition {_FIRST[-1]}, the "
+            f"{context}, {size} draws never returned transition {first[-1]}, the "
             "newest: sample() draws below number_filled - 1. rng.integers(low, "
             "high) never returns high itself, so rng.integers(0, number_filled) "
             "already stops at the last filled row; subtracting 1 leaves it out.",
             "buffer/sample-off-by-one",
         )
-    if seen != set(_FIRST):
+    if seen != set(first):
         raise CheckFailed(
-            f"{context}, 300 draws only ever returned transitions {sorted(seen)}: "
+            f"{context}, {size} draws only ever returned transitions {sorted(seen)}: "
             "sampling should pick uniformly among ALL the rows filled so far. Hint: "
             "indices = rng.integers(0, number_filled, size=batch_size).",
             "buffer/misses-rows",
         )
-    repeat = _sampled(records, "repeat", 300)
+    repeat = _sampled(records, "repeat", size)
     if not all(np.array_equal(a, b) for a, b in zip(batch, repeat, strict=True)):
         raise CheckFailed(
-            f"two calls of sample(300, rng) with generators both seeded "
-            f"{_SEED_FIRST} returned different batches: draw the indices with the "
-            "rng argument (rng.integers), not with np.random, so that training is "
-            "repeatable.",
+            f"two calls of sample({size}, rng) with generators both seeded "
+            f"{plan.seed_first} returned different batches: draw the indices with "
+            "the rng argument (rng.integers), not with np.random, so that training "
+            "is repeatable.",
             "buffer/not-repeatable",
         )
-    one = _transition_ids(_sampled(records, "one", 1))
-    _only_recorded(one, _FIRST, f"{context}, with a batch of 1")
+    one = _transition_ids(_sampled(records, "one", 1), plan)
+    _only_recorded(one, first, f"{context}, with a batch of 1")
 
 
-def _judge_wrapped(records: Records) -> None:
-    """Step 2: 8 transitions into 5 rows; 4-8 are left."""
-    context = f"after 8 transitions into a buffer of capacity {_SMALL}"
-    ids = _transition_ids(_sampled(records, "wrapped", 2000))
+def _judge_wrapped(records: Records, plan: _BufferPlan) -> None:
+    """Step 2: 8 transitions into 5 rows; 4-8 are left (fixed cases)."""
+    first, held, newest = plan.first, plan.wrapped, plan.overwriting
+    context = (
+        f"after {plan.total} transitions into a buffer of capacity {plan.capacity}"
+    )
+    ids = _transition_ids(_sampled(records, "wrapped", plan.wrapped_batch), plan)
     if np.any(ids == 0):
-        raise _empty_rows(ids, _WRAPPED, context)
-    seen, newest = set(ids.tolist()), set(_WRAPPED)
-    # Transitions 1-3 coming out: which mistake it is depends on whether 6-8 do.
-    if seen & set(_FIRST):
-        if not seen & {6, 7, 8}:
+        raise _empty_rows(ids, held, context)
+    seen = set(ids.tolist())
+    # Step 1's transitions coming out: which mistake it is depends on whether the
+    # ones that should have overwritten them do.
+    if seen & set(first):
+        if not seen & set(newest):
             raise CheckFailed(
                 f"{context}, sample() still returns transitions {sorted(seen)}: "
-                "the buffer never wraps, the newest transitions 6, 7, 8 were "
-                "dropped. Hint: write at row count % capacity, so that once full "
-                "the oldest row is overwritten.",
+                f"the buffer never wraps, the newest transitions {_listed(newest)} "
+                "were dropped. Hint: write at row count % capacity, so that once "
+                "full the oldest row is overwritten.",
                 "buffer/never-wraps",
             )
         raise CheckFailed(
             f"{context}, sample() returned transitions "
-            f"{sorted(seen & set(_FIRST))}, which should have been overwritten by "
-            "6, 7, 8. Hint: write at row count % capacity.",
+            f"{sorted(seen & set(first))}, which should have been overwritten by "
+            f"{_listed(newest)}. Hint: write at row count % capacity.",
             "buffer/not-overwritten",
         )
-    _only_recorded(ids, _WRAPPED, context)
-    if seen != newest:
+    _only_recorded(ids, held, context)
+    span = f"{held[0]} to {held[-1]}"
+    if seen != set(held):
         raise CheckFailed(
-            f"{context}, it should hold transitions 4 to 8, but 2000 draws (rng "
-            f"seeded {_SEED_WRAPPED}) never returned {sorted(newest - seen)}. Hint: "
-            "once the buffer is full, sample among all `capacity` rows.",
+            f"{context}, it should hold transitions {span}, but "
+            f"{plan.wrapped_batch} draws (rng seeded {plan.seed_wrapped}) never "
+            f"returned {sorted(set(held) - seen)}. Hint: once the buffer is full, "
+            "sample among all `capacity` rows.",
             "buffer/misses-rows",
         )
-    counts = np.bincount(ids, minlength=9)[4:9]
+    counts = np.bincount(ids, minlength=held[-1] + 1)[held[0]:]
     if counts.min() < 0.6 * counts.mean():
         raise CheckFailed(
-            f"2000 draws from transitions 4 to 8 gave counts {counts.tolist()}: "
-            "sampling should be uniform over the stored rows. Hint: "
-            "rng.integers(0, number_filled, size=batch_size).",
+            f"{plan.wrapped_batch} draws from transitions {span} gave counts "
+            f"{counts.tolist()}: sampling should be uniform over the stored rows. "
+            "Hint: rng.integers(0, number_filled, size=batch_size).",
             "buffer/not-uniform",
         )
 
 
-def _judge_len(records: Records) -> None:
+def _judge_len(records: Records, plan: _BufferPlan) -> None:
     """len(buffer) after step 2, when the class defines __len__ (optional)."""
     try:
         length = records["len"]
@@ -649,31 +857,31 @@ def _judge_len(records: Records) -> None:
             raise
         return  # no __len__: it is optional
     length = int(as_array(length, name="len(buffer)", shape=(), dtype_kind="i"))
-    if length != _SMALL:
+    if length != plan.capacity:
         raise CheckFailed(
-            f"len(buffer) is {length} after 8 transitions into a buffer of "
-            f"capacity {_SMALL}; it should be {_SMALL} (the rows filled).",
+            f"len(buffer) is {length} after {plan.total} transitions into a buffer "
+            f"of capacity {plan.capacity}; it should be {plan.capacity} (the rows "
+            "filled).",
             "buffer/wrong-len",
         )
 
 
-def _judge_many_rows(records: Records) -> None:
+def _judge_many_rows(records: Records, plan: _BufferPlan) -> None:
     """Step 3: 40 rows filled, 200 batches of 5: every filled row comes out."""
+    rows, size, calls = plan.many_rows, plan.many_batch, plan.many_calls
     context = (
-        f"after recording {_MANY_ROWS} transitions into a buffer of capacity "
-        f"{_MANY_CAPACITY}"
+        f"after recording {rows} transitions into a buffer of capacity "
+        f"{plan.many_capacity}"
     )
-    recorded = tuple(range(1, _MANY_ROWS + 1))
-    batches = [
-        _sampled(records, f"many{call}", _MANY_BATCH) for call in range(_MANY_CALLS)
-    ]
+    recorded = tuple(range(1, rows + 1))
+    batches = [_sampled(records, f"many{call}", size) for call in range(calls)]
     fields = zip(*batches, strict=True)
-    ids = _transition_ids([np.concatenate(field) for field in fields])
+    ids = _transition_ids([np.concatenate(field) for field in fields], plan)
     seen = _only_recorded(ids, recorded, context)
     if seen == set(recorded):
         return
-    draws = f"{_MANY_CALLS} calls of sample({_MANY_BATCH}, rng) ({ids.size} draws)"
-    per_call = ids.reshape(_MANY_CALLS, _MANY_BATCH)
+    draws = f"{calls} calls of sample({size}, rng) ({ids.size} draws)"
+    per_call = ids.reshape(calls, size)
     if np.all(per_call == per_call[0]):
         raise CheckFailed(
             f"{context}, {draws} returned the same batch every time, transitions "
@@ -683,10 +891,10 @@ def _judge_many_rows(records: Records) -> None:
             "repeats itself.",
             "buffer/same-batch",
         )
-    if max(seen) <= _MANY_BATCH:
+    if max(seen) <= size:
         raise CheckFailed(
             f"{context}, {draws} only ever returned transitions {sorted(seen)}: "
-            f"sample() draws among the first batch_size = {_MANY_BATCH} rows only. "
+            f"sample() draws among the first batch_size = {size} rows only. "
             "Every filled row must be able to come out. Hint: rng.integers(0, "
             "number_filled, size=batch_size), where number_filled is "
             "min(count, capacity), not batch_size.",
@@ -728,6 +936,9 @@ def check_replay_buffer(buffer_class: Any) -> None:
 # --------------------------------------------------------------------------------------
 def _target_cases() -> list[dict[str, Any]]:
     column = lambda *v: np.array(v, dtype=np.float32).reshape(-1, 1)  # noqa: E731
+    rng = case_rng("pendulum.target")
+    if rng is not None:
+        return _target_drawn(rng, column)
     return [
         dict(
             rewards=column(-1.0, -2.0, -0.5, -3.0),
@@ -765,6 +976,57 @@ def _target_cases() -> list[dict[str, Any]]:
             terminated=np.array([[1], [0]]),
             truncated=np.array([[0], [1]]),
             gamma=0.9,
+        ),
+    ]
+
+
+def _target_drawn(rng: np.random.Generator, column) -> list[dict[str, Any]]:
+    """The fixed cases' flags, gammas' roles and signs, with new values (a challenge).
+
+    Rewards and next values keep the fixed cases' signs (negative, as Pendulum's,
+    but positive in case 2) and stay away from 0, and gamma from 0 and 1 (but the
+    case where it is 0): every typical mistake changes a row by +-gamma * next_q,
+    (1 - gamma) * next_q or -r, and with r and next_q of one sign no two of them
+    agree on case 0's four rows.
+    """
+    def values(low, high, size, digits=1):
+        return column(*_draw(rng, low, high, size, digits))
+
+    return [
+        dict(
+            rewards=values(-5.0, -0.1, 4),
+            next_q=values(-25.0, -1.0, 4),
+            terminated=column(0, 1, 0, 0),
+            truncated=column(0, 0, 1, 0),
+            gamma=_pick(rng, (0.8, 0.85, 0.9, 0.95)),
+        ),
+        dict(
+            rewards=values(-16.0, -0.1, 2),
+            next_q=values(-60.0, -1.0, 2),
+            terminated=column(0, 0),
+            truncated=column(1, 1),
+            gamma=_pick(rng, (0.95, 0.97, 0.98, 0.99)),
+        ),
+        dict(
+            rewards=values(0.5, 5.0, 3),
+            next_q=values(1.0, 10.0, 3),
+            terminated=column(1, 0, 1),
+            truncated=column(1, 0, 0),
+            gamma=_pick(rng, (0.3, 0.4, 0.6, 0.7)),
+        ),
+        dict(
+            rewards=values(0.1, 2.0, 1),
+            next_q=values(1.0, 10.0, 1),
+            terminated=column(0),
+            truncated=column(0),
+            gamma=0.0,
+        ),
+        dict(
+            rewards=values(-5.0, -0.1, 2, 2),
+            next_q=values(-10.0, -1.0, 2),
+            terminated=np.array([[1], [0]]),
+            truncated=np.array([[0], [1]]),
+            gamma=_pick(rng, (0.8, 0.85, 0.9, 0.95)),
         ),
     ]
 
@@ -941,16 +1203,28 @@ def _loss_setup() -> dict[str, Any]:
     """The weights of the four networks and the batches (NumPy only, both sides).
 
     Returns:
-        ``{"weights": (actor, critic, target_actor, target_critic), "batches": [...]}``;
-        the target copies differ from the online ones (and value 3x larger), so a
-        loss built from the wrong networks gives other numbers.
+        ``{"weights": (actor, critic, target_actor, target_critic), "batches": [...],
+        "gamma": ..., "origin": ...}``; the target copies differ from the online
+        ones (and value 3x larger), so a loss built from the wrong networks gives
+        other numbers. Under a challenge the weights, the batches (the first of 4
+        to 6 rows) and gamma are new; row 0 stays terminated, the last truncated.
     """
-    rng = np.random.default_rng(_LOSS_SEED)
+    challenge = case_rng("pendulum.losses")
+    rng = np.random.default_rng(_LOSS_SEED) if challenge is None else challenge
     actor_w, critic_w = _net_weights(rng, 1.0)
     target_actor_w, target_critic_w = _net_weights(rng, 3.0)
+    if challenge is None:
+        sizes, gamma = _LOSS_SIZES, _LOSS_GAMMA
+        origin = f"weights from seed {_LOSS_SEED}"
+    else:
+        sizes = (int(rng.integers(4, 7)), _LOSS_SIZES[1])
+        gamma = _pick(rng, (0.8, 0.85, 0.9, 0.95))
+        origin = "random weights"
     return {
         "weights": (actor_w, critic_w, target_actor_w, target_critic_w),
-        "batches": [_loss_batch(rng, size) for size in _LOSS_SIZES],
+        "batches": [_loss_batch(rng, size) for size in sizes],
+        "gamma": gamma,
+        "origin": origin,
     }
 
 
@@ -991,12 +1265,12 @@ def _probe_losses(probe: Probe, ddpg_losses: Callable[..., Any]) -> None:
         batch = tuple(tf.constant(v, dtype=tf.float32) for v in case.values())
         with tf.GradientTape(persistent=True) as tape:
             result = probe.call(
-                f"losses{index}", ddpg_losses, batch, *nets, _LOSS_GAMMA
+                f"losses{index}", ddpg_losses, batch, *nets, setup["gamma"]
             )
         _keep_gradients(probe, f"losses{index}", tape, result, nets[:2])
         del tape
     compiled = tf.function(ddpg_losses) if callable(ddpg_losses) else ddpg_losses
-    probe.call("graph", compiled, batch, *nets, _LOSS_GAMMA)
+    probe.call("graph", compiled, batch, *nets, setup["gamma"])
 
 
 def _keep_gradients(probe: Probe, key: str, tape, result: Any, nets) -> None:
@@ -1020,10 +1294,9 @@ def _keep_gradients(probe: Probe, key: str, tape, result: Any, nets) -> None:
         probe.keep(f"{key}/grad{j}/{owner}", grads)
 
 
-def _loss_references(case: dict, weights) -> dict[str, float]:
+def _loss_references(case: dict, weights, gamma: float) -> dict[str, float]:
     """The right losses and the usual wrong ones, in float64."""
     aw, cw, taw, tcw = weights
-    gamma = _LOSS_GAMMA
     s, a, r = case["states"], case["actions"], case["rewards"]
     s2, te, tr = case["next_states"], case["terminated"], case["truncated"]
     q = _np_critic(cw, s, a)
@@ -1126,16 +1399,18 @@ def _judge_losses(records: Records) -> str:
         size = len(case["rewards"])
         shown = (
             f"a batch of {size} random transitions (row 0 terminated, the last row "
-            f"truncated), gamma={_LOSS_GAMMA}, small networks (weights from seed "
-            f"{_LOSS_SEED}) whose target copies differ from the online ones"
+            f"truncated), gamma={setup['gamma']}, small networks "
+            f"({setup['origin']}) whose target copies differ from the online ones"
         )
         key = f"losses{index}"
-        refs = _loss_references(case, setup["weights"])
+        refs = _loss_references(case, setup["weights"], setup["gamma"])
         _judge_loss_values(records, key, refs, shown)
         _judge_tensors(records, key)
-        _judge_loss_gradients(records, key, case, setup["weights"], shown)
+        _judge_loss_gradients(
+            records, key, case, setup["weights"], setup["gamma"], shown
+        )
     # The probe's compiled call used the last batch.
-    refs = _loss_references(setup["batches"][-1], setup["weights"])
+    refs = _loss_references(setup["batches"][-1], setup["weights"], setup["gamma"])
     got = graph_value(
         records, "graph", mistake="losses/graph-only", hint=_GRAPH_ONLY
     )
@@ -1203,10 +1478,10 @@ def _judge_tensors(records: Records, key: str) -> None:
 
 
 def _judge_loss_gradients(
-    records: Records, key: str, case: dict, weights, shown: str
+    records: Records, key: str, case: dict, weights, gamma: float, shown: str
 ) -> None:
     """The gradients the tape found match the reference's (central differences)."""
-    expected = _reference_gradients(case, weights)
+    expected = _reference_gradients(case, weights, gamma)
     for j, name, owner in ((0, "actor_loss", "actor"), (1, "critic_loss", "critic")):
         want = expected[owner]
         got = _gradient_list(records[f"{key}/grad{j}/{owner}"], want)
@@ -1245,7 +1520,9 @@ def _gradient_list(value: Any, want: list[np.ndarray]) -> list[np.ndarray | None
     ]
 
 
-def _reference_gradients(case: dict, weights, step: float = 1e-6) -> dict:
+def _reference_gradients(
+    case: dict, weights, gamma: float, step: float = 1e-6
+) -> dict:
     """d actor_loss / d actor weights and d critic_loss / d critic weights.
 
     Central differences on the NumPy losses, in float64 (the TensorFlow gradients
@@ -1254,7 +1531,7 @@ def _reference_gradients(case: dict, weights, step: float = 1e-6) -> dict:
     aw, cw, taw, tcw = weights
     s, a, r = case["states"], case["actions"], case["rewards"]
     next_q = _np_critic(tcw, case["next_states"], _np_actor(taw, case["next_states"]))
-    y = r + _LOSS_GAMMA * (1 - case["terminated"]) * next_q
+    y = r + gamma * (1 - case["terminated"]) * next_q
 
     def actor_loss(w):
         return float(-np.mean(_np_critic(cw, s, _np_actor(w, s))))
@@ -1306,13 +1583,26 @@ def check_ddpg_losses(ddpg_losses: Callable[..., Any]) -> None:
 # Exercise 5: soft target updates
 # --------------------------------------------------------------------------------------
 def _soft_cases() -> list[dict[str, Any]]:
-    rng = np.random.default_rng(5)
-    target = [rng.uniform(-1, 1, (2, 3)), rng.uniform(-1, 1, 3)]
-    online = [rng.uniform(-1, 1, (2, 3)), rng.uniform(-1, 1, 3)]
-    single_t, single_o = [np.array([[1.0, -1.0]])], [np.array([[3.0, 5.0]])]
+    challenge = case_rng("pendulum.soft")
+    if challenge is None:
+        rng = np.random.default_rng(5)
+        target = [rng.uniform(-1, 1, (2, 3)), rng.uniform(-1, 1, 3)]
+        online = [rng.uniform(-1, 1, (2, 3)), rng.uniform(-1, 1, 3)]
+        single_t, single_o = [np.array([[1.0, -1.0]])], [np.array([[3.0, 5.0]])]
+        taus = (0.1, 0.25)
+    else:
+        # New values: every online weight at least 0.2 from its target one, tau
+        # never 1/2 (where tau the wrong way round gives the right answer).
+        rng = challenge
+        target = [_draw(rng, -1, 1, (2, 3)), _draw(rng, -1, 1, 3)]
+        online = [np.round(t + _signed(rng, 0.2, 1.0, t.shape), 2) for t in target]
+        single_t = [rng.choice([-3.0, -2.0, -1.0, 1.0, 2.0, 3.0], (1, 2))]
+        single_o = [single_t[0] + rng.choice([-4.0, -2.0, 2.0, 4.0], (1, 2))]
+        taus = (_pick(rng, (0.05, 0.1, 0.15, 0.2, 0.3)),
+                _pick(rng, (0.25, 0.4, 0.6, 0.75)))
     return [
-        dict(target_weights=target, online_weights=online, tau=0.1),
-        dict(target_weights=single_t, online_weights=single_o, tau=0.25),
+        dict(target_weights=target, online_weights=online, tau=taus[0]),
+        dict(target_weights=single_t, online_weights=single_o, tau=taus[1]),
         dict(target_weights=target, online_weights=online, tau=0.0),
         dict(target_weights=target, online_weights=online, tau=1.0),
     ]
