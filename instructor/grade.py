@@ -222,7 +222,8 @@ def start_sandbox(args: argparse.Namespace, submissions, log):
     return found
 
 
-def grade_one(submission: Submission, course, limits, stop, max_bytes: int) -> list:
+def grade_one(submission: Submission, course, limits, stop, max_bytes: int,
+              secret: bytes | None = None) -> list:
     """Grade one submission; whatever it holds, return its report rows.
 
     Args:
@@ -232,12 +233,15 @@ def grade_one(submission: Submission, course, limits, stop, max_bytes: int) -> l
         limits: the ``runner.Limits``.
         stop: a ``threading.Event`` that cancels the run when set.
         max_bytes: the size limit of a submission's file.
+        secret: the run's secret, from which each exercise's challenge is drawn
+            (``challenge.challenges_for``); a fresh random one when None.
 
     Returns:
         One ``Row`` per exercise, or a single row for an invalid or unrecognised
         file; every row carries the submission's flags.
     """
     from instructor.grading import match, runner, verdict
+    from instructor.grading.challenges import challenges_for
     from instructor.grading.flags import notebook_flags
     from instructor.grading.reading import read_submission
     from instructor.grading.report import Row
@@ -253,24 +257,27 @@ def grade_one(submission: Submission, course, limits, stop, max_bytes: int) -> l
         names = ", ".join(c.name for c in course)
         message = f"not a notebook of this course (expected one of: {names})"
         return [Row(name, "", "", verdict.UNRECOGNISED, message, flags)]
-    plan = match.prepare(cells, notebook)
+    challenges = challenges_for(secret, submission.name, notebook)
+    plan = match.prepare(cells, notebook, challenges)
     outcome = runner.run_submission(plan.notebook, limits, stop)
     rows = []
     for exercise in notebook.exercises:
         where = plan.located[exercise.number]
-        result = verdict.judge(exercise, where, outcome, limits)
+        result = verdict.judge(exercise, where, outcome, limits,
+                               challenges[exercise.number])
         rows.append(Row(name, notebook.name, exercise.label, result.status,
                         result.message, flags, mistake=result.mistake))
     return rows
 
 
-def safe_grade(submission: Submission, course, limits, stop, max_bytes: int) -> list:
+def safe_grade(submission: Submission, course, limits, stop, max_bytes: int,
+               secret: bytes | None = None) -> list:
     """``grade_one``, turning a failure of the grader itself into an error row."""
     from instructor.grading.report import Row
     from instructor.grading.verdict import ERROR
 
     try:
-        return grade_one(submission, course, limits, stop, max_bytes)
+        return grade_one(submission, course, limits, stop, max_bytes, secret)
     except Exception as error:  # one bad submission must not stop the others
         message = f"the grader failed on this submission: {type(error).__name__}: "
         return [Row(submission.name, "", "", ERROR, message + str(error)[:300])]

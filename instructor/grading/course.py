@@ -15,11 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from instructor.grading.reading import InvalidNotebook, read_path
-from instructor.tools.student import BEGIN, END, EXERCISE_HEADING, strip_solution
+from instructor.tools.student import BEGIN, END, strip_solution
 
-DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
-CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
-TITLE = re.compile(r"^\s*#\s+(.+?)\s*$", re.M)
+# Patterns applied to a student's text are linear in its length (issue 21): each
+# position of the text is the start of at most one attempt that reads beyond it,
+# and no two adjacent quantifiers can share characters (``\s*`` beside ``.*``).
+# DEFINITION and the line patterns are anchored (re.match on one line, or ``^`` of
+# re.M); CALL consumes every dotted name whole, with or without its ``(``, so that
+# findall never restarts inside a long name (``[\w.]*\s*\(`` did: quadratic).
+DEFINITION = re.compile(r"^(?:async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)", re.M)
+CALL = re.compile(r"([A-Za-z_][\w.]*)(\s*\()?")
+WORD = re.compile(r"[a-z0-9]+")
+HEADING_START = re.compile(r"#+[^\S\n]*Exercise[^\S\n]+(\d+[a-z]?)[^\S\n]*[:.\-\u2013]")
 # Where a probe cell takes its submission's challenge (see ``with_challenge``).
 CHALLENGE_SLOT = "__course_challenge__"
 
@@ -44,6 +51,11 @@ class Exercise:
             grader's judge; None when the check cell calls no check it can resolve.
         check_target: ``(module, function)`` of the check, e.g.
             ``("course_utils.checks.cartpole", "check_normalise")``, or None.
+        request: the probe as a kernel message's content (JSON text: module,
+            function, the names of the student's objects it passes), which the
+            kernel runs without looking anything up in the student's globals
+            (``course_utils.checks.grading_probe``); None when the check call
+            passes anything but plain names (the probe cell runs instead).
     """
 
     number: str
@@ -54,6 +66,7 @@ class Exercise:
     check_calls: frozenset[str]
     probe: str | None = None
     check_target: tuple[str, str] | None = None
+    request: str | None = None
 
     @property
     def label(self) -> str:
@@ -91,16 +104,31 @@ def read_notebook(path: Path):
 
 def normalise(text: str) -> str:
     """Lower-case words separated by single spaces, for tolerant comparisons."""
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+    return " ".join(WORD.findall(text.lower()))
+
+
+def title_of(text: str) -> str | None:
+    """The first level-1 heading (``# Title``) of some markdown, or None.
+
+    Line by line with string methods (linear): the line, less its indentation,
+    starts with a single ``#`` and blank space, and has text after it.
+    """
+    for line in text.split("\n"):
+        line = line.lstrip()
+        if line[:1] == "#" and line[1:2].isspace():
+            title = line[1:].strip()
+            if title:
+                return title
+    return None
 
 
 def notebook_title(cells) -> str:
     """The normalised first level-1 heading of the notebook's markdown, or ""."""
     for cell in cells:
         if cell.get("cell_type") == "markdown":
-            found = TITLE.search(source_of(cell))
-            if found:
-                return normalise(found.group(1))
+            found = title_of(source_of(cell))
+            if found is not None:
+                return normalise(found)
     return ""
 
 
@@ -123,16 +151,33 @@ def check_calls(source: str) -> frozenset[str]:
     """
     return frozenset(
         dotted.rsplit(".", 1)[-1]
-        for dotted in CALL.findall(source)
-        if "check" in dotted.lower()
+        for dotted, called in CALL.findall(source)
+        if called and "check" in dotted.lower()
     )
+
+
+def exercise_headings(text: str) -> list[tuple[str, str]]:
+    """The ``(number, title)`` of each ``### Exercise N: title`` line of markdown.
+
+    What ``course_utils.contract.EXERCISE_HEADING`` finds, line by line in linear
+    time: its lazy title followed by ``\\s*$`` backtracks quadratically on a long
+    line of blanks; here the title is the rest of the line, stripped.
+    """
+    found = []
+    for line in text.split("\n"):
+        start = HEADING_START.match(line) if line[:1] == "#" else None
+        if start is not None:
+            title = line[start.end():].strip()
+            if title:
+                found.append((start.group(1), title))
+    return found
 
 
 def exercise_heading(cell) -> tuple[str, str] | None:
     """The (number, title) of the last exercise heading in a markdown cell, if any."""
     if cell.get("cell_type") != "markdown":
         return None
-    found = EXERCISE_HEADING.findall(source_of(cell))
+    found = exercise_headings(source_of(cell))
     if not found:
         return None
     number, title = found[-1]
@@ -177,8 +222,8 @@ def module_aliases(cells) -> dict[str, str]:
             continue
         try:
             tree = ast.parse(source_of(cell))
-        except SyntaxError:
-            continue
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # ValueError: a null byte; RecursionError: nested too deeply
         for node in tree.body:
             if isinstance(node, ast.Import):
                 for name in node.names:
@@ -251,6 +296,42 @@ def probe_cell(check: str, aliases: dict[str, str]):
     return ast.unparse(ast.fix_missing_locations(tree)), (module, function)
 
 
+def probe_request(check: str, target: tuple[str, str] | None) -> str | None:
+    """The check call as a probe request (see ``Exercise.request``), or None.
+
+    Only a call whose arguments are all plain names (``check_x(f)``,
+    ``check_y(NETWORKS, experiment, baseline=CRAMPED)``) becomes a request: the
+    kernel then takes each object from the student's namespace by its name.
+    """
+    import json
+
+    if target is None:
+        return None
+    calls = [node for node in ast.walk(ast.parse(check)) if isinstance(node, ast.Call)
+             and "check" in (dotted_name(node.func) or "")]
+    call = calls[0]
+    if not all(isinstance(arg, ast.Name) for arg in call.args) or not all(
+        keyword.arg and isinstance(keyword.value, ast.Name)
+        for keyword in call.keywords
+    ):
+        return None
+    module, function = target
+    return json.dumps({
+        "module": module, "function": function,
+        "args": [arg.id for arg in call.args],
+        "kwargs": {keyword.arg: keyword.value.id for keyword in call.keywords},
+    }, sort_keys=True)
+
+
+def request_with_challenge(request: str, challenge: int) -> dict:
+    """A probe request's content for one submission: the exercise's challenge in."""
+    import json
+
+    if type(challenge) is not int or challenge < 0:
+        raise ValueError(f"a challenge is a whole number >= 0, got {challenge!r}")
+    return {**json.loads(request), "challenge": challenge}
+
+
 def with_challenge(probe: str, challenge: int) -> str:
     """A probe cell's source with this submission's challenge written in.
 
@@ -291,7 +372,7 @@ def build_exercise(heading: tuple[str, str], cells: list, where: str, aliases=No
     names = frozenset().union(*(defined_names(source) for source in stubbed))
     probe, target = probe_cell(check, aliases or {})
     return Exercise(number, title, stubbed, names, check, check_calls(check), probe,
-                    target)
+                    target, probe_request(check, target))
 
 
 def course_notebook(notebook, name: str) -> CourseNotebook:

@@ -23,6 +23,7 @@ from instructor.grading.course import (
     exercise_heading,
     normalise,
     notebook_title,
+    request_with_challenge,
     source_of,
     with_challenge,
 )
@@ -150,10 +151,26 @@ def closest(candidates: list[int], anchor: int | None) -> int | None:
     return candidates[0]
 
 
+STUB_RAISE = re.compile(rf"raise\s+{STUB}\(")
+
+
 def has_stub(source: str, number: str) -> bool:
-    """Whether code still raises the stub of exercise ``number``."""
-    pattern = rf"raise\s+{STUB}\(.*Exercise\s+{re.escape(number)}\b"
-    return re.search(pattern, source) is not None
+    """Whether code still raises the stub of exercise ``number``.
+
+    That is ``raise NotImplementedError(`` followed on its line by ``Exercise N``.
+    Linear in the code's length: each line is searched for the exercise once,
+    after the first ``raise`` of the stub on it (``raise ...(.*Exercise`` as one
+    pattern restarted at every ``raise`` of a long line: quadratic).
+    """
+    exercise = re.compile(rf"Exercise\s+{re.escape(number)}\b")
+    position = 0
+    while (found := STUB_RAISE.search(source, position)) is not None:
+        end = source.find("\n", found.end())
+        end = len(source) if end < 0 else end
+        if exercise.search(source, found.end(), end) is not None:
+            return True
+        position = end + 1
+    return False
 
 
 def is_a_check(source: str, course: CourseNotebook) -> bool:
@@ -199,10 +216,22 @@ def find_check_cell(cells, exercise, anchor: int | None, free: list[int]):
     following = [i for i in free if i > anchor]
     if not following:
         return None
-    ratio = difflib.SequenceMatcher(
-        None, code_key(sources[following[0]]), code_key(exercise.check)
-    ).ratio()
-    return following[0] if ratio >= 0.6 else None
+    return following[0] if similar(code_key(sources[following[0]]),
+                                   code_key(exercise.check)) else None
+
+
+def similar(text: str, check: str, threshold: float = 0.6) -> bool:
+    """Whether ``difflib``'s ratio of two texts reaches the threshold.
+
+    The ratio (quadratic in the worst case) is computed only when its bounds
+    allow it: texts of lengths far apart (a long cell against a short check
+    call) are told apart from their lengths alone (``real_quick_ratio``), or
+    from their letters (``quick_ratio``, linear).
+    """
+    matcher = difflib.SequenceMatcher(None, text, check)
+    return (matcher.real_quick_ratio() >= threshold
+            and matcher.quick_ratio() >= threshold
+            and matcher.ratio() >= threshold)
 
 
 def locate(cells, course: CourseNotebook) -> dict[str, Located]:
@@ -278,6 +307,10 @@ def prepare(cells, course: CourseNotebook, challenges: dict[str, int] | None = N
             challenge = (challenges or {}).get(exercise.number, 0)
             check.source = (with_challenge(exercise.probe, challenge)
                             if exercise.probe else exercise.check)
-            check.metadata[GRADING_KEY] = {"role": "check", "exercise": exercise.number}
+            tag = {"role": "check", "exercise": exercise.number}
+            if exercise.request:
+                # Run by the kernel's own handler, not as a cell (worker.py).
+                tag["request"] = request_with_challenge(exercise.request, challenge)
+            check.metadata[GRADING_KEY] = tag
     return Plan(course=course, notebook=notebook, located=located)
 

@@ -37,7 +37,7 @@ import socket
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -82,6 +82,9 @@ class Settings:
         kernel: the Jupyter kernel's name.
         max_size_mb: a larger submission file is invalid, not read.
         sandbox: run each kernel in bubblewrap (False: ``--no-sandbox``).
+        challenge_key: the secret each exercise's challenge is drawn from, as hex;
+            "" (the default) draws a fresh random secret for every unit, so that no
+            one can know the cases in advance. Never written into a record.
     """
 
     cell_timeout: float = 120.0
@@ -90,6 +93,7 @@ class Settings:
     kernel: str = "python3"
     max_size_mb: float = 50.0
     sandbox: bool = True
+    challenge_key: str = field(default="", repr=False)
 
     @property
     def max_bytes(self) -> int:
@@ -104,8 +108,18 @@ class Settings:
                       sandbox=sandbox)
 
     def describe(self) -> dict:
-        """The limits as the report's facts show them."""
-        return asdict(self)
+        """The limits as the report's facts show them (never the challenge key)."""
+        facts = asdict(self)
+        facts.pop("challenge_key")
+        return facts
+
+    def secret(self) -> bytes:
+        """The secret of this unit's challenges: the key given, else fresh bytes."""
+        import secrets
+
+        if self.challenge_key:
+            return bytes.fromhex(self.challenge_key)
+        return secrets.token_bytes(32)
 
 
 def course_fingerprint(course) -> str:
@@ -180,7 +194,7 @@ def run_unit(submission, index: int | None, course, settings: Settings, sandbox,
 
     started, clock = datetime.now(timezone.utc), time.monotonic()
     rows = safe_grade(submission, course, settings.limits(sandbox),
-                      stop or threading.Event(), settings.max_bytes)
+                      stop or threading.Event(), settings.max_bytes, settings.secret())
     return {
         "format": FORMAT,
         "submission": submission.name,

@@ -52,7 +52,8 @@ class Verdict:
     mistake: str = ""
 
 
-def judge_probe(exercise: Exercise, check: dict, challenge: int = 0) -> Verdict:
+def judge_probe(exercise: Exercise, check: dict, challenge: int | None = None
+                ) -> Verdict:
     """The verdict on a check cell that ran: the course's judge, in this process.
 
     The student's kernel only handed over data (the probe's JSON); the comparison
@@ -169,7 +170,7 @@ def check_error(check: dict, exercise_result: dict | None) -> Verdict:
 
 
 def judge(exercise: Exercise, where: Located, outcome: Outcome, limits: Limits,
-          challenge: int = 0):
+          challenge: int | None = None):
     """The verdict for one exercise of a submission that ran.
 
     Args:
@@ -177,7 +178,8 @@ def judge(exercise: Exercise, where: Located, outcome: Outcome, limits: Limits,
         where: where its cells are in the submission.
         outcome: what happened when the submission ran.
         limits: the limits it ran under (for messages).
-        challenge: the challenge its probe ran under (``match.prepare``).
+        challenge: the challenge its probe ran under (``match.prepare``); None for
+            the fixed cases of the notebook.
 
     Returns:
         A ``Verdict``.

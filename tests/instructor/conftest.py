@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-KERNEL_FIXTURES = {"graded"}
+KERNEL_FIXTURES = {"graded", "attacked"}
 
 
 def pytest_collection_modifyitems(items):

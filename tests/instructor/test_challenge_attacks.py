@@ -3,8 +3,8 @@
 Each submission is chapter 01's student notebook with Exercises 2 and 3 answered in
 a way that must NOT pass: answers replayed from the published cases, the course's
 reference functions called by a name spelled at run time, the probe's ``__import__``
-shadowed to hand over a recorded payload, the stub left in place with the function
-written elsewhere. Graded by ``instructor.grade`` in its sandbox with fresh
+shadowed to hand over a payload recorded from the published solution (with the
+exercise written wrong, or its stub left in place). Graded by ``instructor.grade`` in its sandbox with fresh
 challenges; the right answers written in their cells (the control) pass.
 """
 
@@ -65,15 +65,17 @@ def replay_cell() -> str:
 
 
 def reference_call_cell() -> str:
-    """normalise taken from the course's reference, its name built at run time."""
+    """normalise handing over to the course's reference, its name built at run
+    time (no flag can see it)."""
     return (
         "import importlib\n"
         "_m = importlib.import_module('course_utils.checks.' + 'cart' + 'pole')\n"
-        "normalise = getattr(_m, 'refer' + 'ence_' + 'normalise')\n"
+        "def normalise(values):\n"
+        "    return getattr(_m, 'refer' + 'ence_' + 'normalise')(values)\n"
     )
 
 
-def shadowing_cell() -> str:
+def shadowing_code() -> str:
     """A global __import__ that hands the probe cell a recorded payload."""
     payload = plain.dumps(core.run_probe(cartpole.RETURNS, cartpole.reference_returns))
     return (
@@ -87,9 +89,13 @@ def shadowing_cell() -> str:
         "    if name == 'course_utils.checks.core':\n"
         "        return _Fake()\n"
         "    return _b.__import__(name, *args, **kwargs)\n"
-        "def discounted_returns(rewards, gamma, bootstrap=0.0):\n"
-        "    return None\n"
     )
+
+
+def shadowing_cell() -> str:
+    """The shadowing, and discounted_returns written wrong (its cell runs)."""
+    return (shadowing_code() + "def discounted_returns(rewards, gamma, "
+            "bootstrap=0.0):\n    return None\n")
 
 
 def variant(path: Path, replace: dict[str, str], append: str = "") -> None:
@@ -105,7 +111,7 @@ def variant(path: Path, replace: dict[str, str], append: str = "") -> None:
 
 
 @pytest.fixture(scope="module")
-def rows(tmp_path_factory) -> dict:
+def attacked(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("attacks")
     subs = folder / "subs"
     subs.mkdir()
@@ -114,12 +120,13 @@ def rows(tmp_path_factory) -> dict:
     variant(subs / "replay.ipynb", {"def discounted_returns": replay_cell(),
                                     "def normalise": reference_call_cell()})
     variant(subs / "shadow.ipynb", {"def discounted_returns": shadowing_cell()})
-    # The stub left in its cell; the right function written in the cell after it.
+    # The stub left in its cell; the shadowing (handing over the published
+    # solution's payload) in a cell of its own before it.
     notebook = nbformat.read(student.student_path(SOURCE), as_version=4)
     at = next(i for i, c in enumerate(notebook.cells)
               if c.cell_type == "code" and c.source.startswith("def discounted_returns"))
-    notebook.cells.insert(at + 1, nbformat.v4.new_code_cell(RIGHT_RETURNS))
-    nbformat.write(notebook, subs / "elsewhere.ipynb")
+    notebook.cells.insert(at, nbformat.v4.new_code_cell(shadowing_code()))
+    nbformat.write(notebook, subs / "stub_left.ipynb")
     out = folder / "report.csv"
     argv = [str(subs), "--out", str(out), "--workers", "2", "--cell-timeout", "60",
             "--timeout", "300", "--quiet"]
@@ -129,29 +136,29 @@ def rows(tmp_path_factory) -> dict:
     return {(row["submission"], row["exercise"].split(":")[0]): row for row in found}
 
 
-def test_right_answers_pass_under_fresh_challenges(rows):
-    assert rows[("control.ipynb", "Exercise 2")]["status"] == "passed"
-    assert rows[("control.ipynb", "Exercise 3")]["status"] == "passed"
+def test_right_answers_pass_under_fresh_challenges(attacked):
+    assert attacked[("control.ipynb", "Exercise 2")]["status"] == "passed"
+    assert attacked[("control.ipynb", "Exercise 3")]["status"] == "passed"
 
 
-def test_answers_replayed_from_the_published_cases_fail(rows):
-    row = rows[("replay.ipynb", "Exercise 2")]
+def test_answers_replayed_from_the_published_cases_fail(attacked):
+    row = attacked[("replay.ipynb", "Exercise 2")]
     assert row["status"] == "failed", row
 
 
-def test_a_reference_function_called_by_a_built_name_is_an_error(rows):
-    row = rows[("replay.ipynb", "Exercise 3")]
+def test_a_reference_function_called_by_a_built_name_is_an_error(attacked):
+    row = attacked[("replay.ipynb", "Exercise 3")]
     assert row["status"] in ("error", "failed"), row
-    assert "not available while grading" in row["message"], row
+    assert "is not available while grading" in row["message"], row
 
 
-def test_a_shadowed_import_handing_over_a_recorded_payload_fails(rows):
-    row = rows[("shadow.ipynb", "Exercise 2")]
+def test_a_shadowed_import_handing_over_a_recorded_payload_fails(attacked):
+    row = attacked[("shadow.ipynb", "Exercise 2")]
     assert row["status"] == "failed", row
 
 
-def test_a_stub_left_in_its_cell_is_not_attempted_whatever_the_probe_says(rows):
-    row = rows[("elsewhere.ipynb", "Exercise 2")]
+def test_a_stub_left_in_its_cell_is_not_attempted_whatever_the_probe_says(attacked):
+    row = attacked[("stub_left.ipynb", "Exercise 2")]
     assert row["status"] == "not attempted", row
 
 
