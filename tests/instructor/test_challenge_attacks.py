@@ -4,8 +4,9 @@ Each submission is chapter 01's student notebook with Exercises 2 and 3 answered
 a way that must NOT pass: answers replayed from the published cases, the course's
 reference functions called by a name spelled at run time, the probe's ``__import__``
 shadowed to hand over a payload recorded from the published solution (with the
-exercise written wrong, or its stub left in place). Graded by ``instructor.grade`` in its sandbox with fresh
-challenges; the right answers written in their cells (the control) pass.
+exercise written wrong, or its stub left in place). Graded by ``instructor.grade``
+in its sandbox with fresh challenges; the right answers written in their cells (the
+control) pass.
 """
 
 from __future__ import annotations
@@ -123,8 +124,8 @@ def attacked(tmp_path_factory) -> dict:
     # The stub left in its cell; the shadowing (handing over the published
     # solution's payload) in a cell of its own before it.
     notebook = nbformat.read(student.student_path(SOURCE), as_version=4)
-    at = next(i for i, c in enumerate(notebook.cells)
-              if c.cell_type == "code" and c.source.startswith("def discounted_returns"))
+    at = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code"
+              and c.source.startswith("def discounted_returns"))
     notebook.cells.insert(at, nbformat.v4.new_code_cell(shadowing_code()))
     nbformat.write(notebook, subs / "stub_left.ipynb")
     out = folder / "report.csv"
