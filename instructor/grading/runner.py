@@ -2,16 +2,20 @@
 
 Each submission runs in a worker process (``instructor.grading.worker``, trusted, not
 sandboxed) started in its own session, in a fresh temporary folder: the job and its
-events file sit in ``job/``, the kernel's Unix sockets in ``kernel/``. The worker
-starts the kernel in the submission's sandbox (``sandbox``): a bubblewrap sandbox in a
-cgroup of its own, made here, whose memory and process caps apply to all its processes
-together. While it runs, the grader watches the wall-clock time and the cgroup's
+events file sit in ``job/``, the kernel's Unix sockets in ``kernel/``, a tmpfs that the
+worker mounts in a mount namespace of its own (as root; else the socket folder lies in
+the sandbox's ``socket_base``, a tmpfs). The worker starts the kernel in the
+submission's sandbox (``sandbox``): a bubblewrap sandbox in a cgroup of its own, made
+here, which the worker joins too, so that its memory and process caps apply to all
+their processes together (the kernel's messages the worker holds included). While it runs, the grader watches the wall-clock time and the cgroup's
 OOM-kill count (an OOM kill anywhere in the sandbox stops the submission with the
 memory verdict); over the time limit, it kills them all (the cgroup, then the worker
 and its descendants). Without a cgroup, it polls the resident memory of the worker's
 descendants instead. Every process started for the submission carries a random token
 in its environment, so that processes which escaped the tree are found and killed too
-(the only net left with ``--no-sandbox``).
+(the only net left with ``--no-sandbox``). The folders are then removed without
+recursion (``sandbox.remove_tree``); a failure to remove is reported on stderr and
+never changes the outcome.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_utils.contract import RESULTS_ENV_VAR
-from instructor.grading.sandbox import CGROUP_PREFIX, Cgroup, Sandbox
+from instructor.grading.sandbox import CGROUP_PREFIX, Cgroup, Sandbox, remove_tree
 
 TOKEN_VARIABLE = "COURSE_GRADE_TOKEN"
 POLL_SECONDS = 0.25
@@ -116,6 +120,16 @@ def descendants(pid: int) -> list:
         return []
 
 
+def worker_and_descendants(pid: int) -> list:
+    """A process and its live descendants (psutil objects)."""
+    import psutil
+
+    try:
+        return [psutil.Process(pid), *descendants(pid)]
+    except psutil.Error:
+        return []
+
+
 def marked_processes(token: str) -> list:
     """Processes whose environment carries the submission's token."""
     import psutil
@@ -174,7 +188,7 @@ def watch(
         limits: the limits to enforce.
         stop: a ``threading.Event``; once set, the run is cancelled.
         cgroup: the sandbox's cgroup, which enforces the memory cap itself; without
-            one, the resident memory of the worker's descendants is polled.
+            one, the resident memory of the worker and its descendants is polled.
 
     Returns:
         ("exited" | "timeout" | "memory" | "cancelled", peak memory in MB).
@@ -191,7 +205,7 @@ def watch(
             if cgroup.oom_kills():
                 return "memory", peak
         else:
-            used = resident_mb(descendants(worker.pid))
+            used = resident_mb(worker_and_descendants(worker.pid))
             peak = max(peak, used)
             if used > limits.memory_mb:
                 return "memory", peak
@@ -235,23 +249,32 @@ def outcome_from(events: list[dict], ended: str, peak: float) -> Outcome:
     return outcome
 
 
+def socket_folder(folder: Path, sandbox: Sandbox) -> Path:
+    """Make the submission's socket folder: ``kernel/`` in its folder, on which the
+    worker mounts a tmpfs (root), or a new folder in the sandbox's tmpfs base."""
+    if sandbox.socket_base is None:
+        (folder / "kernel").mkdir()
+        return folder / "kernel"
+    return Path(os.path.realpath(tempfile.mkdtemp(prefix="course-grade-",
+                                                  dir=sandbox.socket_base)))
+
+
 def sandbox_job(
-    folder: Path, limits: Limits, token: str, cgroup: Cgroup | None
+    socket_dir: Path | None, limits: Limits, token: str, cgroup: Cgroup | None
 ) -> dict | None:
     """The job's ``sandbox`` entry: how the worker starts the kernel (None: as is).
 
     The kernel's variables are the runner's quiet, headless settings and the token;
     the sandbox adds HOME, PATH and the few the grader passes on.
     """
-    if limits.sandbox is None:
+    if limits.sandbox is None or socket_dir is None:
         return None
-    socket_dir = folder / "kernel"
-    socket_dir.mkdir()
     environment = {**KERNEL_ENVIRONMENT, TOKEN_VARIABLE: token}
     memory_bytes = int(limits.memory_mb * 2**20)
     command = limits.sandbox.launcher(cgroup, memory_bytes)
     command += limits.sandbox.bwrap_command(str(socket_dir), environment)
-    return {"command": command, "socket_dir": str(socket_dir)}
+    owner = list(limits.sandbox.user) if limits.sandbox.user else None
+    return {"command": command, "socket_dir": str(socket_dir), "owner": owner}
 
 
 def write_job(folder: Path, notebook, limits: Limits, sandbox: dict | None) -> Path:
@@ -297,17 +320,22 @@ def run_submission(notebook, limits: Limits, stop) -> Outcome:
     """
     started = time.monotonic()
     token = uuid.uuid4().hex
-    with tempfile.TemporaryDirectory(
-        prefix="course-grade-", ignore_cleanup_errors=True
-    ) as tmp:
-        # Resolved: the socket paths must read the same inside the sandbox.
-        folder = Path(os.path.realpath(tmp))
+    # Resolved: the socket paths must read the same inside the sandbox.
+    folder = Path(os.path.realpath(tempfile.mkdtemp(prefix="course-grade-")))
+    socket_dir = None
+    try:
         cgroup = make_cgroup(limits, token)
         try:
-            sandbox = sandbox_job(folder, limits, token, cgroup)
+            if limits.sandbox is not None:
+                socket_dir = socket_folder(folder, limits.sandbox)
+            sandbox = sandbox_job(socket_dir, limits, token, cgroup)
             job = write_job(folder, notebook, limits, sandbox)
+            command = [sys.executable, "-m", "instructor.grading.worker", str(job)]
+            if limits.sandbox is not None:
+                command = [*limits.sandbox.worker_launcher(cgroup, str(socket_dir)),
+                           *command]
             worker = subprocess.Popen(
-                [sys.executable, "-m", "instructor.grading.worker", str(job)],
+                command,
                 cwd=folder / "work",
                 env=worker_environment(token),
                 stdin=subprocess.DEVNULL,
@@ -327,7 +355,23 @@ def run_submission(notebook, limits: Limits, stop) -> Outcome:
                     ended = "memory"
         finally:
             if cgroup is not None:
-                cgroup.remove()
+                cleanly(cgroup.remove, "its cgroup")
         outcome = outcome_from(read_events(job.parent / "events.jsonl"), ended, peak)
+    finally:
+        # Whatever is left (only the grader's own files, with the sandbox; anything
+        # the kernel wrote with --no-sandbox) goes without recursion; a failure here
+        # is reported and never replaces the outcome.
+        if socket_dir is not None and not socket_dir.is_relative_to(folder):
+            cleanly(lambda: remove_tree(socket_dir), str(socket_dir))
+        cleanly(lambda: remove_tree(folder), str(folder))
     outcome.seconds = round(time.monotonic() - started, 1)
     return outcome
+
+
+def cleanly(action, what: str) -> None:
+    """Run a clean-up step; report a failure on stderr instead of raising it."""
+    try:
+        action()
+    except Exception as error:  # noqa: BLE001 (a verdict must survive its cleanup)
+        print(f"grader: could not remove {what}: {type(error).__name__}: {error}",
+              file=sys.stderr)

@@ -2,12 +2,19 @@
 
 The grader's worker (trusted, outside) talks to the kernel (untrusted, inside) over
 Unix sockets (``transport="ipc"``) in a per-submission folder, the only host folder
-the sandbox may write to. The kernel's command becomes::
+the sandbox may write to. That folder is a tmpfs of ``SOCKET_FOLDER_BYTES``
+(``nosuid,nodev,noexec``) mounted in the worker's own mount namespace (as root), or a
+folder in a tmpfs of the grader's user (``socket_base``, without root). The worker and
+the kernel start as::
 
-    python -I -S jail.py --procs .../cgroup.procs -- bwrap OPTIONS -- KERNEL COMMAND
+    python -I -S jail.py --procs .../cgroup.procs --tmpfs SOCKETS ... -- python -m worker
+    python -I -S jail.py --procs .../cgroup.procs --user UID GID -- bwrap OPTIONS -- KERNEL
 
-``jail.py`` moves itself into the submission's cgroups, then becomes ``bwrap``, which
-becomes the kernel, so every process of the submission is in the groups from the start.
+``jail.py`` moves itself into the submission's cgroups (the worker's memory counts
+in the cap too), then becomes the worker, or ``bwrap`` (which becomes the kernel), so
+every process of the submission is in the groups from the start. As root, ``bwrap``
+runs as an unprivileged uid (``nobody``), so that the sandbox's uid 0 is that uid on
+the host, not root.
 
 What the sandbox gives the kernel (``bwrap`` options, see ``base_options``):
 
@@ -51,8 +58,9 @@ JAIL = Path(__file__).resolve().with_name("jail.py")
 # (links into /usr on merged-/usr systems, else read-only folders).
 SYSTEM_FOLDERS = ("/usr",)
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-# Only what programs need from /etc: the kernel runs as uid 0 (without capabilities),
-# which still reads root's own files (/etc/shadow, keys under /etc/ssl/private).
+# Only what programs need from /etc: the kernel runs as uid 0 (without capabilities);
+# with the grader as root, that is the host's nobody, else the grader's own user, who
+# may read more than programs need.
 ETC_FILES = (
     "alternatives", "fonts", "group", "host.conf", "hosts", "ld.so.cache", "ld.so.conf",
     "ld.so.conf.d", "locale.alias", "localtime", "magic", "mime.types",
@@ -84,9 +92,16 @@ TRIAL_SECONDS = 60.0
 # much more than the memory cap; the grader's polling holds the sandbox's resident
 # memory to the cap itself.
 ADDRESS_HEADROOM = 2 * 2**30
-# Largest message the worker accepts from a kernel: a kernel could otherwise send one
-# enormous message and blow up the worker's memory, outside the sandbox's cap.
-MESSAGE_LIMIT = 256 * 2**20
+# Largest message the worker accepts from a kernel: it carries outputs (kept up to the
+# output limit) and probe payloads (at most 4 MB, JSON-escaped inside the message).
+# A larger one closes the connection (ZMQ_MAXMSGSIZE), so that one message cannot
+# blow up the worker's memory.
+MESSAGE_LIMIT = 16 * 2**20
+# The socket folder: the kernel's connection file and its 5 sockets need a few kB.
+SOCKET_FOLDER_BYTES = 16 * 2**20
+# Without root, the socket folder goes in one of these if it is a tmpfs (in memory,
+# counted against the writer's cgroup; systemd's per-user folder has a size limit).
+SOCKET_BASES = ("XDG_RUNTIME_DIR", "/dev/shm")
 
 
 class SandboxUnavailable(Exception):
@@ -125,6 +140,10 @@ class Sandbox:
             environment), without the per-submission ones.
         cgroups: where per-submission cgroups go, or None (``RLIMIT_AS`` fallback).
         notes: things the instructor should know (folders left out of the sandbox).
+        user: (uid, gid) that ``bwrap`` runs as, so that the sandbox's uid 0 is that
+            host uid (the grader runs as root); None: the grader's own user.
+        socket_base: the tmpfs folder that holds the socket folders (the grader is
+            not root); None: a tmpfs is mounted on each socket folder.
     """
 
     bwrap: str
@@ -132,6 +151,8 @@ class Sandbox:
     options: tuple[str, ...]
     cgroups: CgroupHost | None
     notes: tuple[str, ...] = ()
+    user: tuple[int, int] | None = None
+    socket_base: str | None = None
 
     def describe(self) -> str:
         """One line: the tool and the memory mechanism in force."""
@@ -141,7 +162,10 @@ class Sandbox:
             else "polling the sandbox's resident memory, with RLIMIT_AS on each "
             "process (no writable cgroup: weaker, and no cap on processes)"
         )
-        return f"sandbox: {self.version} ({self.bwrap}); memory cap by {memory}"
+        uid = (f"host uid {self.user[0]}" if self.user else
+               f"host uid {os.getuid()}" + (" (root)" if os.getuid() == 0 else ""))
+        return (f"sandbox: {self.version} ({self.bwrap}); memory cap by {memory}; "
+                f"its uid 0 is {uid}")
 
     def launcher(self, cgroup: Cgroup | None, memory_bytes: int) -> list[str]:
         """The words that start a submission's sandbox in its cgroup, before ``bwrap``.
@@ -160,6 +184,25 @@ class Sandbox:
                 jail += ["--procs", path]
         else:
             jail += ["--rlimit-as", str(memory_bytes + ADDRESS_HEADROOM)]
+        if self.user is not None:
+            jail += ["--user", *map(str, self.user)]
+        return [*jail, "--"]
+
+    def worker_launcher(self, cgroup: Cgroup | None, socket_dir: str) -> list[str]:
+        """The words that start the submission's worker, before its command.
+
+        The worker joins the submission's cgroup (its memory, the kernel's messages
+        it holds included, counts in the cap) and, when the socket folder lies on the
+        host's disk (the grader is root), mounts a tmpfs of ``SOCKET_FOLDER_BYTES`` on
+        it in a mount namespace of its own, owned by the sandbox's host uid.
+        """
+        jail = [sys.executable, "-I", "-S", str(JAIL)]
+        if cgroup is not None:
+            for path in cgroup.procs_files():
+                jail += ["--procs", path]
+        if self.socket_base is None:
+            uid, gid = self.user or (os.getuid(), os.getgid())
+            jail += ["--tmpfs", socket_dir, str(SOCKET_FOLDER_BYTES), str(uid), str(gid)]
         return [*jail, "--"]
 
     def bwrap_command(self, socket_dir: str, environment: dict[str, str]) -> list[str]:
@@ -286,7 +329,8 @@ def font_cache_files() -> list[str]:
 
 
 def base_options(
-    python: str, hidden: list[Path], memory_bytes: int, user_namespace: bool = True
+    python: str, hidden: list[Path], memory_bytes: int, user_namespace: bool = True,
+    course_view: str | None = None,
 ) -> tuple[list[str], list[str], list[str]]:
     """The ``bwrap`` options shared by every submission.
 
@@ -297,6 +341,8 @@ def base_options(
         memory_bytes: the memory cap, also the size of each tmpfs (with a cgroup, what
             is written there counts against the cap anyway).
         user_namespace: also unshare the user namespace and forbid new ones inside.
+        course_view: a copy of ``course_utils`` to bind at the package's own path
+            instead of the real folder (the probe-only view, see ``probe_view_of``).
 
     Returns:
         (options, read-only folders bound, notes for the instructor).
@@ -307,7 +353,10 @@ def base_options(
         "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv",
     ]
     if user_namespace:
-        options = ["--unshare-user", "--disable-userns", *options]
+        # Inside, uid 0 without capabilities: the owner of the tmpfs folders bwrap
+        # makes (outside, the uid bwrap runs as: see ``Sandbox.user``).
+        options = ["--unshare-user", "--uid", "0", "--gid", "0", "--disable-userns",
+                   *options]
     for folder in SYSTEM_FOLDERS:
         options += ["--ro-bind", folder, folder]
     for link in SYSTEM_LINKS:
@@ -317,10 +366,11 @@ def base_options(
             options += ["--ro-bind", link, link]
     for name in ETC_FILES:
         options += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    # The kernel runs as uid 0 without capabilities, and uid 0 is root's on the host
-    # (bwrap maps it so): the kernel's sysctl files test that uid alone, so a fresh
-    # /proc would let the sandbox write kernel.core_pattern or kernel.modprobe (a
-    # program run as the host's root). /proc/sys is covered read-only.
+    # The kernel runs as uid 0 without capabilities. Were that uid root's on the host
+    # (no user namespace, or bwrap run as root), the kernel's sysctl files, which test
+    # that uid alone, would let the sandbox write kernel.core_pattern or
+    # kernel.modprobe (a program run as the host's root). /proc/sys is covered
+    # read-only whatever the mapping.
     options += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
                 "--dev", "/dev"]
     # Writable, private, in memory; mounted before the binds that may lie under them.
@@ -342,7 +392,13 @@ def base_options(
         )
     extra, refused = pythonpath_folders(hidden)
     for folder in folders + extra:
+        if folder == package and course_view:
+            continue
         options += ["--ro-bind", folder, folder]
+    if package and course_view:
+        # Last of the course's binds: it covers the real folder even when that lies
+        # inside the environment (a regular install).
+        options += ["--ro-bind", course_view, package]
     for path in font_cache_files():
         target = f"{SANDBOX_HOME}/.cache/matplotlib/{Path(path).name}"
         options += ["--ro-bind", path, target]
@@ -422,32 +478,179 @@ def prepare(kernel_name: str, hidden: list[Path], memory_bytes: int) -> Sandbox:
             f"a container, see the README's recipe); {INSTALL_HINT}"
         )
     python = kernel_python(kernel_name)
+    base = socket_base()
+    view = probe_view_of(course_utils_folder())
     probe = [python, "-c", "import ipykernel, course_utils"]
     failure = ""
     for user_namespace in (True, False):
-        options, _, notes = base_options(python, hidden, memory_bytes, user_namespace)
-        sandbox = Sandbox(bwrap, version, tuple(options), None, tuple(notes))
-        with TemporaryFolder() as sockets:
-            failure = trial([*sandbox.bwrap_command(sockets, {}), "--", *probe])
-        if failure is None:
-            cgroups = find_cgroups()
-            return Sandbox(bwrap, version, tuple(options), cgroups, tuple(notes))
+        options, _, notes = base_options(python, hidden, memory_bytes, user_namespace,
+                                         view)
+        # As root, bwrap runs as nobody so that the sandbox's uid 0 is not root's;
+        # if bwrap cannot run unprivileged here, it runs as root, with a note.
+        users = [unprivileged_user()] if user_namespace and os.getuid() == 0 else []
+        for user in [*users, None]:
+            sandbox = Sandbox(bwrap, version, tuple(options), None, tuple(notes), user,
+                              base)
+            with TemporaryFolder(base) as sockets:
+                failure = trial([*sandbox.launcher(None, memory_bytes),
+                                 *sandbox.bwrap_command(sockets, {}), "--", *probe])
+            if failure is None:
+                if users and user is None:
+                    notes.append(
+                        f"bubblewrap cannot run as uid {users[0][0]} here ({first}): "
+                        "the sandbox's uid 0 is the host's root (without capabilities)"
+                    )
+                return Sandbox(bwrap, version, tuple(options), find_cgroups(),
+                               tuple(notes), user, base)
+            if user is not None:
+                first = failure
     raise SandboxUnavailable(
         f"the kernel's Python ({python}) does not start in the sandbox: {failure}"
     )
 
 
+def unprivileged_user() -> tuple[int, int]:
+    """The host uid and gid that the sandbox's uid 0 maps to when the grader is root:
+    ``nobody``'s (65534 if there is no such user)."""
+    import pwd
+
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return 65534, 65534
+    return entry.pw_uid, entry.pw_gid
+
+
+def filesystem_type(path: str, mountinfo: str = "/proc/self/mountinfo") -> str:
+    """The type of the file system that holds ``path`` (its deepest mount point)."""
+    path = os.path.realpath(path)
+    best, kind = "", ""
+    with open(mountinfo, encoding="utf-8") as handle:
+        for line in handle:
+            before, _, after = line.partition(" - ")
+            fields, tail = before.split(), after.split()
+            if len(fields) < 5 or not tail:
+                continue
+            point = fields[4].replace("\\040", " ")
+            if (path == point or path.startswith(point.rstrip("/") + "/")) and len(
+                    point) >= len(best):
+                best, kind = point, tail[0]
+    return kind
+
+
+def socket_base() -> str | None:
+    """Where socket folders go: None as root (a tmpfs is mounted on each one, in the
+    worker's mount namespace), else a tmpfs folder of the grader's user.
+
+    Raises:
+        SandboxUnavailable: not root and no tmpfs to use (a folder on disk would let
+            a submission fill the disk).
+    """
+    if os.getuid() == 0:
+        return None
+    for name in SOCKET_BASES:
+        folder = os.environ.get(name, "") if not name.startswith("/") else name
+        if folder and os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK):
+            try:
+                if filesystem_type(folder) == "tmpfs":
+                    return os.path.realpath(folder)
+            except OSError:
+                continue
+    raise SandboxUnavailable(
+        "no tmpfs for the kernels' socket folders: without root, the grader puts them "
+        "in $XDG_RUNTIME_DIR or /dev/shm, which must be a writable tmpfs (a folder on "
+        "disk would let a submission fill the disk); run as root, or mount one"
+    )
+
+
+def probe_view_of(package: str | None) -> str | None:
+    """The probe-only copy of ``course_utils`` that kernels see, built once per
+    ``prepare`` (``probe_view.build``: the checks without their references and judges).
+
+    It lives in a temporary folder removed when the grader's process exits; only its
+    path travels in the ``Sandbox``.
+    """
+    if package is None:
+        return None
+    import atexit
+    import tempfile
+
+    from instructor.grading import probe_view
+
+    holder = tempfile.mkdtemp(prefix="course-view-")
+    atexit.register(lambda: remove_tree(holder) if os.path.isdir(holder) else None)
+    built = probe_view.build(Path(package), Path(holder))
+    return str(Path(built).resolve())
+
+
+def remove_tree(path: str | os.PathLike) -> None:
+    """Remove a folder and everything in it, at any depth, without recursion.
+
+    It walks down one folder at a time by descriptor (``openat`` without following
+    links), so that neither Python's recursion limit, the path length limit nor the
+    number of open files bounds the depth it can remove; a folder it may not enter is
+    made enterable first. Missing: nothing to do.
+
+    Raises:
+        OSError: something could not be removed.
+    """
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        top = os.open(path, flags)
+    except FileNotFoundError:
+        return
+    names: list[str] = []  # the folders entered below the top, in order
+    current = top
+    try:
+        while True:
+            with os.scandir(current) as found:
+                entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in found]
+            for name, is_folder in entries:
+                if not is_folder:
+                    os.unlink(name, dir_fd=current)
+            child = next((name for name, is_folder in entries if is_folder), None)
+            if child is not None:
+                try:
+                    inner = os.open(child, flags, dir_fd=current)
+                except PermissionError:
+                    os.chmod(child, 0o700, dir_fd=current, follow_symlinks=False)
+                    inner = os.open(child, flags, dir_fd=current)
+                if current != top:
+                    os.close(current)
+                current = inner
+                names.append(child)
+                continue
+            if not names:
+                break
+            parent = os.open("..", flags, dir_fd=current)
+            os.close(current)
+            current = parent
+            os.rmdir(names.pop(), dir_fd=current)
+    finally:
+        if current != top:
+            os.close(current)
+        os.close(top)
+    os.rmdir(path)
+
+
 class TemporaryFolder:
     """A temporary folder as a context manager yielding its resolved path (a str)."""
+
+    def __init__(self, base: str | None = None) -> None:
+        self.base = base
 
     def __enter__(self) -> str:
         import tempfile
 
-        self.path = os.path.realpath(tempfile.mkdtemp(prefix="course-grade-trial-"))
+        self.path = os.path.realpath(
+            tempfile.mkdtemp(prefix="course-grade-trial-", dir=self.base))
         return self.path
 
     def __exit__(self, *exc) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        try:
+            remove_tree(self.path)
+        except OSError:
+            pass
 
 
 # ----------------------------------------------------------------- cgroups
@@ -732,6 +935,12 @@ def kernel_manager_class(spec: dict) -> type:
             )
             super().__init__(**kwargs)
             self.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
+
+        def write_connection_file(self, **kwargs):
+            found = super().write_connection_file(**kwargs)
+            if spec.get("owner"):  # the sandbox's uid 0 is this host uid: let it read
+                os.chown(self.connection_file, *spec["owner"])
+            return found
 
         def client(self, **kwargs):
             found = super().client(**kwargs)

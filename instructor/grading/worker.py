@@ -9,7 +9,10 @@ limit and the events file. Every code cell runs in order with nbclient, errors o
 a cell over its time limit is interrupted and the next one runs. The worker appends one
 JSON line to the events file as each cell starts, and one with the result of each
 exercise or check cell, so that the grader knows how far it got if it has to kill the
-worker. Outputs kept in memory are capped per cell.
+worker. What it keeps of the kernel's messages is bounded: outputs up to the output
+limit per cell, the first probe payload of each cell, widget state and comm messages
+up to ``COMM_BUDGET`` bytes per submission (the rest is dropped, counted in
+``client.dropped_bytes``); the worker runs in the submission's cgroup besides.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ TRUNCATED = "\n[output truncated by the grader]\n"
 PROBE_SECONDS = 20.0
 # A probe payload longer than this cannot be valid (see course_utils.checks.plain).
 PROBE_LIMIT = 4_000_001
+# Widget state and comm messages kept per submission (nbclient stores the state of
+# every widget for the notebook's metadata); beyond it they are dropped.
+COMM_BUDGET = 8 * 2**20
 
 
 class Events:
@@ -54,6 +60,26 @@ def output_size(msg: dict) -> int:
     return sum(len(str(value)) for value in data.values()) + len(
         str(content.get("traceback", ""))
     )
+
+
+def message_size(msg: dict) -> int:
+    """Rough size in bytes of a message's content and buffers (strings and bytes
+    counted by length, 8 per other value), without serialising it again."""
+    total = sum(len(buffer) for buffer in msg.get("buffers") or ()
+                if hasattr(buffer, "__len__"))
+    stack = [msg.get("content", {})]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, (str, bytes, bytearray, memoryview)):
+            total += len(value)
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        else:
+            total += 8
+    return total
 
 
 def success_printed(msg: dict) -> bool:
@@ -92,15 +118,30 @@ def make_client(notebook, job: dict):
     from nbclient import NotebookClient
 
     class CappedClient(NotebookClient):
-        """Keeps at most ``output_limit`` characters of output per cell."""
+        """Keeps at most ``output_limit`` characters of output per cell, one probe
+        payload per cell and ``COMM_BUDGET`` bytes of widget state and comms."""
+
+        def process_message(self, msg, cell, cell_index):
+            self.iopub_bytes += message_size(msg)
+            return super().process_message(msg, cell, cell_index)
+
+        def handle_comm_msg(self, outs, msg, cell_index):
+            size = message_size(msg)
+            if self.comm_bytes + size > COMM_BUDGET:
+                self.dropped_bytes += size
+                return None
+            self.comm_bytes += size
+            return super().handle_comm_msg(outs, msg, cell_index)
 
         def output(self, outs, msg, display_id, cell_index):
             payload = probe_payload(msg)
             if payload is not None:
                 # The check's data for the grader's judge: kept apart, whatever the
-                # output cap, never shown. A cell may forge more of them: all are
-                # kept and the verdict refuses more than one.
-                self.probes.setdefault(cell_index, []).append(payload[:PROBE_LIMIT])
+                # output cap, never shown. A cell may forge more of them: the first
+                # is kept, the others counted (the verdict refuses more than one).
+                self.probe_counts[cell_index] = self.probe_counts.get(cell_index, 0) + 1
+                if cell_index not in self.probes:
+                    self.probes[cell_index] = [payload[:PROBE_LIMIT]]
                 return None
             if success_printed(msg):
                 self.successes.add(cell_index)
@@ -137,7 +178,8 @@ def make_client(notebook, job: dict):
         resources={"metadata": {"path": job["workdir"]}},
         **sandboxed,
     )
-    client.used, client.replies, client.probes = {}, {}, {}
+    client.used, client.replies, client.probes, client.probe_counts = {}, {}, {}, {}
+    client.iopub_bytes = client.comm_bytes = client.dropped_bytes = 0
     client.truncated, client.successes = set(), set()
 
     def remember(cell, cell_index, execute_reply):
@@ -156,7 +198,7 @@ def cell_result(client, index: int, seconds: float) -> dict:
         "ename": str(reply.get("ename", ""))[:200],
         "evalue": str(reply.get("evalue", ""))[:2000],
         "success_line": index in client.successes,
-        "probe_count": len(client.probes.get(index, [])),
+        "probe_count": client.probe_counts.get(index, 0),
         "probe": (client.probes.get(index) or [None])[0],
         "seconds": round(seconds, 2),
     }

@@ -438,6 +438,8 @@ def test_sandboxed_command_runs_in_its_cgroup_and_dies_with_it(limits, tmp_path)
 
     group = sandbox.Cgroup(limits.sandbox.cgroups, f"course-grade-test-{os.getpid()}",
                            MEMORY_MB * 2**20, limits.max_processes)
+    if limits.sandbox.user:  # the sandbox's uid 0 is this host uid: let it write
+        os.chown(tmp_path, *limits.sandbox.user)
     try:
         command = limits.sandbox.launcher(group, MEMORY_MB * 2**20)
         command += limits.sandbox.bwrap_command(str(tmp_path), {"MARK": "1"})
