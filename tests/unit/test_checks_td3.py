@@ -3,17 +3,21 @@ with a message and an id that name the mistake, and forged check data never pass
 
 from __future__ import annotations
 
+import ast
 import copy
+import inspect
 import json
 import operator
 import os
 import re
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
 from check_testing import (
+    CHALLENGES,
     GARBAGE_PAYLOADS,
     OVERSIZED_PAYLOADS,
     assert_forged_records_refused,
@@ -21,15 +25,19 @@ from check_testing import (
     assert_stop_refused,
     fails,
     genuine_data,
+    graded,
     mistake_ids,
     mistake_of,
     refused,
+    replayed,
     top_level_imports,
 )
 
 from course_utils.checks import td3
-from course_utils.checks.core import CheckFailed, judge_payload
+from course_utils.checks.challenge import challenged
+from course_utils.checks.core import CheckFailed, judge_payload, recognise
 from course_utils.checks.plain import MAX_PAYLOAD, dumps
+from instructor.tools.mutation.catalogue import entries as catalogue_entries
 
 tf = pytest.importorskip("tensorflow")
 
@@ -678,3 +686,239 @@ def test_references_agree_with_the_formulas():
 def test_payload_size_is_bounded(genuine):
     for data in genuine.values():
         assert len(json.dumps(data)) < MAX_PAYLOAD // 4
+
+
+# --------------------------------------------------------------------------------------
+# Challenge-response (grading): fresh cases under the grader's challenge
+# --------------------------------------------------------------------------------------
+MISTAKES_DIR = Path(__file__).resolve().parents[1] / "mutation" / "mistakes"
+CATALOGUES = {
+    "DOUBLE_Q_TARGET": "ch03_ex1.py",
+    "SMOOTHING": "ch03_ex2.py",
+    "DELAYED_UPDATES": "ch03_ex3.py",
+}
+# Right answers however written (the solutions the tests above pass).
+WRITTEN_DIFFERENTLY = {
+    "DOUBLE_Q_TARGET": (double_q_where, double_q_concat, double_q_arithmetic),
+    "SMOOTHING": (smoothing_min_max,),
+    "DELAYED_UPDATES": (round_with_tf_cond, int_remainder),
+}
+BUILDERS = {
+    "double_q": td3._double_q_cases,
+    "smoothing": td3._smoothing_cases,
+    "delay": td3._delay_cases,
+}
+
+
+def catalogued(name):
+    """(check name, answer, mistake id) of each entry of a check's catalogue."""
+    return [
+        pytest.param(name, answer, wrong.mistake, id=f"{name}-{wrong.name}")
+        for wrong, answer in catalogue_entries(MISTAKES_DIR / CATALOGUES[name])
+        if wrong.mistake is not None
+    ]
+
+
+def plain_cases(cases):
+    """Cases as comparable plain data (arrays with their dtype)."""
+    if isinstance(cases, dict):
+        return {key: plain_cases(value) for key, value in cases.items()}
+    if isinstance(cases, (list, tuple)):
+        return [plain_cases(value) for value in cases]
+    if isinstance(cases, np.ndarray):
+        return [str(cases.dtype), list(cases.shape), cases.tolist()]
+    return cases
+
+
+def built(builder, challenge):
+    with challenged(challenge):
+        return plain_cases(builder())
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
+def test_right_answers_pass_under_every_challenge(name):
+    check = getattr(td3, name)
+    for answer in (RIGHT_ANSWERS[name], *WRITTEN_DIFFERENTLY[name]):
+        for challenge in CHALLENGES:
+            assert graded(check, answer, challenge=challenge) == ("passed", None), (
+                answer.__name__, challenge,
+            )
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "mistake"),
+    [entry for name in sorted(CATALOGUES) for entry in catalogued(name)],
+)
+def test_catalogued_mistakes_keep_their_id_under_every_challenge(name, answer, mistake):
+    check = getattr(td3, name)
+    for challenge in CHALLENGES:
+        assert graded(check, answer, challenge=challenge) == ("failed", mistake), (
+            challenge
+        )
+
+
+@pytest.mark.parametrize(
+    ("answer", "mistake"),
+    [
+        (Counted, "delay/own-counter"),
+        (lambda: only_once, "delay/only-once"),
+        (lambda: critics_twice, "delay/repeated-call"),
+        (lambda: targets_apart, "delay/targets-apart"),
+        (lambda: is_zero, "delay/graph-differs"),
+    ],
+)
+def test_other_round_mistakes_keep_their_id_under_every_challenge(answer, mistake):
+    for challenge in CHALLENGES:
+        graded_answer = answer()  # a fresh counter for each grading run
+        assert graded(td3.DELAYED_UPDATES, graded_answer, challenge=challenge) == (
+            "failed", mistake,
+        ), challenge
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
+def test_replayed_payloads_never_pass(name):
+    # A right answer's data, recorded on the notebook's cases or under another
+    # challenge, answers other inputs than the judge's: refused.
+    check, answer = getattr(td3, name), RIGHT_ANSWERS[name]
+    for judged, recorded in zip(CHALLENGES, (None, *CHALLENGES[:-1]), strict=True):
+        verdict, _ = replayed(check, answer, recorded_under=recorded,
+                              judged_under=judged)
+        assert verdict in ("failed", "malformed"), (recorded, judged)
+
+
+@pytest.mark.parametrize("builder", sorted(BUILDERS))
+def test_challenged_cases_are_new_and_repeatable(builder):
+    build = BUILDERS[builder]
+    fixed = built(build, None)
+    assert plain_cases(build()) == fixed  # no challenge: the notebook's cases
+    drawn = [built(build, challenge) for challenge in CHALLENGES]
+    for challenge, cases in zip(CHALLENGES, drawn, strict=True):
+        assert cases != fixed
+        assert built(build, challenge) == cases  # the probe's = the judge's
+    assert len({json.dumps(cases) for cases in drawn}) == len(CHALLENGES)
+
+
+def test_challenged_cases_keep_the_structure():
+    fixed_q, fixed_s = td3._double_q_cases(), td3._smoothing_cases()
+    for challenge in range(200):
+        with challenged(challenge):
+            drawn_q, drawn_s = td3._double_q_cases(), td3._smoothing_cases()
+            (first, first_numbers), *others = td3._delay_cases()[0]
+            graph_delay, graph_numbers = td3._delay_cases()[1]
+        for drawn, fixed in ((drawn_q, fixed_q), (drawn_s, fixed_s)):
+            assert len(drawn) == len(fixed)
+            for new, old in zip(drawn, fixed, strict=True):
+                assert list(new) == list(old)
+                for key, value in old.items():
+                    if isinstance(value, np.ndarray):
+                        assert new[key].shape == value.shape
+                        assert new[key].dtype == value.dtype
+        for new, old in zip(drawn_q, fixed_q, strict=True):
+            assert new["terminated"].sum() == old["terminated"].sum()
+            assert (new["gamma"] == 0) == (old["gamma"] == 0)
+        first_case = drawn_q[0]
+        live = first_case["terminated"][:, 0] == 0
+        q1, q2 = first_case["next_q1"][live], first_case["next_q2"][live]
+        assert (q1 < q2).any() and (q1 > q2).any()
+        noise = drawn_s[0]["noise_std"] * drawn_s[0]["normal_sample"]
+        assert (noise > 1).any() and (noise < -1).any()  # beyond the clip
+        assert np.isclose(abs(noise), 1).any() and (abs(noise) > 2).any()
+        assert (abs(drawn_s[1]["target_action"]) == 1).any()  # at the bound
+        # The first run starts at 1, with two due rounds or more; then delays 2, 1.
+        assert first_numbers[0] == 1 and 3 <= first <= 5
+        assert len(first_numbers) >= 2 * first
+        assert [delay for delay, _ in others] == [2, 1]
+        played = len(first_numbers) + sum(len(numbers) for _, numbers in others)
+        assert played % first != 0  # a counter of one's own drifts in the replay
+        due = [n % graph_delay == 0 for n in graph_numbers]
+        assert any(due) and not all(due)
+
+
+def test_mistakes_stay_apart_under_many_challenges():
+    # Each typical mistake, on the first case where it is wrong, is recognised as
+    # itself (no two coincide there) under any challenge, not only the tested ones.
+    def reference_q(case):
+        return td3.reference_double_q_target(
+            case["rewards"], case["next_q1"], case["next_q2"], case["terminated"],
+            case["gamma"],
+        )
+
+    def reference_s(case):
+        return td3.reference_smoothed_action(**case)
+
+    checked = (
+        (td3._double_q_cases, td3._double_q_mistakes, reference_q),
+        (td3._smoothing_cases, td3._smoothing_mistakes, reference_s),
+    )
+    for challenge in (None, *range(300)):
+        for build, mistakes_of, reference in checked:
+            with challenged(challenge):
+                cases = build()
+            lists = [mistakes_of(case) for case in cases]
+            expected = [reference(case) for case in cases]
+            for index in range(len(lists[0])):
+                for mistakes, right in zip(lists, expected, strict=True):
+                    mistake = mistakes[index]
+                    value = np.broadcast_to(mistake.value, right.shape)
+                    if not np.allclose(value, right, **td3._TOL):
+                        assert recognise(value, mistakes, **td3._TOL) is mistake, (
+                            challenge, mistake.id
+                        )
+                        break
+                else:
+                    pytest.fail(f"{lists[0][index].id} never wrong ({challenge})")
+
+
+def probe_side_names():
+    """Top-level names of td3.py reachable from its probes and case builders."""
+    tree = ast.parse(inspect.getsource(td3))
+    definitions, checks = {}, set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            definitions[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            value = node.value
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Tuple):  # CRITICS, ACTOR, ... = ...
+                    definitions.update(
+                        (item.id, value) for item in target.elts
+                        if isinstance(item, ast.Name)
+                    )
+                elif isinstance(target, ast.Name):
+                    is_check = (
+                        isinstance(value, ast.Call)
+                        and isinstance(value.func, ast.Name)
+                        and value.func.id == "Check"
+                    )
+                    if is_check:
+                        checks.add(value.args[1].id)  # only the probe is reachable
+                        definitions[target.id] = value.args[1]
+                    else:
+                        definitions[target.id] = value
+    builders = {
+        name for name, node in definitions.items()
+        if isinstance(node, ast.FunctionDef)
+        and any(isinstance(n, ast.Name) and n.id == "case_rng" for n in ast.walk(node))
+    }
+    assert checks == {"_probe_double_q", "_probe_smoothing", "_probe_delay"}
+    assert builders == {"_double_q_cases", "_smoothing_cases", "_delay_cases"}
+    reachable, todo = set(), [*checks, *builders]
+    while todo:
+        name = todo.pop()
+        if name in reachable or name not in definitions:
+            continue
+        reachable.add(name)
+        todo += [n.id for n in ast.walk(definitions[name]) if isinstance(n, ast.Name)]
+    return reachable
+
+
+def test_probes_and_case_builders_reach_no_reference_judge_or_mistake():
+    reachable = probe_side_names()
+    assert {"_drawn_double_q_cases", "_drawn_smoothing_cases", "_probe_delay_graph"} \
+        <= reachable
+    for name in reachable:
+        assert not name.startswith("reference_"), name
+        assert "judge" not in name and "mistake" not in name, name
+    # Nor anything that computes an answer: the clips and the schedule stay judge-side.
+    assert not reachable & {"_clip", "_delay_mistake", "_schedule", "_own_counter"}
