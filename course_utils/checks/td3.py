@@ -20,6 +20,12 @@ usual mistakes and names the one it sees with a stable id
   student's own instead of ``update_number``, the critics skipped, the updates of
   one round in the wrong order.
 
+The cases are fixed in the notebook; under a grader's challenge (see
+:mod:`.challenge`) each case builder draws new values with the same structure and
+edge cases, chosen so that no typical mistake gives the right answer and no two give
+the same one. The probes and the case builders call no reference, judge or mistake
+builder (the grader's kernel holds none).
+
 TensorFlow is imported inside the probes that need it, never at module level; the
 judges use NumPy only.
 """
