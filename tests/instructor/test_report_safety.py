@@ -259,7 +259,7 @@ def test_ctrl_c_writes_the_report_so_far(tmp_path, monkeypatch, capsys):
     for name in ("a", "b", "c", "d"):
         (subs / f"{name}.ipynb").write_bytes(STUDENT.read_bytes())
 
-    def fake_grade(submission, course, limits, stop, max_bytes):
+    def fake_grade(submission, course, limits, stop, max_bytes, secret=None):
         if submission.name == "a.ipynb":
             return [Row(submission.name, "01", "Exercise 1: x", "passed")]
         # b: Ctrl-C arrives while it runs; it then stops like a cancelled kernel.
