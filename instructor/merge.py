@@ -169,9 +169,10 @@ def merge(folder: Path, course, key: bytes | None = None,
             name = claimed or f"{path} (verdict file)"
             if claimed in chosen:
                 continue  # its submission has an accepted verdict already
+            stem = Path(path).stem
             merged.rows.append(rejected_row(
                 name, f"its verdict file {visible(path)} was rejected ({reason}): "
-                "re-run its unit"))
+                f"{rerun(int(stem) if stem.isdigit() else None)}"))
         merged.rows, merged.warnings = flag_lookalikes(merged.rows)
         return merged
 
@@ -182,7 +183,7 @@ def merge(folder: Path, course, key: bytes | None = None,
         merged.problems.append(printable(
             f"a verdict names {visible(name)}, which is not in the submissions "
             "folder: ignored"))
-    for submission in submissions:
+    for index, submission in enumerate(submissions):
         pair = chosen.get(submission.name)
         why = reasons.get(submission.name, "no verdict file: its unit did not run, "
                           "or failed before writing it")
@@ -195,11 +196,20 @@ def merge(folder: Path, course, key: bytes | None = None,
                 continue
             why = ("its verdict is for other content than the file holds now "
                    "(edited after grading?)")
-        merged.problems.append(printable(f"{visible(submission.name)}: not graded: "
-                                         f"{why}"))
-        merged.rows.append(rejected_row(submission.name, f"{why}: re-run its unit"))
+        merged.problems.append(printable(f"{visible(submission.name)} (index "
+                                         f"{index}): not graded: {why}"))
+        merged.rows.append(rejected_row(submission.name, f"{why}: {rerun(index)}"))
     merged.rows, merged.warnings = flag_lookalikes(merged.rows)
     return merged
+
+
+def rerun(index: int | None) -> str:
+    """How to grade one submission again: its unit, by its index in the sorted list
+    (``find_submissions``' order, as ``grade_unit --index`` counts)."""
+    if index is None:
+        return "re-run its unit"
+    return (f"re-run its unit: python -m instructor.grade_unit SUBMISSIONS --index "
+            f"{index} --out VERDICTS/")
 
 
 def distinct(values: list[str]) -> str:

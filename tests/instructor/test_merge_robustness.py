@@ -376,3 +376,11 @@ def test_the_grader_warns_about_lookalike_names(tiny, tmp_path, capsys):  # noqa
     assert "\u200b" not in captured.out + captured.err
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "look alike" in page
+
+
+def test_a_submission_to_grade_again_is_named_with_its_unit_index():
+    from instructor.merge import rerun
+
+    assert rerun(17) == ("re-run its unit: python -m instructor.grade_unit "
+                         "SUBMISSIONS --index 17 --out VERDICTS/")
+    assert rerun(None) == "re-run its unit"
