@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .challenge import case_rng, rounded
 from .core import (
     Check,
     CheckFailed,
@@ -275,28 +276,72 @@ BATCH = 7  # states per batch the model is called on
 SHIFT = 1e4  # moved onto the critic's bias to see whether the value follows
 
 
-def _network_states(num_inputs: int) -> np.ndarray:
-    """A fixed batch of states, (BATCH, num_inputs) float32."""
-    rng = np.random.default_rng(0)
-    return rng.normal(size=(BATCH, num_inputs)).astype(np.float32)
+def _network_cases() -> tuple[tuple[int, int, int], ...]:
+    """(num_inputs, num_actions, num_hidden) of each model the check builds.
+
+    Without a challenge, NETWORK_CASES. Under one, new sizes of the same structure:
+    a CartPole-like case (two actions), then one with more actions than two, each
+    never equal to the fixed one, with at least 2 inputs and 4 hidden units (so the
+    critic's bias stays the model's only weight of shape (1,)) and never 128 hidden
+    units (CartPole's sizes written in must fail).
+    """
+    rng = case_rng("cartpole.network")
+    if rng is None:
+        return NETWORK_CASES
+    ranges = (((3, 6), (2, 2), (8, 24)), ((2, 5), (3, 5), (4, 12)))
+    cases = []
+    for fixed, bounds in zip(NETWORK_CASES, ranges, strict=True):
+        case = fixed
+        while case == fixed:
+            case = tuple(int(rng.integers(lo, hi + 1)) for lo, hi in bounds)
+        cases.append(case)
+    return tuple(cases)
+
+
+def _network_states(num_inputs: int, index: int = 0) -> np.ndarray:
+    """The batch of states case ``index`` calls the model on, (BATCH, num_inputs).
+
+    Fixed (the same for every case) without a challenge; drawn afresh, rounded to
+    2 decimals, under one.
+    """
+    rng = case_rng(f"cartpole.network.states{index}")
+    if rng is None:
+        rng = np.random.default_rng(0)
+        return rng.normal(size=(BATCH, num_inputs)).astype(np.float32)
+    states = np.round(rng.normal(size=(BATCH, num_inputs)), 2)
+    return states.astype(np.float32)
+
+
+def _critic_shift() -> float:
+    """How far the probe moves the critic's bias: SHIFT, or drawn in [5e3, 2e4]."""
+    rng = case_rng("cartpole.network.shift")
+    if rng is None:
+        return SHIFT
+    return float(rng.integers(5_000, 20_001))
+
+
+def _network_affine_states(num_inputs: int, index: int) -> np.ndarray:
+    """The states of the affine test of case ``index`` (see :func:`_affine_states`)."""
+    return _affine_states(num_inputs, case_rng(f"cartpole.network.affine{index}"))
 
 
 def _probe_network(probe: Probe, build_agent: Callable[..., Any]) -> None:
-    for index, (num_inputs, num_actions, num_hidden) in enumerate(NETWORK_CASES):
+    for index, (num_inputs, num_actions, num_hidden) in enumerate(_network_cases()):
         done = _probe_one_network(
-            probe, f"net{index}", build_agent, num_inputs, num_actions, num_hidden
+            probe, index, build_agent, num_inputs, num_actions, num_hidden
         )
         if not done:  # the judge fails on this case's records: nothing more to keep
             return
 
 
 def _probe_one_network(
-    probe: Probe, key: str, build_agent: Callable[..., Any], num_inputs: int,
+    probe: Probe, index: int, build_agent: Callable[..., Any], num_inputs: int,
     num_actions: int, num_hidden: int,
 ) -> bool:
-    """Build one model and keep how it behaves; False when it cannot be probed."""
+    """Build model ``index`` and keep how it behaves; False when it cannot be probed."""
     import tensorflow as tf
 
+    key = f"net{index}"
     model = probe.call(f"{key}/model", build_agent, num_inputs, num_actions, num_hidden)
     if model is None:
         return False
@@ -307,7 +352,7 @@ def _probe_one_network(
     )
     if not is_model:
         return False
-    states = _network_states(num_inputs)
+    states = _network_states(num_inputs, index)
     outputs = _attempt(
         probe, f"{key}/outputs", lambda: model(states),
         f"calling the model on a batch of states of shape {states.shape}",
@@ -358,7 +403,8 @@ def _probe_one_network(
     )
     # A hidden layer without activation makes the heads affine in the state.
     _attempt(
-        probe, f"{key}/affine", lambda: model(_affine_states(num_inputs)),
+        probe, f"{key}/affine",
+        lambda: model(_network_affine_states(num_inputs, index)),
         "calling the model on a batch of states",
     )
     return True
@@ -405,7 +451,7 @@ def _output_gradients(model: Any, states: np.ndarray) -> tuple[list, list]:
 
 
 def _shifted_values(model: Any, states: np.ndarray) -> tuple[Any, Any, Any]:
-    """The values with the critic's bias as it is, moved by +SHIFT, by -SHIFT.
+    """The values with the critic's bias as it is, moved by + and - the shift.
 
     The critic head's bias is the model's only weight of shape (1,). A linear value
     follows it one for one; a relu, sigmoid, tanh or softmax head cannot follow both
@@ -415,8 +461,9 @@ def _shifted_values(model: Any, states: np.ndarray) -> tuple[Any, Any, Any]:
     bias = next(v for v in model.trainable_variables if tuple(v.shape) == (1,))
     original = bias.numpy().copy()
     found = [model(states)[1]]
+    size = _critic_shift()
     try:
-        for shift in (SHIFT, -SHIFT):
+        for shift in (size, -size):
             bias.assign(original + shift)
             found.append(model(states)[1])
     finally:
@@ -435,7 +482,7 @@ def _graph_outputs(model: Any, states: np.ndarray, spec: Any) -> Any:
 
 
 def _judge_network(records: Records) -> str:
-    for index, case in enumerate(NETWORK_CASES):
+    for index, case in enumerate(_network_cases()):
         _judge_one_network(records, f"net{index}", *case)
     return (
         "agent network: shapes, softmax actor, linear critic, shared layer, works "
@@ -553,10 +600,11 @@ def _judge_linear_critic(
         as_array(values, name="value", shape=(BATCH, 1)) for values in shifted
     )
     up, down = up - base, down - base
-    if not (np.allclose(up, SHIFT, atol=1.0) and np.allclose(down, -SHIFT, atol=1.0)):
+    shift = _critic_shift()
+    if not (np.allclose(up, shift, atol=1.0) and np.allclose(down, -shift, atol=1.0)):
         raise CheckFailed(
             f"{case}: the critic's value looks squashed: moving its output unit's "
-            f"bias by +{SHIFT:g} and -{SHIFT:g} moved the values by "
+            f"bias by +{shift:g} and -{shift:g} moved the values by "
             f"[{up.min():.3g}, {up.max():.3g}] and [{down.min():.3g}, "
             f"{down.max():.3g}], not by exactly that. A value estimates a sum of "
             "future rewards: it can be any real number. Hint: give the critic head a "
@@ -819,7 +867,14 @@ def _returns_mistakes(rewards, gamma, bootstrap) -> list[Mistake]:
 
 
 def _returns_cases() -> list[tuple[Any, float, float]]:
-    """(rewards, gamma, bootstrap) cases; the same on both sides of the sandbox."""
+    """(rewards, gamma, bootstrap) cases; the same on both sides of the sandbox.
+
+    Under a challenge, :func:`_drawn_returns_cases`: the same cases in the same
+    order, with new values.
+    """
+    rng = case_rng("cartpole.returns")
+    if rng is not None:
+        return _drawn_returns_cases(rng)
     rng = np.random.default_rng(1)
     return [
         ([1.0, 1.0, 1.0], 0.9, 0.0),
@@ -835,6 +890,50 @@ def _returns_cases() -> list[tuple[Any, float, float]]:
         # integer returns (np.zeros_like of an int array truncates 2.71 to 2).
         ([1, 1, 1], 0.9, 0.0),
         (np.array([1.0, 0.0, 2.0]), 0.5, 0.0),  # an array works as well as a list
+    ]
+
+
+def _drawn_returns_cases(rng: np.random.Generator) -> list[tuple[Any, float, float]]:
+    """The cases of :func:`_returns_cases`, values drawn from ``rng`` (2 decimals).
+
+    Away from the edge cases, gamma stays in [0.3, 0.99] (never 0 or 1, where
+    forgetting gamma or looking back would give the right returns), rewards are
+    distinct (no list that reads the same reversed) and a bootstrap value is at
+    least 1 away from 0. The integer rewards (1 to 3) come with a gamma in
+    [0.81, 0.97], so that their returns are never whole numbers (truncating them
+    must show).
+    """
+    def gamma(lo: float, hi: float) -> float:
+        return round(float(rng.uniform(lo, hi)), 2)
+
+    def rewards(size: int, lo: float = -3.0, hi: float = 5.0) -> list[float]:
+        while True:
+            drawn = rounded(rng.uniform(lo, hi, size))
+            if len(set(drawn)) == size:
+                return drawn
+
+    def away(lo: float, hi: float) -> float:  # +-[lo, hi]: never near 0
+        return round(float(rng.choice([-1.0, 1.0]) * rng.uniform(lo, hi)), 2)
+
+    def length(lo: int, hi: int) -> int:
+        return int(rng.integers(lo, hi + 1))
+
+    array = rewards(length(3, 4))
+    array[int(rng.integers(len(array)))] = 0.0  # a reward of 0 among them
+    return [
+        ([round(float(rng.uniform(0.5, 3.0)), 2)] * length(3, 5), gamma(0.6, 0.95),
+         0.0),  # constant rewards
+        (rewards(length(4, 6)), gamma(0.3, 0.7), 0.0),
+        ([away(1.0, 9.0)], gamma(0.8, 0.99), 0.0),  # a one-step episode
+        (rewards(length(3, 4)), 0.0, 0.0),  # gamma = 0: returns are the rewards
+        (rewards(length(3, 4)), 1.0, 0.0),  # gamma = 1: plain sums of what follows
+        (rewards(length(2, 3)), gamma(0.4, 0.9), away(1.0, 8.0)),  # cut short
+        ([away(0.5, 3.0)], gamma(0.5, 0.95), round(float(rng.uniform(2.0, 15.0)), 2)),
+        (rounded(rng.normal(size=length(25, 35))), gamma(0.9, 0.99), 0.0),
+        (rounded(rng.normal(size=length(15, 25))), gamma(0.7, 0.9), away(1.0, 5.0)),
+        ([int(r) for r in rng.integers(1, 4, size=length(3, 5))], gamma(0.81, 0.97),
+         0.0),  # integer rewards
+        (np.array(array), gamma(0.3, 0.8), 0.0),  # an array
     ]
 
 
@@ -948,14 +1047,59 @@ def check_discounted_returns(discounted_returns: Callable[..., Any]) -> None:
 # --------------------------------------------------------------------------------------
 # Exercise 3: normalising the returns
 # --------------------------------------------------------------------------------------
+# The returns of 50 rewards of 1 with gamma = 0.99, to 3 decimals, written out: the
+# cases are inputs, never computed by an answer (the probe's kernel has no reference).
+LONG_EPISODE = (
+    39.499, 38.888, 38.271, 37.647, 37.018, 36.381, 35.739, 35.09, 34.434, 33.772,
+    33.103, 32.427, 31.745, 31.055, 30.359, 29.655, 28.945, 28.227, 27.502, 26.77,
+    26.03, 25.283, 24.528, 23.766, 22.996, 22.218, 21.432, 20.639, 19.837, 19.027,
+    18.209, 17.383, 16.549, 15.706, 14.854, 13.994, 13.125, 12.248, 11.362, 10.466,
+    9.562, 8.648, 7.726, 6.793, 5.852, 4.901, 3.94, 2.97, 1.99, 1.0,
+)
+
+
 def _normalise_cases() -> list[list[float]]:
-    rng = np.random.default_rng(2)
-    return [
-        [1.0, 2.0, 3.0],
-        [10.0, 0.0, 0.0, 30.0],
-        list(np.round(rng.normal(5.0, 3.0, size=25), 2)),
-        list(np.round(reference_returns(np.ones(50), 0.99), 3)),
-    ]
+    """The cases of unequal values; under a challenge, new values of the same kind.
+
+    Drawn cases keep a mean at least 1 away from 0 and a standard deviation of at
+    least 2 and 0.2 away from sqrt(len): so that no typical mistake gives the right
+    values or another mistake's (only centring is right when the std is 1, dividing
+    by the variance looks like dividing by sqrt(sum of squares) when std = sqrt(n),
+    by std + 1 when std is the golden ratio).
+    """
+    rng = case_rng("cartpole.normalise")
+    if rng is None:
+        rng = np.random.default_rng(2)
+        return [
+            [1.0, 2.0, 3.0],
+            [10.0, 0.0, 0.0, 30.0],
+            list(np.round(rng.normal(5.0, 3.0, size=25), 2)),
+            list(LONG_EPISODE),
+        ]
+    draws = (
+        lambda: rounded(np.cumsum(rng.uniform([-5.0, 3.0, 3.0], [5.0, 8.0, 8.0]))),
+        lambda: [round(float(rng.uniform(5.0, 20.0)), 2), 0.0, 0.0,
+                 round(float(rng.uniform(20.0, 40.0)), 2)],
+        lambda: rounded(rng.normal(rng.uniform(3.0, 8.0), rng.uniform(3.0, 5.0),
+                                   size=25)),
+        lambda: rounded(np.sort(rng.uniform(rng.uniform(0.5, 3.0),
+                                            rng.uniform(30.0, 60.0), size=50))[::-1]),
+    )
+    cases = []
+    for draw in draws:
+        values = draw()
+        while not _spread_apart(values):
+            values = draw()
+        cases.append(values)
+    return cases
+
+
+def _spread_apart(values: list[float]) -> bool:
+    """Whether a drawn case keeps the typical mistakes apart (see _normalise_cases)."""
+    x = np.asarray(values, np.float64)
+    std = float(x.std())
+    return abs(float(x.mean())) >= 1.0 and std >= 2.0 and abs(
+        std - math.sqrt(x.size)) >= 0.2
 
 
 def _normalise_mistakes(x: np.ndarray) -> list[Mistake]:
@@ -976,6 +1120,21 @@ def _normalise_mistakes(x: np.ndarray) -> list[Mistake]:
 EDGE_VALUES = ([7.0], [100.0] * 5)  # a one-step episode; constant values
 
 
+def _edge_values() -> tuple[list[float], list[float]]:
+    """EDGE_VALUES, or under a challenge one value and 3 to 7 equal ones (not 0).
+
+    The equal values are quarters (0.25 to 100): their mean is exactly each of them
+    in floating point, so their std is exactly 0 (with 2 decimals, the mean of
+    5 x 37.41 can differ in its last bit, and a missing epsilon would not show).
+    """
+    rng = case_rng("cartpole.normalise.edge")
+    if rng is None:
+        return EDGE_VALUES
+    single = round(float(rng.choice([-1.0, 1.0]) * rng.uniform(1.0, 50.0)), 2)
+    equal = float(rng.integers(1, 401)) / 4
+    return [single], [equal] * int(rng.integers(3, 8))
+
+
 NORMALISE_WHY = (
     "A function that overwrites its argument surprises its caller (whoever plots or "
     "sums the raw returns afterwards gets normalised ones): compute a new array, "
@@ -985,7 +1144,7 @@ NORMALISE_WHY = (
 
 def _probe_normalise(probe: Probe, normalise: Callable[..., Any]) -> None:
     calls = [(f"case{i}", values) for i, values in enumerate(_normalise_cases())]
-    calls += [(f"edge{i}", values) for i, values in enumerate(EDGE_VALUES)]
+    calls += [(f"edge{i}", values) for i, values in enumerate(_edge_values())]
     for key, values in calls:
         probe.call_keeping_inputs(key, normalise, {"values": np.array(values)})
 
@@ -1012,11 +1171,12 @@ def _judge_normalise(records: Records) -> str:
         assert_close(result, expected, what="normalised returns",
                      case={"values": values}, hint=hint, atol=1e-4,
                      mistake=mistake.id if mistake else None)
-    for index, values in enumerate(EDGE_VALUES):
+    edges = _edge_values()
+    for index, values in enumerate(edges):
         result = as_array(records[f"edge{index}"], name="normalised returns",
                           shape=(len(values),), dtype_kind=None)
         if len(values) == 1 and np.all(np.isnan(result.astype(np.float64))) and (
-            not _all_nan(records, f"edge{len(EDGE_VALUES) - 1}")
+            not _all_nan(records, f"edge{len(edges) - 1}")
         ):
             raise CheckFailed(
                 f"normalised returns of a one-step episode, values={values}, came "
@@ -1044,7 +1204,7 @@ def _judge_normalise(records: Records) -> str:
         )
         _inputs_unchanged(records, f"edge{index}", {"values": values},
                           {"values": values}, NORMALISE_WHY, "normalise/changes-input")
-    return f"normalise: {len(cases) + len(EDGE_VALUES)} cases passed"
+    return f"normalise: {len(cases) + len(edges)} cases passed"
 
 
 def _all_nan(records: Records, key: str) -> bool:
@@ -1089,6 +1249,11 @@ LOSS_TOLERANCE = {"atol": 1e-4, "rtol": 1e-3}  # float32 arithmetic in TensorFlo
 
 
 def _loss_cases() -> list[dict[str, np.ndarray]]:
+    """The cases of (action_probs, values, actions, returns); under a challenge,
+    :func:`_drawn_loss_cases`."""
+    drawn = case_rng("cartpole.loss")
+    if drawn is not None:
+        return _drawn_loss_cases(drawn)
     rng = np.random.default_rng(3)
 
     def probs(T: int, n: int) -> np.ndarray:
@@ -1114,6 +1279,69 @@ def _loss_cases() -> list[dict[str, np.ndarray]]:
             "values": np.array([3.0, -2.0, 0.5, 4.0, -1.0], np.float32),
             "actions": np.array([2, 0, 1, 1, 2], np.int32),
             "returns": np.array([-1.0, 2.5, 0.4, -0.5, 1.8], np.float32),
+        },
+    ]
+
+
+def _drawn_loss_cases(rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
+    """The three cases of :func:`_loss_cases` with values drawn from ``rng``.
+
+    Numbers have 2 decimals. The first case is built so that no typical mistake
+    gives the right losses or another mistake's, by construction (the judge meets
+    most wrong answers there): every advantage is negative, from -0.9 to -0.55
+    (quadratic Huber, where 2 * squared errors > absolute errors > squared errors);
+    the probability of the action taken is 0.6 to 0.9, all different (so
+    -log p < p, and the probability of the other action is smaller); actions 0 and
+    1 both occur; the values are 0.1 to 0.8, all different and in the same order
+    as -log p (so averaging them changes the actor's loss). The one-step case has an
+    error of 1.1 to 1.8 (where Huber is neither half the squared error nor the
+    absolute error); the last case has three actions, four errors of 1.5 to 4.5 and
+    one below 0.5.
+    """
+    def signs(size: int) -> np.ndarray:
+        return rng.choice([-1.0, 1.0], size=size)
+
+    def simplex(rows: int, n: int) -> np.ndarray:  # rows of n probabilities >= 0.05
+        probs = np.round(0.05 + (1.0 - 0.05 * n) * rng.dirichlet(np.ones(n), rows), 2)
+        probs[:, -1] = np.round(1.0 - probs[:, :-1].sum(axis=1), 2)
+        return probs
+
+    # Case 0: 4 steps, 2 actions.
+    taken = np.sort(rng.choice(np.arange(60, 95, 5), size=4, replace=False)) / 100
+    values = np.sort(rng.choice(np.arange(1, 9), size=4, replace=False)) / 10
+    order = rng.permutation(4)  # the same order for both: comonotone
+    taken, values = taken[::-1][order], values[order]  # low p (high -log p), high v
+    actions = rng.permutation([0, 1, int(rng.integers(2)), int(rng.integers(2))])
+    probs = np.where(actions[:, None] == np.arange(2), taken[:, None],
+                     1.0 - taken[:, None])
+    advantages = -np.round(rng.uniform(0.55, 0.9, size=4), 2)
+    # Case 1: one step.
+    one_value = round(float(signs(1)[0] * rng.uniform(0.2, 0.8)), 2)
+    one_error = round(float(signs(1)[0] * rng.uniform(1.1, 1.8)), 2)
+    # Case 2: 5 steps, 3 actions, large errors but one.
+    errors = signs(5) * rng.uniform(1.5, 4.5, size=5)
+    errors[int(rng.integers(5))] = signs(1)[0] * rng.uniform(0.05, 0.5)
+    last_values = np.round(rng.uniform(-3.0, 4.0, size=5), 2)
+    last_actions = rng.integers(0, 3, size=5)
+    last_actions[int(rng.integers(5))] = int(rng.integers(1, 3))  # not all action 0
+    return [
+        {
+            "action_probs": np.round(probs, 2).astype(np.float32),
+            "values": values.astype(np.float32),
+            "actions": actions.astype(np.int32),
+            "returns": np.round(values + advantages, 2).astype(np.float32),
+        },
+        {
+            "action_probs": simplex(1, 2).astype(np.float32),
+            "values": np.array([one_value], np.float32),
+            "actions": np.array([1], np.int32),
+            "returns": np.array([round(one_value + one_error, 2)], np.float32),
+        },
+        {
+            "action_probs": simplex(5, 3).astype(np.float32),
+            "values": last_values.astype(np.float32),
+            "actions": last_actions.astype(np.int32),
+            "returns": np.round(last_values + errors, 2).astype(np.float32),
         },
     ]
 
@@ -1240,14 +1468,17 @@ def _critic_mistakes(case: dict[str, np.ndarray]) -> list[Mistake]:
 def _judge_loss(records: Records) -> str:
     cases = _loss_cases()
     for index, case in enumerate(cases):
-        _judge_one_loss(records, f"loss{index}", case)
+        _judge_one_loss(records, f"loss{index}", case, cases)
     return (
         f"actor-critic loss: values and gradients right on {len(cases)} cases, "
         "also inside tf.function"
     )
 
 
-def _judge_one_loss(records: Records, key: str, case: dict[str, np.ndarray]) -> None:
+def _judge_one_loss(
+    records: Records, key: str, case: dict[str, np.ndarray],
+    cases: Sequence[dict[str, np.ndarray]] = (),
+) -> None:
     shown = _case_text(case)
     result = records[key]
     if result is None:
@@ -1279,11 +1510,14 @@ def _judge_one_loss(records: Records, key: str, case: dict[str, np.ndarray]) -> 
             "loss/swapped-pair",
         )
     _judge_loss_value(
-        actor, expected_actor, "actor_loss", shown, _actor_mistakes(case),
+        actor, expected_actor, "actor_loss", shown,
+        _consistent_first(records, cases, 0, _actor_mistakes(case), _actor_mistakes),
         "actor_loss = mean over steps of -log(prob of the action taken) * advantage.",
     )
     _judge_loss_value(
-        critic, expected_critic, "critic_loss", shown, _critic_mistakes(case),
+        critic, expected_critic, "critic_loss", shown,
+        _consistent_first(records, cases, 1, _critic_mistakes(case),
+                          _critic_mistakes),
         "critic_loss = keras.losses.Huber()(returns, values).",
     )
     _judge_graph_call(records, key, (expected_actor, expected_critic))
@@ -1305,6 +1539,42 @@ def _judge_one_loss(records: Records, key: str, case: dict[str, np.ndarray]) -> 
             "loss/not-tensors",
         )
     _judge_loss_gradients(records, key, case, shown)
+
+
+def _consistent_first(
+    records: Records, cases: Sequence[dict[str, np.ndarray]], item: int,
+    mistakes: list[Mistake], mistakes_of: Callable[..., list[Mistake]],
+) -> list[Mistake]:
+    """The mistakes, those the results on every case agree with first.
+
+    Two mistakes can give the same loss on one case by a coincidence of its
+    numbers; the results on the other cases tell them apart, so that a message
+    never blames the coincidence.
+
+    Args:
+        records: the probe's records.
+        cases: all the cases (none: the order is left as it is).
+        item: 0 for the actor's loss, 1 for the critic's.
+        mistakes: the mistakes on the case being judged, most specific first.
+        mistakes_of: what gives the mistakes of a case.
+    """
+    def agrees(mistake: Mistake) -> bool:
+        for index, other in enumerate(cases):
+            try:
+                pair = unpack(records[f"loss{index}"], ("actor_loss", "critic_loss"),
+                              function="actor_critic_loss")
+                got = as_array(pair[item], name="loss", shape=())
+            except (CheckFailed, MalformedProbe):
+                continue  # no result on that case: no evidence
+            wrong = {m.id: m.value for m in mistakes_of(other)}[mistake.id]
+            if not np.allclose(got, wrong, **LOSS_TOLERANCE):
+                return False
+        return True
+
+    flags = [agrees(mistake) for mistake in mistakes]
+    return [m for m, ok in zip(mistakes, flags, strict=True) if ok] + [
+        m for m, ok in zip(mistakes, flags, strict=True) if not ok
+    ]
 
 
 def _judge_loss_value(
@@ -1432,15 +1702,26 @@ AFFINE_PAIRS = 16  # pairs of random states (x, y) tried
 AFFINE_TOLERANCE = 1e-3  # relative: float32 rounding stays far below, a ReLU far above
 
 
-def _affine_states(num_inputs: int = CHOICE_INPUTS) -> np.ndarray:
+def _affine_states(
+    num_inputs: int = CHOICE_INPUTS, rng: np.random.Generator | None = None
+) -> np.ndarray:
     """States x, y and their mix, stacked: float32 (3 * AFFINE_PAIRS, num_inputs).
 
     Spread wide (standard deviation 2) so that every ReLU or tanh unit of a fresh
     network works on both sides of its bend somewhere between the pairs.
+
+    Args:
+        num_inputs: the width of a state.
+        rng: where x and y come from (rounded to 2 decimals); None for the fixed
+            states (Exercise 5's, and Exercise 1's without a challenge).
     """
-    rng = np.random.default_rng(5)
-    x = rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, num_inputs))
-    y = rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, num_inputs))
+    if rng is None:
+        rng = np.random.default_rng(5)
+        x = rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, num_inputs))
+        y = rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, num_inputs))
+    else:
+        x = np.round(rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, num_inputs)), 2)
+        y = np.round(rng.normal(0.0, 2.0, size=(AFFINE_PAIRS, num_inputs)), 2)
     mix = AFFINE_MIX * x + (1.0 - AFFINE_MIX) * y
     return np.concatenate([x, y, mix]).astype(np.float32)
 

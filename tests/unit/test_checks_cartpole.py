@@ -4,17 +4,28 @@ with a message that names the mistake and its id, and forged probe data never pa
 
 from __future__ import annotations
 
+import ast
 import functools
+import inspect
 import json
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
-from check_testing import fails, mistake_of, top_level_imports
+from check_testing import (
+    CHALLENGES,
+    fails,
+    graded,
+    mistake_of,
+    replayed,
+    top_level_imports,
+)
 
 from course_utils.checks import cartpole, plain
+from course_utils.checks.challenge import challenged
 from course_utils.checks.core import (
     NOT_DONE,
     CheckFailed,
@@ -22,6 +33,7 @@ from course_utils.checks.core import (
     run_probe,
 )
 from course_utils.checks.plain import MalformedProbe
+from instructor.tools.mutation.catalogue import entries
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
@@ -1358,3 +1370,235 @@ def test_choice_judge_never_trusts_the_data():
 def test_module_does_not_import_tensorflow_at_top():
     top_level = top_level_imports(cartpole)
     assert "tensorflow" not in top_level and "keras" not in top_level
+
+
+# --------------------------------------------------------------------------------------
+# Challenge-response (grading): Exercises 1-4 draw new cases from the grader's
+# challenge; right answers pass, catalogued mistakes keep their id, replays fail.
+# --------------------------------------------------------------------------------------
+MISTAKES_DIR = Path(__file__).resolve().parents[1] / "mutation" / "mistakes"
+CHALLENGE_CHECKS = {  # exercise: (check, right answers, as the tests above use them)
+    1: (cartpole.NETWORK, (RIGHT_NETWORK,)),
+    2: (cartpole.RETURNS, (returns_loop, returns_tf_style, returns_python_floats,
+                           returns_cumsum, returns_matrix)),
+    3: (cartpole.NORMALISE, (normalise_reference,)),
+    4: (cartpole.LOSS, (loss_reference, loss_one_hot, loss_crossentropy,
+                        loss_keras_ops)),
+}
+
+
+def catalogue(exercise: int) -> list:
+    """``pytest.param(answer, id)`` per wrong answer of ch01_ex{exercise}.py."""
+    return [
+        pytest.param(answer, entry.mistake, id=f"ex{exercise}-{entry.name}")
+        for entry, answer in entries(MISTAKES_DIR / f"ch01_ex{exercise}.py")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("check", "answer"),
+    [pytest.param(check, answer, id=f"ex{exercise}-{answer.__name__}")
+     for exercise, (check, answers) in CHALLENGE_CHECKS.items()
+     for answer in answers],
+)
+def test_right_answers_pass_under_every_challenge(check, answer):
+    for challenge in CHALLENGES:
+        assert graded(check, answer, challenge=challenge) == ("passed", None), challenge
+
+
+@pytest.mark.parametrize(
+    ("exercise", "answer", "mistake"),
+    [pytest.param(exercise, *param.values, id=param.id)
+     for exercise in (1, 2, 3, 4) for param in catalogue(exercise)],
+)
+def test_catalogued_mistakes_keep_their_id_under_every_challenge(
+    exercise, answer, mistake
+):
+    """Each wrong answer fails under every challenge, naming its catalogued id.
+
+    An entry the catalogue gives no id to must fail, with any id: e.g. Exercise 1's
+    CartPole sizes written in (``hard_coded_sizes``) fails on its weight count when
+    a drawn case has 4 inputs, and on the call itself when it has not.
+    """
+    check = CHALLENGE_CHECKS[exercise][0]
+    for challenge in CHALLENGES:
+        status, named = graded(check, answer, challenge=challenge)
+        assert status == "failed", challenge
+        if mistake is not None:
+            assert named == mistake, (challenge, named)
+
+
+@pytest.mark.parametrize("exercise", [1, 2, 3, 4])
+def test_a_replayed_payload_never_passes_under_a_challenge(exercise):
+    """A right answer's data recorded on the fixed cases, or under another
+    challenge, is not an answer to this challenge."""
+    check, (answer, *_) = CHALLENGE_CHECKS[exercise]
+    for index, challenge in enumerate(CHALLENGES):
+        other = CHALLENGES[(index + 1) % len(CHALLENGES)]
+        for recorded_under in (None, other):
+            status, _ = replayed(check, answer, recorded_under=recorded_under,
+                                 judged_under=challenge)
+            assert status in ("failed", "malformed"), (recorded_under, challenge)
+
+
+def plain_cases(value):
+    """Cases as comparable plain data (arrays as (dtype, list))."""
+    if isinstance(value, np.ndarray):
+        return (value.dtype.str, value.tolist())
+    if isinstance(value, dict):
+        return {key: plain_cases(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_cases(item) for item in value]
+    return (type(value).__name__, value)
+
+
+def all_cases():
+    """Every case builder's cases of Exercises 1-4, under the challenge in force."""
+    networks = cartpole._network_cases()
+    return plain_cases({
+        "network": networks,
+        "states": [cartpole._network_states(n, i) for i, (n, _, _) in
+                   enumerate(networks)],
+        "affine": [cartpole._network_affine_states(n, i) for i, (n, _, _) in
+                   enumerate(networks)],
+        "shift": cartpole._critic_shift(),
+        "returns": cartpole._returns_cases(),
+        "normalise": cartpole._normalise_cases(),
+        "edge": cartpole._edge_values(),
+        "loss": cartpole._loss_cases(),
+    })
+
+
+def test_cases_under_a_challenge_are_new_and_deterministic():
+    fixed = all_cases()
+    with challenged(None):
+        assert all_cases() == fixed
+    drawn = {}
+    for challenge in CHALLENGES:
+        with challenged(challenge):
+            drawn[challenge] = all_cases()
+        with challenged(challenge):
+            assert all_cases() == drawn[challenge]
+        for name, cases in drawn[challenge].items():
+            assert cases != fixed[name], (challenge, name)
+    for name in fixed:
+        assert len({repr(cases[name]) for cases in drawn.values()}) > 1, name
+    # The fixed cases are the published ones (the notebook's messages unchanged).
+    assert cartpole._network_cases() == cartpole.NETWORK_CASES
+    assert cartpole._critic_shift() == cartpole.SHIFT
+    assert cartpole._edge_values() == cartpole.EDGE_VALUES
+    assert cartpole._normalise_cases()[3] == list(cartpole.LONG_EPISODE)
+
+
+@pytest.mark.parametrize("challenge", CHALLENGES)
+def test_drawn_cases_keep_the_structure_and_edge_cases(challenge):
+    with challenged(challenge):
+        networks = cartpole._network_cases()
+        returns = cartpole._returns_cases()
+        normalise = cartpole._normalise_cases()
+        single, equal = cartpole._edge_values()
+        losses = cartpole._loss_cases()
+    # Exercise 1: two actions, then more; no extra weight of shape (1,); not 128.
+    (inputs0, actions0, hidden0), (inputs1, actions1, hidden1) = networks
+    assert actions0 == 2 and actions1 >= 3
+    assert min(inputs0, inputs1) >= 2 and min(hidden0, hidden1) >= 4
+    assert 128 not in (hidden0, hidden1)
+    # Exercise 2: the same edge cases, in the same order.
+    assert len(returns) == len(cartpole._returns_cases())
+    lengths = [len(rewards) for rewards, _, _ in returns]
+    gammas = [gamma for _, gamma, _ in returns]
+    bootstraps = [bootstrap for _, _, bootstrap in returns]
+    assert len(set(returns[0][0])) == 1  # constant rewards
+    assert lengths[2] == lengths[6] == 1  # one-step episodes
+    assert gammas[3] == 0.0 and gammas[4] == 1.0
+    assert all(0.3 <= g <= 0.99 for i, g in enumerate(gammas) if i not in (3, 4))
+    assert [i for i, b in enumerate(bootstraps) if b != 0.0] == [5, 6, 8]
+    assert all(abs(b) >= 1.0 for b in bootstraps if b != 0.0)
+    assert lengths[7] >= 25 and lengths[8] >= 15
+    assert all(type(r) is int for r in returns[9][0])
+    assert isinstance(returns[10][0], np.ndarray) and 0.0 in returns[10][0]
+    # Exercise 3: a mean away from 0, a spread far from 1 and from sqrt(n).
+    assert [len(values) for values in normalise][1:] == [4, 25, 50]
+    for values in normalise:
+        x = np.asarray(values)
+        assert abs(x.mean()) >= 1.0 and x.std() >= 2.0
+        assert abs(x.std() - np.sqrt(x.size)) >= 0.2
+    assert np.all(np.diff(normalise[3]) <= 0)  # decreasing, like returns
+    assert len(single) == 1 and single[0] != 0.0
+    assert len(equal) >= 3 and len(set(equal)) == 1 and equal[0] != 0.0
+    assert np.std(equal) == 0.0 and np.mean(equal) == equal[0]
+    # Exercise 4: small errors, one step, large errors; probabilities.
+    shapes = [case["action_probs"].shape for case in losses]
+    assert shapes == [(4, 2), (1, 2), (5, 3)]
+    for case in losses:
+        probs = case["action_probs"]
+        assert np.all(probs > 0) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-6)
+        assert case["actions"].dtype == np.int32
+    errors = [np.abs(case["returns"] - case["values"]) for case in losses]
+    assert np.all(errors[0] < 1.0) and np.all(errors[1] > 1.0)
+    assert np.sum(errors[2] > 1.0) == 4 and np.sum(errors[2] < 1.0) == 1
+    assert set(losses[0]["actions"].tolist()) == {0, 1}
+
+
+def probe_reachable(module) -> dict[str, set[str]]:
+    """Per Check of the module, the module-level and imported names its probe
+    reaches (through the bodies of the module's functions and the values of its
+    assignments, transitively; a Check assignment reaches its probe only)."""
+    tree = ast.parse(inspect.getsource(module))
+    bodies: dict[str, list[ast.AST]] = {}
+    probes: dict[str, str] = {}
+    imported = {
+        alias.asname or alias.name
+        for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bodies[node.name] = [node]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value = node.value
+            is_check = (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+                        and value.func.id == "Check")
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    if is_check:
+                        probes[target.id] = value.args[1].id
+                        bodies[target.id] = [value.args[1]]
+                    else:
+                        bodies[target.id] = [value]
+    reached = {}
+    for check, probe in probes.items():
+        seen, todo = set(), [probe]
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for body in bodies.get(name, []):
+                todo += [n.id for n in ast.walk(body) if isinstance(n, ast.Name)]
+        reached[check] = seen & (set(bodies) | imported)
+    return reached
+
+
+def test_probes_and_case_builders_reach_no_reference_judge_or_mistake():
+    """The grader's kernel gets a probe-only view of the package (references,
+    judges and mistake builders stubbed): no probe may need them, and none of what
+    a probe reaches computes an answer."""
+    reached = probe_reachable(cartpole)
+    assert set(reached) >= {"NETWORK", "RETURNS", "NORMALISE", "LOSS"}
+    builders = {
+        "NETWORK": {"_network_cases", "_network_states", "_critic_shift",
+                    "_network_affine_states", "_affine_states"},
+        "RETURNS": {"_returns_cases", "_drawn_returns_cases"},
+        "NORMALISE": {"_normalise_cases", "_edge_values", "LONG_EPISODE"},
+        "LOSS": {"_loss_cases", "_drawn_loss_cases"},
+    }
+    for check, names in reached.items():
+        assert builders.get(check, set()) <= names, check
+        forbidden = sorted(
+            name for name in names
+            if name.startswith("reference_") or "judge" in name.lower()
+            or "mistake" in name.lower() or name in {"recognise", "episodes_to_solve"}
+        )
+        assert not forbidden, (check, forbidden)
