@@ -85,6 +85,9 @@ class Outcome:
         detail: a message for "crash".
         peak_mb: the highest memory seen, in MB.
         seconds: wall-clock time.
+        messages: the worker's count of the kernel's messages, in bytes: "iopub"
+            (all received), "comm" (widget state and comm messages kept) and
+            "dropped" (over the worker's budget); empty if it stopped early.
     """
 
     results: dict[int, dict] = field(default_factory=dict)
@@ -93,6 +96,7 @@ class Outcome:
     detail: str = ""
     peak_mb: float = 0.0
     seconds: float = 0.0
+    messages: dict[str, int] = field(default_factory=dict)
 
 
 def package_root() -> Path:
@@ -239,6 +243,9 @@ def outcome_from(events: list[dict], ended: str, peak: float) -> Outcome:
             outcome.end = kind
         elif kind == "crash":
             outcome.end, outcome.detail = "crash", event.get("message", "")
+        elif kind == "messages":
+            outcome.messages = {key: value for key, value in event.items()
+                                if key != "event" and isinstance(value, int)}
     if ended in ("timeout", "memory", "cancelled"):
         outcome.end = ended
     elif outcome.end == "finished" and not any(

@@ -99,6 +99,10 @@ ADDRESS_HEADROOM = 2 * 2**30
 MESSAGE_LIMIT = 16 * 2**20
 # The socket folder: the kernel's connection file and its 5 sockets need a few kB.
 SOCKET_FOLDER_BYTES = 16 * 2**20
+# Messages the worker's ZMQ sockets queue before reading them (ZMQ's default, 1,000,
+# would let a flooding kernel park up to 1,000 * MESSAGE_LIMIT in the worker); when
+# the queue is full the kernel's side holds or drops them, in the sandbox's memory.
+RECEIVE_QUEUE = 16
 # Without root, the socket folder goes in one of these if it is a tmpfs (in memory,
 # counted against the writer's cgroup; systemd's per-user folder has a size limit).
 SOCKET_BASES = ("XDG_RUNTIME_DIR", "/dev/shm")
@@ -944,8 +948,10 @@ def kernel_manager_class(spec: dict) -> type:
 
         def client(self, **kwargs):
             found = super().client(**kwargs)
-            # Sockets made from now on (the channels) drop larger messages.
+            # Sockets made from now on (the channels) drop larger messages and queue
+            # few of them.
             found.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
+            found.context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
             return found
 
         @property

@@ -267,7 +267,12 @@ def run_job(job_path: Path) -> int:
     events = Events(Path(job["events"]))
     try:
         notebook = nbformat.read(job["notebook"], as_version=4)
-        run_cells(make_client(notebook, job), notebook, events)
+        client = make_client(notebook, job)
+        try:
+            run_cells(client, notebook, events)
+        finally:
+            events.write("messages", iopub=client.iopub_bytes, comm=client.comm_bytes,
+                         dropped=client.dropped_bytes)
     except Exception as error:  # report whatever stopped the run, then exit
         lines = str(error).strip().splitlines()
         message = f"{type(error).__name__}: {lines[0] if lines else ''}"
