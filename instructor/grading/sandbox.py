@@ -23,7 +23,8 @@ What the sandbox gives the kernel (``bwrap`` options, see ``base_options``):
   virtual environment, and the ``course_utils`` folder an editable install points to);
 - writable: a private HOME (``/home/student``) holding the working folder (the
   kernel's current folder), a private ``/tmp`` and ``/dev/shm``, all in memory (tmpfs,
-  counted in the memory cap, gone with the sandbox), and the socket folder;
+  counted in the memory cap, gone with the sandbox), and the socket folder (a 16 MB
+  tmpfs, see ``SOCKET_FOLDER_BYTES``);
 - no network (only a loopback of its own), its own PID, IPC, UTS, cgroup and user
   namespaces (no further user namespaces), a new session, no capabilities, an
   environment built from scratch, ``/proc/sys`` read-only; it dies with the worker.

@@ -116,7 +116,7 @@ def test_kernel_sees_no_network_no_grader_files_and_cannot_write(limits, places)
                   Path("/usr/evil"), Path(sys.prefix) / "bin" / "evil",
                   Path("/evil")]
     # Opened for appending, never written: the host's kernel settings, which the
-    # host's root owns (and the sandbox's uid 0 is that root, without capabilities).
+    # host's root owns (the sandbox's uid 0 is nobody's as root, else the grader's).
     sysctls = ["/proc/sys/kernel/core_pattern", "/proc/sys/kernel/modprobe",
                "/proc/sys/vm/drop_caches", "/proc/sys/kernel/hostname"]
     host_startup = Path.home() / ".ipython/profile_default/startup/99-evil.py"

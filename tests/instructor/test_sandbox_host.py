@@ -291,3 +291,15 @@ def test_a_comm_flood_leaves_the_worker_bounded(limits, private_temp):
     print(f"worker peak RSS {peak['rss'] / 2**20:.0f} MB, sandbox peak "
           f"{outcome.peak_mb} MB, {outcome.seconds} s, messages {outcome.messages}")
     assert 0 < peak["rss"] < 200 * 2**20, peak  # 76 MB measured
+
+
+def test_without_root_the_socket_folders_go_in_a_tmpfs(tmp_path, monkeypatch):
+    assert sandbox.filesystem_type("/proc/self") == "proc"
+    monkeypatch.setattr(sandbox.os, "getuid", lambda: 1000)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # on disk here: skipped
+    if sandbox.filesystem_type(str(tmp_path)) != "tmpfs" and os.path.isdir("/dev/shm") \
+            and sandbox.filesystem_type("/dev/shm") == "tmpfs":
+        assert sandbox.socket_base() == os.path.realpath("/dev/shm")
+    monkeypatch.setattr(sandbox, "SOCKET_BASES", ("/proc",))
+    with pytest.raises(sandbox.SandboxUnavailable, match="tmpfs"):
+        sandbox.socket_base()
