@@ -18,6 +18,12 @@ SOLUTION_TAG = "solution"
 # Cells with this tag are instrumentation for tests and benchmarks (recording results,
 # asserting targets): nbval runs them; the student version and the lesson omit them.
 INSTRUMENTATION_TAG = "instrumentation"
+# Cells with these tags teach by showing (training runs, curves, animations, widgets,
+# comparisons): no check reads what they make, so the grader leaves them out when a
+# submission holds them unchanged (instructor/grading/skipping.py).
+TRAINING_TAG = "training"
+DEMONSTRATION_TAG = "demonstration"
+SKIPPED_IN_GRADING_TAGS = frozenset({TRAINING_TAG, DEMONSTRATION_TAG})
 EXERCISE_HEADING = re.compile(
     r"^#+\s*Exercise\s+(\d+[a-z]?)\s*[:.\-–]\s*(.+?)\s*$", re.M
 )

@@ -147,7 +147,7 @@ print(f"after one push:    {state}, reward={reward}, {terminated=}, {truncated=}
 # array of pixels), which needs no screen, so it works in Colab, Binder and on a
 # server alike.
 
-# %%
+# %% tags=["demonstration"]
 screen = cu.make_env(ENV_ID, SEED, render_mode="rgb_array")
 cu.show_frame(screen.render(), title="CartPole-v1, first state")
 
@@ -158,7 +158,7 @@ cu.show_frame(screen.render(), title="CartPole-v1, first state")
 # action. The simplest player ignores the observation and picks at random. Here is
 # one of its episodes:
 
-# %%
+# %% tags=["demonstration"]
 random_episode = cu.play_episode(screen, seed=SEED, render=True, verbose=True)
 cu.animate(random_episode, title="random player")
 
@@ -171,7 +171,7 @@ cu.animate(random_episode, title="random player")
 # every push). It is harder than it looks: the pole's lean only shows after a few
 # pushes, so you have to act early.
 
-# %%
+# %% tags=["demonstration"]
 cu.cartpole_widget(seed=SEED)
 
 # %% [markdown]
@@ -369,7 +369,7 @@ checks.check_normalise(normalise)
 # In the second, all returns equal 100: after normalisation they are all zero, since
 # no step did better than another (section 7 comes back to this).
 
-# %%
+# %% tags=["demonstration"]
 fallen = discounted_returns(np.ones(60), GAMMA)
 balanced = discounted_returns(np.ones(500), GAMMA, bootstrap=1 / (1 - GAMMA))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
@@ -417,7 +417,7 @@ plt.show()
 # the critic, towards values that make the advantage large, the opposite of what the
 # critic's own loss wants. `tf.stop_gradient` cuts that path.
 
-# %%
+# %% tags=["demonstration"]
 errors = np.linspace(-4, 4, 161, dtype=np.float32)
 huber_per_step = keras.losses.Huber(reduction=None)
 fig, ax = plt.subplots(figsize=(5, 3))
@@ -793,7 +793,7 @@ def train(
 # the mean of the last 100 (of all episodes so far, before the 100th), the dashed one
 # the target.
 
-# %%
+# %% tags=["training"]
 baseline = train(
     model,
     env_id=ENV_ID,
@@ -833,14 +833,14 @@ assert baseline["solved"], "training did not reach the threshold"
 # The agent is the actor: observation in, action probabilities out. Here is one of its
 # episodes (a subsample of its frames), then its score over 20 new seeded episodes.
 
-# %%
+# %% tags=["demonstration"]
 trained_policy = numpy_policy(model)
 trained_episode = cu.play_episode(
     screen, trained_policy, seed=SEED + 1, rng=rng, render=True, verbose=True
 )
 cu.animate(trained_episode, title="trained agent")
 
-# %%
+# %% tags=["demonstration"]
 evaluation = cu.evaluate(env, trained_policy, n_episodes=EVAL_EPISODES, seed=SEED + 100)
 print(evaluation)
 
@@ -975,7 +975,7 @@ for name, build in MY_NETWORKS.items():
 # one line per seed); right, how many episodes each run needed (a dot per seed, a
 # cross for a run that never solved) and the network's median (a bar).
 
-# %%
+# %% tags=["demonstration"]
 compared = {name: experiment[name] for name in NETWORKS}
 for name, runs in compared.items():
     per_seed = ", ".join(

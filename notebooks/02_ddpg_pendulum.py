@@ -143,7 +143,7 @@ print("episode length:   ", env.spec.max_episode_steps, "steps")
 # A good controller scores about -150 per episode (the swing-up itself costs a
 # little); a random one about -1,200. Here is a start state:
 
-# %%
+# %% tags=["demonstration"]
 first_frame = env.render()
 cu.show_frame(first_frame, title="Pendulum-v1: a random start")
 
@@ -152,7 +152,7 @@ cu.show_frame(first_frame, title="Pendulum-v1: a random start")
 #
 # Before learning anything, let a player pick random torques for a whole episode.
 
-# %%
+# %% tags=["demonstration"]
 random_episode = cu.play_episode(env, seed=SEED, render=True)
 print(
     f"random player: total reward {random_episode.total_reward:.0f} over "
@@ -167,7 +167,7 @@ cu.animate(random_episode.frames, title="random torques")
 # Try the swing-up yourself: set a torque with the slider and step the pendulum. You
 # will soon discover the trick the agent has to find: push *with* the swing.
 
-# %%
+# %% tags=["demonstration"]
 cu.pendulum_widget(seed=SEED)
 
 # %% [markdown]
@@ -285,7 +285,7 @@ class OUNoise:
 # next few.
 
 
-# %%
+# %% tags=["demonstration"]
 def noise_demo(steps, rng):
     """Two noise tracks of the same stationary spread: (OU, Gaussian)."""
     ou = OUNoise(1, rng)
@@ -441,7 +441,7 @@ critic.summary()
 # networks change. Both give the same torque:
 
 
-# %%
+# %% tags=["demonstration"]
 def numpy_actor(weights, state):
     """The actor's forward pass in NumPy: state (3,) -> torque (1,)."""
     w1, b1, w2, b2, w3, b3 = weights
@@ -696,7 +696,7 @@ def make_update_step(
 # change did on our machine: the benchmark also trains the same seeds without it.
 
 
-# %%
+# %% tags=["training"]
 def train(
     env,
     actor,
@@ -794,7 +794,7 @@ update_step = make_update_step(
 train_env = cu.make_env(ENV_ID, seed=SEED)
 run = train(train_env, actor, update_step, rng)
 
-# %%
+# %% tags=["training"]
 if run["solved"]:
     print(
         f"the {WINDOW}-episode average reached {GOAL:.0f} at episode "
@@ -821,7 +821,7 @@ print(
 # matching observation.
 
 
-# %%
+# %% tags=["demonstration"]
 class FixedStart(gymnasium.Wrapper):
     """Pendulum that starts every episode from one given state (angle, speed)."""
 
@@ -865,7 +865,7 @@ cu.animate(hanging.frames, title="the trained actor, from hanging down")
 # of them can land some 20 above or below that: scoring every agent on the same 20
 # keeps the comparison fair. The course's target on them is `EVAL_TARGET`.
 
-# %%
+# %% tags=["demonstration"]
 evaluation = cu.evaluate(
     env, greedy_player, n_episodes=EVAL_EPISODES, seed=EVAL_SEED
 )
@@ -907,7 +907,7 @@ assert evaluation.mean >= EVAL_TARGET, f"evaluation {evaluation.mean:.1f}"
 # the training average sits below the noise-free evaluation. The line under the plot
 # gives your run's figures.
 
-# %%
+# %% tags=["demonstration"]
 fig, ax = plt.subplots(figsize=(8, 4))
 ax.axvspan(0.5, WARMUP_EPISODES + 0.5, color="gray", alpha=0.15, label="random torques")
 ax.plot(range(1, EPISODES + 1), run["rewards"], alpha=0.5, label="single episode")

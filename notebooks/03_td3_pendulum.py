@@ -495,7 +495,7 @@ def train(
 #
 # Train DDPG for 50 episodes, as in chapter 02, measuring its critic along the way.
 
-# %%
+# %% tags=["training"]
 measure_env = cu.make_env(ENV_ID, seed=SEED, max_episode_steps=ROLLOUT_STEPS)
 ddpg_actor, ddpg_critic, ddpg_step = make_ddpg(env)
 ddpg = train(
@@ -516,7 +516,7 @@ print(
 # the critic values above 0: values no policy can reach.
 
 
-# %%
+# %% tags=["demonstration"]
 def bias_limits(*runs):
     """Vertical limits that show every measurement of the runs (symlog axis)."""
     values = [m[key] for run in runs for m in run["bias"] for key in ("q", "g")]
@@ -613,7 +613,7 @@ print(describe_bias("DDPG", ddpg))
 # experiment, repeated 20,000 times: 10 actions, all truly worth 0, and a critic whose
 # errors are standard normal.
 
-# %%
+# %% tags=["demonstration"]
 demo_rng = np.random.default_rng(SEED)
 errors_1 = demo_rng.standard_normal((20_000, 10))  # critic 1's estimates, 10 actions
 errors_2 = demo_rng.standard_normal((20_000, 10))  # critic 2's, independent errors
@@ -883,7 +883,7 @@ def make_td3(env):
 # actor and the first critic even start from the same weights), the same
 # measurements. We measure the first critic, the one the actor climbs.
 
-# %%
+# %% tags=["training"]
 rng = cu.seed_everything(SEED)  # TD3 starts from the seed DDPG started from
 td3_actor, td3_critic, td3_step = make_td3(env)
 run = train(
@@ -891,7 +891,7 @@ run = train(
     title="TD3 on Pendulum-v1",
 )
 
-# %%
+# %% tags=["training"]
 if run["solved"]:
     print(
         f"the {WINDOW}-episode average reached {GOAL:.0f} at episode "
@@ -908,7 +908,7 @@ print(
 # %% [markdown]
 # The trained actor, without noise, on chapter 02's 20 evaluation start states:
 
-# %%
+# %% tags=["demonstration"]
 td3_weights = td3_actor.get_weights()
 
 
@@ -951,7 +951,7 @@ assert evaluation.mean >= EVAL_TARGET, f"evaluation {evaluation.mean:.1f}"
 #
 # The same measurements, the same start states, for both agents of this seed.
 
-# %%
+# %% tags=["demonstration"]
 fig, axes = plt.subplots(1, 3, figsize=(16, 4), width_ratios=(2, 2, 1.3))
 limits = bias_limits(ddpg, run)
 plot_bias(axes[0], ddpg, f"DDPG's critic, seed {SEED}", limits)
@@ -982,7 +982,7 @@ print(describe_bias("TD3", run))
 # the end. Each run prints a line when it is done: the six runs take a few minutes.
 
 
-# %%
+# %% tags=["training"]
 def compare(name, make, seed):
     """Train one algorithm (``make``: make_ddpg or make_td3) on one seed for
     COMPARE_EPISODES episodes; return its summary (a dict)."""
@@ -1026,7 +1026,7 @@ for name, results in comparison.items():
         )
 
 
-# %%
+# %% tags=["training"]
 def medians(results):
     """Median crossing episode (None if no run crossed), evaluation, |error|."""
     crossings = [r["solved_at"] for r in results if r["solved_at"] is not None]
@@ -1118,7 +1118,7 @@ else:
 # Here is one short training episode (999 steps), then one episode of the greedy actor;
 # making it learn is yours to try (more noise, longer runs).
 
-# %%
+# %% tags=["training"]
 next_env = cu.make_env(NEXT_ENV_ID, seed=SEED)
 next_actor, next_critic, next_step = make_td3(next_env)
 first_try = train(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from instructor.grading.reading import InvalidNotebook, read_path
+from instructor.grading.skipping import skippable_sources
 from instructor.tools.student import BEGIN, END, strip_solution
 
 # Patterns applied to a student's text are linear in its length (issue 21): each
@@ -26,6 +27,8 @@ from instructor.tools.student import BEGIN, END, strip_solution
 DEFINITION = re.compile(r"^(?:async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)", re.M)
 CALL = re.compile(r"([A-Za-z_][\w.]*)(\s*\()?")
 WORD = re.compile(r"[a-z0-9]+")
+# A longer cell is not parsed for its imports (ast costs ~0.5 s per 100,000).
+MAX_PARSE = 100_000
 HEADING_START = re.compile(r"#+[^\S\n]*Exercise[^\S\n]+(\d+[a-z]?)[^\S\n]*[:.\-\u2013]")
 # Where a probe cell takes its submission's challenge (see ``with_challenge``).
 CHALLENGE_SLOT = "__course_challenge__"
@@ -76,11 +79,16 @@ class Exercise:
 
 @dataclass(frozen=True)
 class CourseNotebook:
-    """A course notebook: its file stem, its title and its exercises in order."""
+    """A course notebook: its file stem, its title and its exercises in order.
+
+    ``skippable`` holds the code (``skipping.code_key``) of the course cells that
+    grading leaves out when a submission holds them unchanged (``skipping``).
+    """
 
     name: str
     title: str
     exercises: tuple[Exercise, ...]
+    skippable: frozenset[str] = frozenset()
 
 
 def read_notebook(path: Path):
@@ -149,10 +157,12 @@ def check_calls(source: str) -> frozenset[str]:
     A call counts when its dotted name contains "check" (``cu.checks.cartpole.returns``,
     ``check_double``); the name kept is its last component.
     """
+    if "check" not in source.lower():
+        return frozenset()
     return frozenset(
-        dotted.rsplit(".", 1)[-1]
-        for dotted, called in CALL.findall(source)
-        if called and "check" in dotted.lower()
+        found.group(1).rsplit(".", 1)[-1]
+        for found in CALL.finditer(source)
+        if found.group(2) and "check" in found.group(1).lower()
     )
 
 
@@ -218,10 +228,13 @@ def module_aliases(cells) -> dict[str, str]:
     """
     aliases: dict[str, str] = {}
     for cell in cells:
-        if cell.get("cell_type") != "code":
+        source = source_of(cell)
+        if cell.get("cell_type") != "code" or "import" not in source or len(
+            source
+        ) > MAX_PARSE:
             continue
         try:
-            tree = ast.parse(source_of(cell))
+            tree = ast.parse(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # ValueError: a null byte; RecursionError: nested too deeply
         for node in tree.body:
@@ -383,7 +396,8 @@ def course_notebook(notebook, name: str) -> CourseNotebook:
         exercise = build_exercise(heading, cells, name, aliases)
         if exercise is not None:
             exercises.append(exercise)
-    return CourseNotebook(name, notebook_title(notebook.cells), tuple(exercises))
+    return CourseNotebook(name, notebook_title(notebook.cells), tuple(exercises),
+                          skippable_sources(notebook.cells))
 
 
 def load_course(folder: Path) -> list[CourseNotebook]:

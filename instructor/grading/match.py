@@ -27,6 +27,7 @@ from instructor.grading.course import (
     source_of,
     with_challenge,
 )
+from instructor.grading.skipping import leave_out
 from instructor.grading.worker import GRADING_KEY
 
 
@@ -131,10 +132,40 @@ def recognise(cells, filename: str, course: list[CourseNotebook]):
     return best if best_score > 0 else None
 
 
-def heading_index(cells, number: str) -> int | None:
+class Cells:
+    """A submission's cells with what ``locate`` asks of each, worked out once.
+
+    Locating asks the same questions of every code cell for every exercise; each
+    answer is computed at most once per cell, so locating costs the notebook's
+    length times a few passes, whatever the number of exercises.
+    """
+
+    def __init__(self, cells) -> None:
+        self.cells = cells
+        self.sources = [source_of(cell) for cell in cells]
+        self.headings = [exercise_heading(cell) for cell in cells]
+        self.cache: dict[tuple[str, int], object] = {}
+
+    def answer(self, what: str, index: int, compute):
+        """``compute(source)`` for one cell, cached under ``what``."""
+        key = (what, index)
+        if key not in self.cache:
+            self.cache[key] = compute(self.sources[index])
+        return self.cache[key]
+
+    def names(self, index: int) -> frozenset[str]:
+        return self.answer("names", index, defined_names)
+
+    def calls(self, index: int) -> frozenset[str]:
+        return self.answer("calls", index, check_calls)
+
+    def key(self, index: int) -> str:
+        return self.answer("key", index, code_key)
+
+
+def heading_index(cells: Cells, number: str) -> int | None:
     """Index of the markdown cell with the heading of exercise ``number``, if any."""
-    for index, cell in enumerate(cells):
-        heading = exercise_heading(cell)
+    for index, heading in enumerate(cells.headings):
         if heading is not None and heading[0] == number:
             return index
     return None
@@ -173,51 +204,45 @@ def has_stub(source: str, number: str) -> bool:
     return False
 
 
-def is_a_check(source: str, course: CourseNotebook) -> bool:
-    """Whether code is (or calls) one of the course's checks."""
+def is_a_check(cells: Cells, index: int, course: CourseNotebook) -> bool:
+    """Whether a code cell is (or calls) one of the course's checks."""
     return any(
-        exercise.check_calls & check_calls(source)
-        or code_key(source) == code_key(exercise.check)
+        exercise.check_calls & cells.calls(index)
+        or cells.key(index) == code_key(exercise.check)
         for exercise in course.exercises
     )
 
 
-def find_exercise_cell(cells, exercise, course, free: list[int]) -> int | None:
+def find_exercise_cell(cells: Cells, exercise, course, free: list[int]) -> int | None:
     """Locate the student's cell for an exercise among the unclaimed code cells."""
     heading = heading_index(cells, exercise.number)
-    sources = {index: source_of(cells[index]) for index in free}
-    by_names = [i for i in free if exercise.names & defined_names(sources[i])]
     if exercise.names:
+        by_names = [i for i in free if exercise.names & cells.names(i)]
         return closest(by_names, heading)
-    by_stub = [i for i in free if has_stub(sources[i], exercise.number)]
+    by_stub = [i for i in free if cells.answer(
+        f"stub {exercise.number}", i, lambda text: has_stub(text, exercise.number))]
     if by_stub or heading is None:
         return closest(by_stub, heading)
-    following = [
-        i for i in free if i > heading and not is_a_check(sources[i], course)
-    ]
-    next_heading = [
-        i
-        for i, cell in enumerate(cells)
-        if i > heading and exercise_heading(cell) is not None
-    ]
-    end = next_heading[0] if next_heading else len(cells)
-    return following[0] if following and following[0] < end else None
+    end = next((i for i in range(heading + 1, len(cells.cells))
+                if cells.headings[i] is not None), len(cells.cells))
+    # The first unclaimed code cell under the heading that is not a check.
+    return next((i for i in free if heading < i < end
+                 and not is_a_check(cells, i, course)), None)
 
 
-def find_check_cell(cells, exercise, anchor: int | None, free: list[int]):
+def find_check_cell(cells: Cells, exercise, anchor: int | None, free: list[int]):
     """Locate the check cell of an exercise among the unclaimed code cells."""
-    sources = {index: source_of(cells[index]) for index in free}
     if exercise.check_calls:
-        calling = [i for i in free if exercise.check_calls & check_calls(sources[i])]
+        calling = [i for i in free if exercise.check_calls & cells.calls(i)]
         return closest(calling, anchor)
-    same = [i for i in free if code_key(sources[i]) == code_key(exercise.check)]
+    check_key = code_key(exercise.check)
+    same = [i for i in free if cells.key(i) == check_key]
     if same or anchor is None:
         return closest(same, anchor)
     following = [i for i in free if i > anchor]
     if not following:
         return None
-    return following[0] if similar(code_key(sources[following[0]]),
-                                   code_key(exercise.check)) else None
+    return following[0] if similar(cells.key(following[0]), check_key) else None
 
 
 def similar(text: str, check: str, threshold: float = 0.6) -> bool:
@@ -244,17 +269,17 @@ def locate(cells, course: CourseNotebook) -> dict[str, Located]:
     Returns:
         Per exercise number, a ``Located`` (indices None for deleted cells).
     """
+    known = Cells(cells)
     free = [i for i, cell in enumerate(cells) if cell.get("cell_type") == "code"]
     located: dict[str, Located] = {}
     for exercise in course.exercises:
         where = Located()
-        where.exercise_cell = find_exercise_cell(cells, exercise, course, free)
+        where.exercise_cell = find_exercise_cell(known, exercise, course, free)
         if where.exercise_cell is not None:
             free.remove(where.exercise_cell)
-            where.stub_left = has_stub(
-                source_of(cells[where.exercise_cell]), exercise.number
-            )
-        where.check_cell = find_check_cell(cells, exercise, where.exercise_cell, free)
+            where.stub_left = has_stub(known.sources[where.exercise_cell],
+                                       exercise.number)
+        where.check_cell = find_check_cell(known, exercise, where.exercise_cell, free)
         if where.check_cell is not None:
             free.remove(where.check_cell)
         located[exercise.number] = where
@@ -312,5 +337,11 @@ def prepare(cells, course: CourseNotebook, challenges: dict[str, int] | None = N
                 # Run by the kernel's own handler, not as a cell (worker.py).
                 tag["request"] = request_with_challenge(exercise.request, challenge)
             check.metadata[GRADING_KEY] = tag
+    # Course cells no judge needs (training, demonstrations), left as the course
+    # wrote them, are not run; the exercise and check cells always are.
+    protected = {index for where in located.values()
+                 for index in (where.exercise_cell, where.check_cell)
+                 if index is not None}
+    leave_out(notebook, course.skippable, protected)
     return Plan(course=course, notebook=notebook, located=located)
 

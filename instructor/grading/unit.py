@@ -131,7 +131,8 @@ def course_fingerprint(course) -> str:
     described = [
         [notebook.name, notebook.title,
          [[e.number, e.title, list(e.cells), e.check, e.probe,
-           list(e.check_target or ())] for e in notebook.exercises]]
+           list(e.check_target or ()), e.request] for e in notebook.exercises],
+         sorted(notebook.skippable)]
         for notebook in course
     ]
     text = json.dumps(described, sort_keys=True, ensure_ascii=True)

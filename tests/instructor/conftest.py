@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-KERNEL_FIXTURES = {"graded", "attacked"}
+KERNEL_FIXTURES = {"graded", "attacked", "edited_demo"}
 
 
 def pytest_collection_modifyitems(items):
