@@ -6,7 +6,9 @@ Usage::
         [--cell-timeout S] [--timeout S] [--memory-mb M] [--course DIR] [--no-sandbox]
         [--scheduler ADDRESS] [--verdicts DIR [--key-file KEY]] [--quiet]
 
-SUBMISSIONS are ``.ipynb`` files or folders searched for them. Each submission is
+SUBMISSIONS are files or folders searched for them: every file gets a row (a notebook,
+a jupytext ``.py``, each notebook inside a ``.zip``; anything else ``invalid``, saying
+what to hand in instead). Each submission is
 recognised as one of the course's notebooks, run top to bottom in a fresh kernel in a
 temporary folder (the submission itself is only read), with the course's own check
 after each exercise, within a time limit per cell, a time limit per notebook and a
@@ -46,6 +48,7 @@ from instructor.grading import skip_slow_imports
 from instructor.grading.course import CourseError, InvalidNotebook
 
 REQUIRED = ("nbformat", "nbclient", "psutil")
+DEFAULT_MAX_BYTES = 50 * 2**20  # --max-size-mb's default
 SKIPPED_FOLDERS = {".ipynb_checkpoints", "__pycache__", ".git"}
 
 
@@ -71,16 +74,25 @@ class Submission(NamedTuple):
         root: the submissions folder it was found in (the file's own folder when
             the file was named directly): no link is followed out of it.
         relative: its path inside ``root``.
+        member: for a notebook inside a ``.zip`` (``relative``), its path in the
+            archive (the report names it ``archive.zip/member``); else None.
     """
 
     name: str
     root: Path
     relative: Path
+    member: str | None = None
 
     @property
     def path(self) -> Path:
         """``root / relative``, as found (links not resolved)."""
         return self.root / self.relative
+
+    @property
+    def filename(self) -> str:
+        """The submitted file's own name (a zip member's, for one in a ``.zip``):
+        recognition reads the course's notebook name in it."""
+        return Path(self.member).name if self.member else self.relative.name
 
 
 def default_course() -> Path:
@@ -99,12 +111,15 @@ def hidden(name: str) -> bool:
 
 
 def notebooks_in(folder: Path) -> list[Path]:
-    """The ``.ipynb`` files under a folder, as paths inside it, sorted.
+    """The files under a folder, as paths inside it, sorted: each is a hand-in.
 
-    Hidden folders and checkpoints are skipped. Links are listed, never followed
-    while searching: a link to a folder outside ``folder`` is listed itself (its
-    report row then says where it leads), one inside is skipped (its files are
-    found where they are), so nothing outside the folder is searched.
+    Every file counts, whatever its kind (``reading.KINDS`` says what is graded,
+    and why the others are not): nothing handed in vanishes from the report.
+    Hidden files and folders, checkpoints and caches are skipped. Links are
+    listed, never followed while searching: a link to a folder outside ``folder``
+    is listed itself (its report row then says where it leads), one inside is
+    skipped (its files are found where they are), so nothing outside the folder is
+    searched.
     """
     found = []
     real_root = os.path.realpath(folder)
@@ -121,41 +136,70 @@ def notebooks_in(folder: Path) -> list[Path]:
                 continue
             kept.append(name)
         folders[:] = kept
-        found += [here / name for name in files
-                  if name.endswith(".ipynb") and not hidden(name)]
+        found += [here / name for name in files if not hidden(name)]
     return sorted(found)
 
 
-def find_submissions(arguments: list[str]) -> list[Submission]:
-    """The submissions named on the command line.
+def expand(submission: Submission, max_bytes: int) -> list[Submission]:
+    """A ``.zip`` hand-in as the notebooks it holds, one submission each
+    (``archive.zip/inner.ipynb``); any other hand-in, or an archive that cannot be
+    unpacked (its row then says why), as itself."""
+    from instructor.grading.reading import kind_of, zip_contents
+
+    if kind_of(submission.relative.name) != "zip":
+        return [submission]
+    try:
+        members = zip_contents(submission.root, submission.relative, max_bytes)
+    except InvalidNotebook:
+        return [submission]
+    return [submission._replace(name=f"{submission.name}/{member}", member=member)
+            for member in members]
+
+
+def find_submissions(arguments: list[str],
+                     max_bytes: int = DEFAULT_MAX_BYTES) -> list[Submission]:
+    """The submissions named on the command line: one per file handed in, and one
+    per notebook inside a ``.zip``.
 
     Args:
         arguments: files and folders as typed.
+        max_bytes: the size limit (a ``.zip`` larger is not opened, and is one
+            invalid submission).
 
     Returns:
         ``Submission``s in order, without duplicates (two paths to one file count
-        once); a folder's notebooks are named by their path inside the folder.
+        once); a folder's files are named by their path inside the folder.
 
     Raises:
-        UsageError: a path does not exist, or no notebook was found.
+        UsageError: a path does not exist, or no file was found.
     """
     found: dict[str, Submission] = {}
+    seen: set[str] = set()
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
-            for relative in notebooks_in(path):
-                submission = Submission(str(relative), path, relative)
-                found.setdefault(os.path.realpath(path / relative), submission)
+            listed = [(os.path.realpath(path / relative),
+                       Submission(str(relative), path, relative))
+                      for relative in notebooks_in(path)]
         elif path.is_file() or path.is_symlink():
-            submission = Submission(argument, path.parent, Path(path.name))
-            found.setdefault(os.path.realpath(path), submission)
+            listed = [(os.path.realpath(path),
+                       Submission(argument, path.parent, Path(path.name)))]
         else:
             raise UsageError(f"{argument}: no such file or folder")
+        for real, submission in listed:
+            if real in seen:  # two paths to one file count once
+                continue
+            seen.add(real)
+            for each in expand(submission, max_bytes):
+                found.setdefault(f"{real}/{each.member}" if each.member else real,
+                                 each)
     if not found:
         raise UsageError(f"no .ipynb submission found in {' '.join(arguments)}")
-    names = [submission.name for submission in found.values()]
+    counts: dict[str, int] = {}
+    for submission in found.values():
+        counts[submission.name] = counts.get(submission.name, 0) + 1
     return [
-        submission if names.count(submission.name) == 1
+        submission if counts[submission.name] == 1
         else submission._replace(name=real)
         for real, submission in found.items()
     ]
@@ -248,11 +292,12 @@ def grade_one(submission: Submission, course, limits, stop, max_bytes: int,
 
     name = submission.name
     try:
-        cells = read_submission(submission.root, submission.relative, max_bytes).cells
+        cells = read_submission(submission.root, submission.relative, max_bytes,
+                                submission.member).cells
     except InvalidNotebook as error:
         return [Row(name, "", "", verdict.INVALID, str(error))]
     flags = notebook_flags(cells)
-    notebook = match.recognise(cells, submission.relative.name, course)
+    notebook = match.recognise(cells, submission.filename, course)
     if notebook is None:
         names = ", ".join(c.name for c in course)
         message = f"not a notebook of this course (expected one of: {names})"
@@ -556,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.max_size_mb, not args.no_sandbox)
     try:
         check_dependencies()
-        submissions = find_submissions(args.submissions)
+        submissions = find_submissions(args.submissions, settings.max_bytes)
         check_writable(args.out)
         check_writable(html_path(args.out))
         course = load_course(args.course)

@@ -32,6 +32,7 @@ import sys
 from pathlib import Path
 
 from instructor.grade import (
+    DEFAULT_MAX_BYTES,
     Submission,
     UsageError,
     default_course,
@@ -74,23 +75,29 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def pick(path: Path, index: int | None) -> tuple[Submission, int | None]:
+def pick(path: Path, index: int | None,
+         max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Submission, int | None]:
     """The submission to grade and its index.
 
     Raises:
         UsageError: no such file, a folder without ``--index``, an index out of range.
     """
-    if path.is_dir():
-        if index is None:
-            raise UsageError(f"{path} is a folder: give --index N (or --count)")
-        found = find_submissions([str(path)])
+    if path.is_dir() and index is None:
+        raise UsageError(f"{path} is a folder: give --index N (or --count)")
+    if index is not None and index < 0:
+        raise UsageError("--index must be 0 or more")
+    found = find_submissions([str(path)], max_bytes)
+    if index is None:
+        if len(found) > 1:  # a .zip of several notebooks
+            raise UsageError(f"{path} holds {len(found)} submissions: give --index N "
+                             "(or --count)")
+        return found[0], None
+    if path.is_dir() or len(found) > 1:
         if not 0 <= index < len(found):
             raise UsageError(f"--index {index} is out of range: {path} holds "
                              f"{len(found)} submissions (0 to {len(found) - 1})")
         return found[index], index
-    if index is not None and index < 0:
-        raise UsageError("--index must be 0 or more")
-    return find_submissions([str(path)])[0], index
+    return found[0], index
 
 
 def verdict_path(out: Path | None, index: int | None) -> Path:
@@ -127,14 +134,15 @@ def main(argv: list[str] | None = None) -> int:
         write_record,
     )
 
+    max_bytes = int(args.max_size_mb * 2**20)  # as Settings.max_bytes
     try:
         if args.count:
             if not args.submission.is_dir():
                 raise UsageError("--count needs a folder of submissions")
-            print(len(find_submissions([str(args.submission)])))
+            print(len(find_submissions([str(args.submission)], max_bytes)))
             return 0
         check_dependencies()
-        submission, index = pick(args.submission, args.index)
+        submission, index = pick(args.submission, args.index, max_bytes)
         out = verdict_path(args.out, index)
         key = read_key(args.key_file) if args.key_file else None
         course = load_course(args.course)

@@ -82,12 +82,13 @@ def describe(client) -> str:
 
 
 def read_bytes(submission, max_bytes: int):
-    """A submission's bytes, read safely here; or the ``InvalidNotebook`` error."""
-    from instructor.grading.reading import InvalidNotebook, open_below, read_limited
+    """A submission's bytes, read safely here (a ``.zip`` member's unpacked in
+    memory, sent under its own name); or the ``InvalidNotebook`` error."""
+    from instructor.grading.reading import InvalidNotebook, submission_bytes
 
     try:
-        return read_limited(open_below(submission.root, submission.relative),
-                           max_bytes)
+        return submission_bytes(submission.root, submission.relative, max_bytes,
+                                submission.member)
     except InvalidNotebook as error:
         return error
 
@@ -159,7 +160,7 @@ def grade_on_cluster(client, submissions, course, settings, course_info, progres
                     progress.finished(submission.name, line(done, records[index]))
                     continue
                 future = client.submit(
-                    run_unit_from_bytes, submission.name, submission.relative.name,
+                    run_unit_from_bytes, submission.name, submission.filename,
                     data, index, course_futures, settings, course_info, hidden,
                     key=f"grade-unit-{run}-{index}", pure=False,
                 )

@@ -14,17 +14,29 @@ file of gigabytes, or JSON built to exhaust memory. So (security decisions):
   ...``) would take 20-60 times its size in Python objects, so such a file is
   refused; a notebook's JSON (mostly text) stays far below the budget;
 - error messages never quote the file's content (JSON errors say where, not what),
-  and nbformat's validation, which logs what it finds, is not run.
+  and nbformat's validation, which logs what it finds, is not run: the notebook's
+  shape is checked here, in one pass over its cells (nbformat validated each cell
+  again and again: 100,000 tiny cells took ~50 s);
+- every kind of hand-in is read or named (``KINDS``): a notebook (``.ipynb``), a
+  jupytext percent script (``.py`` with ``# %%`` cells, its size checked before
+  jupytext parses it, and its cell markers reduced to their kind, so that no
+  header or cell option of the student's is parsed), a ``.zip`` (unpacked in
+  memory, never on disk: at most ``ZIP_MAX_MEMBERS`` members, their sizes adding up
+  to the size limit, no link, no path out of the archive, no archive inside, no
+  member compressed more than ``ZIP_MAX_RATIO`` times), and anything else is
+  ``invalid`` with what to hand in instead.
 """
 
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import stat
 import warnings
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 MB = 2**20
 DEFAULT_MAX_MB = 50
@@ -36,6 +48,27 @@ VALUE_BYTES, OBJECT_BYTES = 64, 200
 # course's notebooks come to about 2.5 times (code is full of commas and brackets).
 BUDGET_RATIO, BUDGET_EXTRA = 4, 32 * MB
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+CELL_TYPES = frozenset({"code", "markdown", "raw"})
+HAND_IN = "hand in the .ipynb file (File > Download > .ipynb)"
+# What each kind of file is, by its suffix: what is graded, else why not.
+KINDS = {
+    ".ipynb": "notebook",
+    ".py": "script",
+    ".zip": "zip",
+    ".html": f"an HTML export: {HAND_IN}",
+    ".htm": f"an HTML export: {HAND_IN}",
+    ".pdf": f"a PDF export: {HAND_IN}",
+}
+NOT_A_NOTEBOOK = "not a notebook (.ipynb)"
+NOT_PERCENT = "a Python script, not a notebook: hand in the .ipynb"
+# A jupytext script longer than these is refused before jupytext reads it (jupytext
+# validates each cell it builds: ~0.35 ms a cell). A course notebook has ~100 cells.
+PY_MAX_CELLS, PY_MAX_LINES = 2_000, 100_000
+# A .zip: members, and how many times a member may be smaller packed than unpacked
+# (notebooks pack 3-10 times; a zip bomb, thousands of times).
+ZIP_MAX_MEMBERS, ZIP_MAX_RATIO = 50, 100
+GRADED_IN_ZIP = (".ipynb", ".py")
+ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".jar")
 
 
 class InvalidNotebook(ValueError):
@@ -172,45 +205,307 @@ def parse_notebook(data: bytes):
 
 
 def notebook_from(content) -> object:
-    """An nbformat version 4 notebook from parsed JSON; InvalidNotebook otherwise."""
-    import nbformat
-    from nbformat import reader
+    """An nbformat version 4 notebook from parsed JSON; InvalidNotebook otherwise.
 
+    Built in one pass, without nbformat: each cell keeps its type, its source (one
+    string), its metadata and, for code, its outputs as they are (the grader never
+    runs or shows them). Version 3 notebooks (worksheets, ``input``, ``heading``
+    cells) are converted the same way.
+    """
     if not isinstance(content, dict):
         raise InvalidNotebook("not a Jupyter notebook (the JSON is not an object)")
-    major, minor = reader.get_version(content)
-    if not isinstance(major, int) or major not in nbformat.versions or major < 3:
+    major, minor = content.get("nbformat"), content.get("nbformat_minor", 0)
+    if type(major) is not int or major not in (3, 4):
         raise InvalidNotebook("not a Jupyter notebook (no supported nbformat version)")
+    if major == 3:
+        worksheets = content.get("worksheets", [])
+        if not isinstance(worksheets, list) or not all(
+            isinstance(sheet, dict) for sheet in worksheets
+        ):
+            raise InvalidNotebook(WRONG_FIELD)
+        cells = [cell for sheet in worksheets for cell in sheet.get("cells", ())]
+    else:
+        cells = content.get("cells")
+    if not isinstance(cells, list):
+        raise InvalidNotebook(WRONG_FIELD)
+    from nbformat import NotebookNode
+
+    metadata = content.get("metadata", {})
+    return NotebookNode(
+        cells=[cell_from(cell, major, NotebookNode) for cell in cells],
+        metadata=NotebookNode(metadata if isinstance(metadata, dict) else {}),
+        nbformat=4, nbformat_minor=minor if type(minor) is int else 0)
+
+
+WRONG_FIELD = "not a readable Jupyter notebook (a required field is missing or wrong)"
+
+
+def cell_from(cell, major: int, node):
+    """One cell as the grader uses it (type, source, metadata, outputs).
+
+    ``node`` is ``nbformat.NotebookNode`` (a dict with attribute access), given by
+    the caller: importing it once per cell would cost more than the cell. The
+    metadata stays a plain dict (nothing reads it by attribute).
+
+    Raises:
+        InvalidNotebook: not a cell (no known type, a source that is not text).
+    """
+    if not isinstance(cell, dict):
+        raise InvalidNotebook(WRONG_FIELD)
+    kind = cell.get("cell_type")
+    source = cell.get("input" if major == 3 and kind == "code" else "source", "")
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        raise InvalidNotebook(WRONG_FIELD)
+    if major == 3 and kind == "heading":
+        level = cell.get("level", 1)
+        level = level if type(level) is int and 1 <= level <= 6 else 1
+        kind, source = "markdown", f"{'#' * level} {source}"
+    if kind not in CELL_TYPES:
+        raise InvalidNotebook(WRONG_FIELD)
+    metadata = cell.get("metadata", {})
+    built = node({"cell_type": kind, "source": source,
+                  "metadata": metadata if isinstance(metadata, dict) else {}})
+    if isinstance(cell.get("id"), str):
+        built["id"] = cell["id"]
+    if kind == "code":
+        outputs = cell.get("outputs", [])
+        built["outputs"] = outputs if isinstance(outputs, list) else []
+        built["execution_count"] = None
+    return built
+
+
+# ------------------------------------------------------------------ kinds of file
+
+
+def kind_of(filename: str) -> str:
+    """``notebook``, ``script`` or ``zip``; else the message of an invalid file."""
+    return KINDS.get(PurePosixPath(filename.lower()).suffix, NOT_A_NOTEBOOK)
+
+
+def percent_cells(text: str) -> int | None:
+    """The number of jupytext percent cell markers (``# %%``), None when there are
+    none: then the script is not a notebook."""
+    count = sum(1 for line in text.split("\n") if is_marker(line))
+    return count or None
+
+
+def is_marker(line: str) -> bool:
+    """Whether a line starts a percent cell (``# %%``, ``#%%``)."""
+    stripped = line.lstrip()
+    return stripped.startswith("# %%") or stripped.startswith("#%%")
+
+
+def canonical_markers(text: str) -> str:
+    """The script with its YAML header dropped and each cell marker reduced to its
+    kind (``# %%``, ``# %% [markdown]``, ``# %% [raw]``): the header and the cell
+    options (titles, tags, JSON) are the student's text, which jupytext would parse
+    with YAML and regular expressions; grading needs neither."""
+    lines = text.split("\n")
+    if lines and lines[0].rstrip() == "# ---":
+        end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "# ---"),
+                   None)
+        if end is not None:
+            lines = lines[end + 1:]
+    for index, line in enumerate(lines):
+        if is_marker(line):
+            options = line.lstrip()[4:].lstrip()
+            kind = next((k for k in ("[markdown]", "[md]", "[raw]")
+                         if options.startswith(k)), "")
+            lines[index] = f"# %% {kind}".rstrip()
+    return "\n".join(lines)
+
+
+def parse_script(data: bytes):
+    """A jupytext percent script (``.py``) as the notebook it encodes.
+
+    Raises:
+        InvalidNotebook: not UTF-8, no ``# %%`` cell (a plain Python script), more
+            cells or lines than a notebook has, or jupytext cannot read it.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidNotebook(f"not UTF-8 text (byte {error.start})") from None
+    cells = percent_cells(text)
+    if cells is None:
+        raise InvalidNotebook(NOT_PERCENT)
+    if cells > PY_MAX_CELLS or text.count("\n") > PY_MAX_LINES:
+        raise InvalidNotebook(
+            f"a jupytext script of more than {PY_MAX_CELLS:,} cells or "
+            f"{PY_MAX_LINES:,} lines: not read"
+        )
+    import jupytext
+
     try:
         with warnings.catch_warnings():
-            # Notebooks saved by older Jupyter versions have no cell ids: nbformat
-            # adds them and warns, which means nothing to an instructor.
             warnings.simplefilter("ignore")
-            notebook = nbformat.versions[major].to_notebook_json(content, minor=minor)
-            if major != 4:
-                notebook = nbformat.convert(notebook, 4)
-    except (AttributeError, KeyError, TypeError):
-        raise InvalidNotebook(
-            "not a readable Jupyter notebook (a required field is missing or wrong)"
-        ) from None
+            notebook = jupytext.reads(canonical_markers(text), fmt="py:percent")
     except Exception as error:  # names the failure's kind only, never the content
         reason = type(error).__name__
-        raise InvalidNotebook(f"not a readable Jupyter notebook ({reason})") from None
-    cells = notebook.get("cells")
-    if not isinstance(cells, list) or not all(
-        isinstance(cell, dict) and "cell_type" in cell for cell in cells
-    ):
-        raise InvalidNotebook("not a readable Jupyter notebook (no list of cells)")
-    return notebook
+        raise InvalidNotebook(f"not a readable jupytext script ({reason})") from None
+    return notebook_from({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                          "cells": [dict(cell) for cell in notebook.cells]})
 
 
-def read_submission(root: Path, relative: Path, max_bytes: int):
+def zip_refusal(data: bytes, max_bytes: int) -> tuple[zipfile.ZipFile | None, str]:
+    """The archive opened in memory, or why it is refused (security).
+
+    Refused: more than ``ZIP_MAX_MEMBERS`` members (counted in the raw bytes
+    before ``zipfile`` builds one object per member), members whose sizes add up to
+    more than ``max_bytes``, a member compressed more than ``ZIP_MAX_RATIO`` times,
+    a path that is absolute or climbs (``..``), a link or special file, an archive
+    inside, encryption.
+    """
+    if data.count(b"PK\x01\x02") > ZIP_MAX_MEMBERS:  # central directory entries
+        return None, f"a .zip of more than {ZIP_MAX_MEMBERS} files: not unpacked"
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        return None, "not a readable .zip archive"
+    if len(members) > ZIP_MAX_MEMBERS:
+        return None, f"a .zip of more than {ZIP_MAX_MEMBERS} files: not unpacked"
+    total = 0
+    for info in members:
+        name = info.filename
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts or (
+            "\x00" in name
+        ):
+            return None, "a .zip with a file outside the archive (an absolute path " \
+                         "or ..): not unpacked"
+        kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no Unix type recorded
+        if info.create_system == 3 and kind and kind not in (stat.S_IFREG,
+                                                             stat.S_IFDIR):
+            return None, "a .zip holding a link or a special file: not unpacked"
+        if info.flag_bits & 0x1:
+            return None, "a password-protected .zip: not unpacked"
+        if not info.is_dir() and name.lower().endswith(ARCHIVES):
+            return None, "a .zip holding another archive: hand in the notebooks"
+        if info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1) and (
+            info.file_size > MB
+        ):
+            return None, (f"a .zip with a file compressed more than {ZIP_MAX_RATIO} "
+                          "times (a zip bomb?): not unpacked")
+        total += info.file_size
+    if total > max_bytes:
+        return None, (f"a .zip that unpacks to more than the {max_bytes / MB:g} MB "
+                      "limit: not unpacked (see --max-size-mb)")
+    return archive, ""
+
+
+def open_zip(data: bytes, max_bytes: int) -> zipfile.ZipFile:
+    """The archive, or InvalidNotebook with why it is refused (``zip_refusal``)."""
+    archive, why = zip_refusal(data, max_bytes)
+    if archive is None:
+        raise InvalidNotebook(why)
+    return archive
+
+
+def graded_members(archive: zipfile.ZipFile) -> list[str]:
+    """The members of an archive graded as submissions (``.ipynb``, ``.py``), sorted.
+
+    Folders, hidden files and folders (``.ipynb_checkpoints`` too) and macOS's
+    ``__MACOSX`` copies are left out.
+    """
+    found = set()
+    for info in archive.infolist():
+        parts = info.filename.split("/")
+        if info.is_dir() or any(part.startswith(".") or part == "__MACOSX"
+                                for part in parts):
+            continue
+        if info.filename.lower().endswith(GRADED_IN_ZIP):
+            found.add(info.filename)
+    return sorted(found)
+
+
+def zip_member(data: bytes, member: str, max_bytes: int) -> bytes:
+    """One member's bytes, unpacked in memory from a checked archive.
+
+    Raises:
+        InvalidNotebook: the archive is refused, or no longer holds the member, or
+            the member cannot be unpacked.
+    """
+    archive = open_zip(data, max_bytes)
+    try:
+        info = archive.getinfo(member)
+    except KeyError:
+        raise InvalidNotebook("the .zip no longer holds this file") from None
+    try:
+        with archive.open(info) as handle:
+            unpacked = handle.read(info.file_size + 1)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError,
+            OSError, ValueError) as error:
+        reason = type(error).__name__
+        raise InvalidNotebook(f"a file of the .zip cannot be unpacked ({reason})"
+                              ) from None
+    except Exception as error:  # zlib.error, lzma.LZMAError...
+        reason = type(error).__name__
+        raise InvalidNotebook(f"a file of the .zip cannot be unpacked ({reason})"
+                              ) from None
+    if len(unpacked) > info.file_size:
+        raise InvalidNotebook("a file of the .zip is larger than the archive says")
+    return unpacked
+
+
+def zip_contents(root: Path, relative: Path, max_bytes: int) -> list[str]:
+    """The members of a submitted ``.zip`` to grade, one submission each.
+
+    Raises:
+        InvalidNotebook: the archive cannot be read or is refused, or holds no
+            notebook.
+    """
+    return zip_contents_of(read_limited(open_below(root, relative), max_bytes),
+                           max_bytes)
+
+
+def parse_hand_in(data: bytes, filename: str, max_bytes: int,
+                  member: str | None = None):
+    """A hand-in's bytes as a notebook, whatever its kind (``KINDS``).
+
+    Args:
+        data: the file's bytes (already size-limited).
+        filename: its name (the suffix says its kind).
+        max_bytes: the size limit (a zip's members together).
+        member: for a ``.zip``, the member to read.
+
+    Raises:
+        InvalidNotebook: with why, in words a student understands.
+    """
+    kind = kind_of(filename)
+    if kind == "zip":
+        if member is None:
+            members = zip_contents_of(data, max_bytes)
+            raise InvalidNotebook(f"a .zip: its {len(members)} notebook(s) are "
+                                  "graded one by one")
+        return parse_hand_in(zip_member(data, member, max_bytes), member, max_bytes)
+    if kind == "notebook":
+        return parse_notebook(data)
+    if kind == "script":
+        return parse_script(data)
+    raise InvalidNotebook(kind)
+
+
+def zip_contents_of(data: bytes, max_bytes: int) -> list[str]:
+    """``graded_members`` of an archive's bytes; InvalidNotebook if none or refused."""
+    members = graded_members(open_zip(data, max_bytes))
+    if not members:
+        raise InvalidNotebook("a .zip holding no notebook (.ipynb) or jupytext "
+                              "script (.py)")
+    return members
+
+
+def read_submission(root: Path, relative: Path, max_bytes: int,
+                    member: str | None = None):
     """Read a submission below the submissions folder, safely (see the module).
 
     Args:
         root: the submissions folder.
         relative: the file's path inside it.
         max_bytes: the size limit; a larger file is not read.
+        member: for a ``.zip``, the file inside it to read.
 
     Returns:
         The ``NotebookNode`` (nbformat 4).
@@ -218,7 +513,25 @@ def read_submission(root: Path, relative: Path, max_bytes: int):
     Raises:
         InvalidNotebook: with the reason, which never quotes the file.
     """
-    return parse_notebook(read_limited(open_below(root, relative), max_bytes))
+    fd = open_below(root, relative)
+    kind = kind_of(relative.name)
+    if kind not in ("notebook", "script", "zip"):
+        os.close(fd)  # opened only to tell a link outside from a wrong kind
+        raise InvalidNotebook(kind)
+    return parse_hand_in(read_limited(fd, max_bytes), relative.name, max_bytes,
+                         member)
+
+
+def submission_bytes(root: Path, relative: Path, max_bytes: int,
+                     member: str | None = None) -> bytes:
+    """A submission's bytes as the grader reads them: the file's, or for a ``.zip``
+    member the member's, unpacked in memory (for grading elsewhere: Dask).
+
+    Raises:
+        InvalidNotebook: the file, or the archive, cannot be read.
+    """
+    data = read_limited(open_below(root, relative), max_bytes)
+    return data if member is None else zip_member(data, member, max_bytes)
 
 
 def read_path(path: Path, max_bytes: int = DEFAULT_MAX_MB * MB):
