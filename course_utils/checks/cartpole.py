@@ -12,6 +12,11 @@ sees, with a stable id (``"<exercise>/<mistake>"``, e.g. ``"returns/no-discount"
 The probe never decides: it only calls and keeps. The judge never trusts: data that a
 probe would not write fails (``CheckFailed`` or ``MalformedProbe``), never passes.
 
+In the notebook the cases are fixed. In grading (a challenge, see :mod:`.challenge`)
+every case builder of Exercises 1-4 draws new values with the same structure and
+edge cases, from ``case_rng`` under its own name; the builders and the probes call no
+reference, judge or mistake builder (the grader's kernel has none of them).
+
 TensorFlow is imported inside the functions that need it, never at module level.
 """
 
@@ -1309,8 +1314,10 @@ def _drawn_loss_cases(rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
     # Case 0: 4 steps, 2 actions.
     taken = np.sort(rng.choice(np.arange(60, 95, 5), size=4, replace=False)) / 100
     values = np.sort(rng.choice(np.arange(1, 9), size=4, replace=False)) / 10
-    order = rng.permutation(4)  # the same order for both: comonotone
-    taken, values = taken[::-1][order], values[order]  # low p (high -log p), high v
+    # The larger a step's -log p (the smaller p), the larger its value: shuffled
+    # together, so that -log p and the values keep the same order.
+    order = rng.permutation(4)
+    taken, values = taken[::-1][order], values[order]
     actions = rng.permutation([0, 1, int(rng.integers(2)), int(rng.integers(2))])
     probs = np.where(actions[:, None] == np.arange(2), taken[:, None],
                      1.0 - taken[:, None])
