@@ -10,6 +10,16 @@ the online networks, ``truncated`` taken for ``terminated``, the actor loss's si
 ``tau`` the wrong way round) and names the one it sees, with a stable id
 (``"<exercise>/<mistake>"``).
 
+In a notebook the cases are fixed (the messages read the same for every student);
+in grading each case builder (``_ou_cases``, ``_buffer_plan``, ``_target_cases``,
+``_loss_setup``, ``_soft_cases``) draws new values from the grader's challenge (see
+:mod:`.challenge`) with the same structure and edge cases: no kick, x at the mean
+and integer x for the noise; a buffer partly filled, then wrapped over all of its
+first transitions, and one far larger than its batches; terminated and truncated
+rows where they were, gamma = 0 and tau = 0 and 1 kept. The values are drawn so
+that no two typical mistakes coincide where the fixed cases tell them apart, and
+the builders compute no answer (the probe's side of the module holds no reference).
+
 TensorFlow is imported inside the probes that need it, never at module level; the
 judges use NumPy only.
 """
@@ -1395,6 +1405,17 @@ _ACTOR_FORMULA = "actor_loss = -mean(critic([states, actor(states)]))."
 
 def _judge_losses(records: Records) -> str:
     setup = _loss_setup()
+    refs_all = [
+        _loss_references(case, setup["weights"], setup["gamma"])
+        for case in setup["batches"]
+    ]
+    # Every batch's values, read ahead (None where unreadable) to name a mistake
+    # only when it agrees with the values on every batch: one batch's losses are
+    # two numbers, and a typical mistake's may come close to another's by chance.
+    values = [
+        _loss_values_or_none(records, f"losses{index}")
+        for index in range(len(refs_all))
+    ]
     for index, case in enumerate(setup["batches"]):
         size = len(case["rewards"])
         shown = (
@@ -1403,8 +1424,7 @@ def _judge_losses(records: Records) -> str:
             f"({setup['origin']}) whose target copies differ from the online ones"
         )
         key = f"losses{index}"
-        refs = _loss_references(case, setup["weights"], setup["gamma"])
-        _judge_loss_values(records, key, refs, shown)
+        _judge_loss_values(records, key, index, values, refs_all, shown)
         _judge_tensors(records, key)
         _judge_loss_gradients(
             records, key, case, setup["weights"], setup["gamma"], shown
@@ -1431,28 +1451,66 @@ def _judge_losses(records: Records) -> str:
     )
 
 
-def _judge_loss_values(records: Records, key: str, refs: dict, shown: str) -> None:
-    result = records[key]
-    first, second = unpack(result, _LOSS_NAMES, function="ddpg_losses")
+def _loss_values(records: Records, key: str) -> tuple[float, float]:
+    """(actor_loss, critic_loss) as the student's function returned them."""
+    first, second = unpack(records[key], _LOSS_NAMES, function="ddpg_losses")
     actor = float(as_array(first, name="actor_loss (a scalar)", shape=()))
     critic = float(as_array(second, name="critic_loss (a scalar)", shape=()))
+    return actor, critic
+
+
+def _loss_values_or_none(records: Records, key: str) -> tuple[float, float] | None:
+    try:
+        return _loss_values(records, key)
+    except (CheckFailed, MalformedProbe):
+        return None
+
+
+def _agrees(values, refs_all, index: int, slot: int, ref: str) -> bool:
+    """The student's value ``slot`` (0: actor_loss, 1: critic_loss) equals ``ref``
+    on every batch but ``index`` whose values could be read."""
+    return all(
+        pair is None or np.isclose(pair[slot], refs[ref], **_LOSS_TOL)
+        for j, (pair, refs) in enumerate(zip(values, refs_all, strict=True))
+        if j != index
+    )
+
+
+def _ordered_loss_mistakes(
+    table: tuple, slot: int, values, refs_all, index: int
+) -> list[tuple[str, str, str]]:
+    """The table's mistakes, those the other batches' values agree with first (each
+    part keeping the table's order, most specific first)."""
+    agreeing = [e for e in table if _agrees(values, refs_all, index, slot, e[0])]
+    return agreeing + [e for e in table if e not in agreeing]
+
+
+def _judge_loss_values(
+    records: Records, key: str, index: int, values, refs_all, shown: str
+) -> None:
+    actor, critic = _loss_values(records, key)
+    refs = refs_all[index]
     close = lambda value, name: np.isclose(value, refs[name], **_LOSS_TOL)  # noqa: E731
-    if close(actor, "critic") and not close(actor, "actor"):
+    if (
+        close(actor, "critic") and not close(actor, "actor")
+        and _agrees(values, refs_all, index, 0, "critic")
+    ):
         raise CheckFailed(
             "the first value returned looks like the critic's loss: the course "
             "orders loss pairs (actor_loss, critic_loss), as in chapter 01. Return "
             "actor_loss, critic_loss, in that order.",
             "losses/swapped-pair",
         )
-    for value, name, table, formula in (
+    for slot, (value, name, table, formula) in enumerate((
         (actor, "actor", _ACTOR_MISTAKES, _ACTOR_FORMULA),
         (critic, "critic", _CRITIC_MISTAKES, _CRITIC_FORMULA),
-    ):
+    )):
         if close(value, name):
             continue
+        ordered = _ordered_loss_mistakes(table, slot, values, refs_all, index)
         assert_close_naming(
             value, refs[name],
-            [Mistake(id_, refs[ref], hint) for ref, id_, hint in table],
+            [Mistake(id_, refs[ref], hint) for ref, id_, hint in ordered],
             what=f"{name}_loss", case=shown, hint=formula, **_LOSS_TOL,
         )
 

@@ -3,17 +3,22 @@ with a message and an id that name the mistake, and forged check data never pass
 
 from __future__ import annotations
 
+import ast
 import collections
 import copy
+import dataclasses
+import inspect
 import json
 import os
 import re
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
 from check_testing import (
+    CHALLENGES,
     GARBAGE_PAYLOADS,
     OVERSIZED_PAYLOADS,
     assert_forged_records_refused,
@@ -21,14 +26,20 @@ from check_testing import (
     assert_stop_refused,
     fails,
     genuine_data,
+    graded,
     mistake_ids,
     mistake_of,
     refused,
+    replayed,
     top_level_imports,
 )
 
 from course_utils.checks import pendulum
+from course_utils.checks.challenge import challenged
+from course_utils.checks.core import CheckFailed, recognise
 from course_utils.checks.plain import MAX_PAYLOAD, dumps
+from instructor.tools.mutation.catalogue import as_student_object
+from instructor.tools.mutation.catalogue import entries as catalogue_entries
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
@@ -897,3 +908,359 @@ def test_check_functions_run_their_checks():
 def test_payload_size_is_bounded(genuine):
     for data in genuine.values():
         assert len(json.dumps(data)) < MAX_PAYLOAD // 4
+
+
+# --------------------------------------------------------------------------------------
+# Challenge-response (grading): fresh cases drawn from the grader's challenge
+# --------------------------------------------------------------------------------------
+MISTAKES_DIR = Path(__file__).parents[1] / "mutation" / "mistakes"
+CATALOGUES = {
+    "OU_STEP": "ch02_ex1.py",
+    "REPLAY_BUFFER": "ch02_ex2.py",
+    "CRITIC_TARGET": "ch02_ex3.py",
+    "LOSSES": "ch02_ex4.py",
+    "SOFT_UPDATE": "ch02_ex5.py",
+}
+# Right answers however written (the solutions the tests above pass).
+WRITTEN_DIFFERENTLY = {
+    "OU_STEP": (ou_other_way, ou_into_a_new_array),
+    "REPLAY_BUFFER": (ListBuffer, DequeBuffer),
+    "CRITIC_TARGET": (target_other_way, target_tf_where),
+    "LOSSES": (losses_other_way, losses_third_way),
+    "SOFT_UPDATE": (soft_other_way, soft_nest, soft_tf_ops),
+}
+BUILDERS = {
+    "ou": pendulum._ou_cases,
+    "buffer": pendulum._buffer_plan,
+    "target": pendulum._target_cases,
+    "losses": pendulum._loss_setup,
+    "soft": pendulum._soft_cases,
+}
+
+
+def catalogued(name):
+    """(check name, answer as the check receives it, mistake id or None) of each
+    entry of a check's catalogue (a class entry overrides the solution's methods)."""
+    return [
+        pytest.param(
+            name, as_student_object(answer, RIGHT_ANSWERS[name]), wrong.mistake,
+            id=f"{name}-{wrong.name}",
+        )
+        for wrong, answer in catalogue_entries(MISTAKES_DIR / CATALOGUES[name])
+    ]
+
+
+def plain_cases(cases):
+    """Cases as comparable plain data (arrays with their dtype)."""
+    if dataclasses.is_dataclass(cases):
+        return plain_cases(dataclasses.asdict(cases))
+    if isinstance(cases, dict):
+        return {key: plain_cases(value) for key, value in cases.items()}
+    if isinstance(cases, (list, tuple)):
+        return [plain_cases(value) for value in cases]
+    if isinstance(cases, np.ndarray):
+        return [str(cases.dtype), list(cases.shape), cases.tolist()]
+    return [type(cases).__name__, cases]
+
+
+def built(builder, challenge):
+    with challenged(challenge):
+        return plain_cases(builder())
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
+def test_right_answers_pass_under_every_challenge(name):
+    check = getattr(pendulum, name)
+    for answer in (RIGHT_ANSWERS[name], *WRITTEN_DIFFERENTLY[name]):
+        for challenge in CHALLENGES:
+            assert graded(check, answer, challenge=challenge) == ("passed", None), (
+                answer.__name__, challenge,
+            )
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "mistake"),
+    [entry for name in sorted(CATALOGUES) for entry in catalogued(name)],
+)
+def test_catalogued_mistakes_keep_their_id_under_every_challenge(name, answer, mistake):
+    check = getattr(pendulum, name)
+    for challenge in CHALLENGES:
+        status, named = graded(check, answer, challenge=challenge)
+        assert status == "failed", challenge
+        if mistake is not None:  # an entry without an id only has to fail
+            assert named == mistake, challenge
+
+
+@pytest.mark.parametrize(
+    ("answer", "mistake"),
+    [
+        (SamplesEmptyRows, "buffer/empty-rows"),
+        (NeverWraps, "buffer/never-wraps"),
+        (GrowsPastCapacity, "buffer/never-wraps"),
+        (GlobalRandom, "buffer/not-repeatable"),
+        (MixedRows, "buffer/mixed-rows"),
+        (LastRowsOnly, "buffer/misses-rows"),
+        (SampleOffByOne, "buffer/sample-off-by-one"),
+        (Skewed, "buffer/not-uniform"),
+        (WrongLen, "buffer/wrong-len"),
+    ],
+)
+def test_other_buffer_mistakes_keep_their_id_under_every_challenge(answer, mistake):
+    for challenge in CHALLENGES:
+        assert graded(pendulum.REPLAY_BUFFER, answer, challenge=challenge) == (
+            "failed", mistake,
+        ), challenge
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
+def test_replayed_payloads_never_pass(name):
+    # A right answer's data, recorded on the notebook's cases or under another
+    # challenge, answers other inputs than the judge's: refused.
+    check, answer = getattr(pendulum, name), RIGHT_ANSWERS[name]
+    for judged, recorded in zip(CHALLENGES, (None, *CHALLENGES[:-1]), strict=True):
+        verdict, _ = replayed(check, answer, recorded_under=recorded,
+                              judged_under=judged)
+        assert verdict in ("failed", "malformed"), (recorded, judged)
+
+
+@pytest.mark.parametrize("builder", sorted(BUILDERS))
+def test_challenged_cases_are_new_and_repeatable(builder):
+    build = BUILDERS[builder]
+    fixed = built(build, None)
+    assert plain_cases(build()) == fixed  # no challenge: the notebook's cases
+    drawn = [built(build, challenge) for challenge in CHALLENGES]
+    for challenge, cases in zip(CHALLENGES, drawn, strict=True):
+        assert cases != fixed
+        assert built(build, challenge) == cases  # the probe's = the judge's
+    assert len({json.dumps(cases) for cases in drawn}) == len(CHALLENGES)
+
+
+def test_fixed_cases_are_the_notebook_ones():
+    # Without a challenge the cases, and so the messages, are the published ones.
+    assert pendulum._buffer_plan() == pendulum._BufferPlan()
+    plan = pendulum._BufferPlan()
+    assert (plan.capacity, plan.first, plan.wrapped) == (5, (1, 2, 3), (4, 5, 6, 7, 8))
+    assert plan.overwriting == (6, 7, 8)
+    state, action, reward, next_state, terminated, truncated = (
+        pendulum._transition(3, plan)
+    )
+    assert state.tolist() == [3.0, 3.25, -3.0] and action.tolist() == [0.03]
+    assert reward == -3.0 and next_state.tolist() == [1003.0, 0.5, 3.0]
+    assert (terminated, truncated) == (True, False)
+    setup = pendulum._loss_setup()
+    assert setup["gamma"] == 0.9 and [len(b["rewards"]) for b in setup["batches"]] \
+        == [5, 2]
+    assert [case["tau"] for case in pendulum._soft_cases()] == [0.1, 0.25, 0.0, 1.0]
+
+
+def same_layout(new, old):
+    """Same keys, and arrays of the same shapes and dtypes."""
+    assert list(new) == list(old)
+    for key, value in old.items():
+        if isinstance(value, np.ndarray):
+            assert new[key].shape == value.shape and new[key].dtype == value.dtype, key
+        else:
+            assert type(new[key]) is type(value), key
+
+
+def test_challenged_cases_keep_the_structure():
+    fixed_ou, fixed_target = pendulum._ou_cases(), pendulum._target_cases()
+    fixed_soft, fixed_losses = pendulum._soft_cases(), pendulum._loss_setup()
+    for challenge in range(200):
+        with challenged(challenge):
+            ou, target = pendulum._ou_cases(), pendulum._target_cases()
+            soft, setup, plan = (
+                pendulum._soft_cases(), pendulum._loss_setup(), pendulum._buffer_plan()
+            )
+        # OU: no kick in case 0, x at the mean in case 3, integers in case 4.
+        for new, old in zip(ou, fixed_ou, strict=True):
+            same_layout(new, old)
+        assert not ou[0]["normal_sample"].any() and ou[1]["normal_sample"].all()
+        assert (ou[3]["x"] == ou[3]["mu"]).all() and (ou[2]["x"] == 0).any()
+        assert ou[4]["mu"] == 0 and ou[4]["x"].dtype.kind == "i"
+        assert all(0 < case["dt"] < 1 and case["sigma"] != 1 for case in ou)
+        # Critic target: the same flags, gamma 0 where it was.
+        for new, old in zip(target, fixed_target, strict=True):
+            same_layout(new, old)
+            for flag in ("terminated", "truncated"):
+                assert np.array_equal(new[flag], old[flag])
+            assert (new["gamma"] == 0) == (old["gamma"] == 0)
+            assert (new["rewards"] != 0).all() and (np.abs(new["next_q"]) >= 1).all()
+        # Soft update: tau 0 and 1 kept, never 1/2; online apart from target.
+        assert [case["tau"] for case in soft][2:] == [0.0, 1.0]
+        assert all(0 < case["tau"] < 1 and case["tau"] != 0.5 for case in soft[:2])
+        for new, old in zip(soft, fixed_soft, strict=True):
+            for key in ("target_weights", "online_weights"):
+                assert [w.shape for w in new[key]] == [w.shape for w in old[key]]
+            for t, o in zip(new["target_weights"], new["online_weights"], strict=True):
+                assert (np.abs(o - t) >= 0.19).all()
+        # Losses: new weights of the same shapes; row 0 terminated, the last truncated.
+        for new, old in zip(setup["weights"], fixed_losses["weights"], strict=True):
+            assert [w.shape for w in new] == [w.shape for w in old]
+        sizes = [len(batch["rewards"]) for batch in setup["batches"]]
+        assert 4 <= sizes[0] <= 6 and sizes[1] == 2
+        for batch, size in zip(setup["batches"], sizes, strict=True):
+            assert batch["terminated"][:, 0].tolist() == [1] + [0] * (size - 1)
+            assert batch["truncated"][:, 0].tolist() == [0] * (size - 1) + [1]
+        # Buffer: partly filled, then wrapped once over all of step 1; the many
+        # rows far fewer than their capacity, at least 1,000 draws among them.
+        assert 3 <= len(plan.first) < plan.capacity and plan.first[0] == 1
+        assert plan.wrapped[0] == len(plan.first) + 1
+        assert len(plan.wrapped) == plan.capacity
+        assert plan.many_batch < plan.many_rows < plan.many_capacity
+        assert plan.many_calls * plan.many_batch >= 1000
+        rows = pendulum._transition_rows(np.array(plan.first), plan)
+        assert ((rows[4] == 1) & (rows[5] == 0)).any()  # terminated, not truncated
+        every = pendulum._transition_rows(np.arange(1, plan.many_rows + 1), plan)
+        assert (np.abs(every[1]) <= 2).all()  # Pendulum's actions
+
+
+def test_mistakes_stay_apart_under_many_challenges():
+    # Each typical mistake, on the first case where it is wrong, is recognised as
+    # itself (no two coincide there) under any challenge, not only the tested ones.
+    def reference_ou(case):
+        return pendulum.reference_ou_step(**case)
+
+    def reference_target(case):
+        return pendulum.reference_critic_target(
+            case["rewards"], case["next_q"], case["terminated"], case["gamma"]
+        )
+
+    def reference_soft(case):  # the first weight (every case has one)
+        return pendulum.reference_soft_update(
+            case["target_weights"], case["online_weights"], case["tau"]
+        )[0]
+
+    checked = [
+        (pendulum._ou_cases, pendulum._ou_mistakes, reference_ou),
+        (pendulum._target_cases, pendulum._target_mistakes, reference_target),
+        (pendulum._soft_cases, lambda case: pendulum._soft_mistakes(case, 0),
+         reference_soft),
+    ]
+    tol = pendulum._TOL
+    loose = {key: 10 * value for key, value in tol.items()}  # a margin
+    firsts = {}
+    for challenge in (None, *range(300)):
+        for build, mistakes_of, reference in checked:
+            with challenged(challenge):
+                cases = build()
+            lists = [mistakes_of(case) for case in cases]
+            expected = [np.asarray(reference(case), float) for case in cases]
+            for index in range(len(lists[0])):
+                for number, (mistakes, right) in enumerate(
+                    zip(lists, expected, strict=True)
+                ):
+                    mistake = mistakes[index]
+                    value = np.asarray(mistake.value, float)
+                    if not np.allclose(value, right, **tol):
+                        # Apart from the right answer and the mistakes before it
+                        # by 10 times the tolerance.
+                        assert not np.allclose(value, right, **loose), challenge
+                        assert recognise(value, mistakes, **loose) is mistake, (
+                            challenge, mistake.id
+                        )
+                        first = firsts.setdefault(mistake.id, number)
+                        assert number == first, (challenge, mistake.id)
+                        break
+                else:
+                    pytest.fail(f"{lists[0][index].id} never wrong ({challenge})")
+
+
+def test_loss_mistakes_stay_apart_under_many_challenges():
+    # One batch's losses are two numbers, and with random networks a typical
+    # mistake's loss comes within the tolerance of another's under a few
+    # challenges in a hundred: the judge names a mistake only when the student's
+    # values on the other batch agree with it. Under any challenge, each
+    # mistake's values are named as that mistake (by the judge's own code).
+    entries = [(0, ref, id_) for ref, id_, _ in pendulum._ACTOR_MISTAKES] + [
+        (1, ref, id_) for ref, id_, _ in pendulum._CRITIC_MISTAKES
+    ]
+
+    def named(setup, slot, ref):
+        refs_all = [
+            pendulum._loss_references(case, setup["weights"], setup["gamma"])
+            for case in setup["batches"]
+        ]
+        values = []
+        for refs in refs_all:
+            pair = [refs["actor"], refs["critic"]]
+            pair[slot] = refs[ref]
+            values.append(tuple(np.float64(v) for v in pair))
+        records = {f"losses{index}": pair for index, pair in enumerate(values)}
+        for index in range(len(values)):
+            try:
+                pendulum._judge_loss_values(
+                    records, f"losses{index}", index, values, refs_all, "a batch"
+                )
+            except CheckFailed as failure:
+                return failure.mistake
+        return "passed"
+
+    for challenge in (None, *range(300)):
+        with challenged(challenge):
+            setup = pendulum._loss_setup()
+        for slot, ref, mistake in entries:
+            assert named(setup, slot, ref) == mistake, (challenge, ref)
+
+
+def probe_side_names():
+    """Top-level names of pendulum.py reachable from its probes and case builders."""
+    tree = ast.parse(inspect.getsource(pendulum))
+    definitions, checks = {}, set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            definitions[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            value = node.value
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Tuple):  # _SMALL, _FIRST = ...
+                    definitions.update(
+                        (item.id, value) for item in target.elts
+                        if isinstance(item, ast.Name)
+                    )
+                elif isinstance(target, ast.Name):
+                    is_check = (
+                        isinstance(value, ast.Call)
+                        and isinstance(value.func, ast.Name)
+                        and value.func.id == "Check"
+                    )
+                    if is_check:
+                        checks.add(value.args[1].id)  # only the probe is reachable
+                        definitions[target.id] = value.args[1]
+                    else:
+                        definitions[target.id] = value
+    builders = {
+        name for name, node in definitions.items()
+        if isinstance(node, ast.FunctionDef)
+        and any(isinstance(n, ast.Name) and n.id == "case_rng" for n in ast.walk(node))
+    }
+    assert checks == {
+        "_probe_ou", "_probe_buffer", "_probe_target", "_probe_losses", "_probe_soft"
+    }
+    assert builders == {
+        "_ou_cases", "_buffer_plan", "_target_cases", "_loss_setup", "_soft_cases"
+    }
+    reachable, todo = set(), [*checks, *builders]
+    while todo:
+        name = todo.pop()
+        if name in reachable or name not in definitions:
+            continue
+        reachable.add(name)
+        todo += [n.id for n in ast.walk(definitions[name]) if isinstance(n, ast.Name)]
+    return reachable
+
+
+def test_probes_and_case_builders_reach_no_reference_judge_or_mistake():
+    reachable = probe_side_names()
+    assert {"_ou_drawn", "_target_drawn", "_BufferPlan", "_transition_rows",
+            "_net_weights", "_loss_batch", "_keras_nets"} <= reachable
+    for name in reachable:
+        assert not name.startswith("reference_"), name
+        assert "judge" not in name and "mistake" not in name, name
+    # Nor anything that computes an answer: the NumPy networks and losses stay
+    # judge-side (the probe runs the student's code on Keras copies).
+    assert not reachable & {
+        "_np_actor", "_np_critic", "_loss_references", "_reference_gradients",
+        "_transition_ids", "_CRITIC_MISTAKES", "_ACTOR_MISTAKES",
+    }
