@@ -61,9 +61,11 @@ KINDS = {
 }
 NOT_A_NOTEBOOK = "not a notebook (.ipynb)"
 NOT_PERCENT = "a Python script, not a notebook: hand in the .ipynb"
-# A jupytext script longer than these is refused before jupytext reads it (jupytext
-# validates each cell it builds: ~0.35 ms a cell). A course notebook has ~100 cells.
-PY_MAX_CELLS, PY_MAX_LINES = 2_000, 100_000
+# A jupytext script larger than these is refused before jupytext reads it: jupytext
+# reads each line character by character (~1-2 us a character) and validates each
+# cell it builds (~0.5 ms). A course notebook as a script: ~50,000 characters,
+# 1,200 lines, 60 cells.
+PY_MAX_CHARS, PY_MAX_LINES, PY_MAX_CELLS = 250_000, 20_000, 1_000
 # A .zip: members, and how many times a member may be smaller packed than unpacked
 # (notebooks pack 3-10 times; a zip bomb, thousands of times).
 ZIP_MAX_MEMBERS, ZIP_MAX_RATIO = 50, 100
@@ -328,13 +330,15 @@ def parse_script(data: bytes):
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidNotebook(f"not UTF-8 text (byte {error.start})") from None
-    cells = percent_cells(text)
-    if cells is None:
+    too_large = len(text) > PY_MAX_CHARS or text.count("\n") > PY_MAX_LINES
+    cells = None if too_large else percent_cells(text)
+    if not too_large and cells is None:
         raise InvalidNotebook(NOT_PERCENT)
-    if cells > PY_MAX_CELLS or text.count("\n") > PY_MAX_LINES:
+    if too_large or cells > PY_MAX_CELLS:
         raise InvalidNotebook(
-            f"a jupytext script of more than {PY_MAX_CELLS:,} cells or "
-            f"{PY_MAX_LINES:,} lines: not read"
+            f"a jupytext script larger than a notebook (over {PY_MAX_CHARS:,} "
+            f"characters, {PY_MAX_LINES:,} lines or {PY_MAX_CELLS:,} cells): not "
+            "read; hand in the .ipynb"
         )
     import jupytext
 
