@@ -34,12 +34,14 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 venv: $(STAMP) $(LAB_OVERRIDES)
 
-$(STAMP): environment.yml pyproject.toml
+# The students' environment (environment.yml) and the developers' tools on top
+# (requirements-dev.txt: pytest, ruff, Playwright, Dask...), in one pip resolution.
+$(STAMP): environment.yml requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 needed"'
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(PYTHON) instructor/tools/envfile.py environment.yml > $(VENV)/requirements.txt
-	$(BIN)/python -m pip install --quiet -r $(VENV)/requirements.txt
+	$(BIN)/python -m pip install --quiet -r $(VENV)/requirements.txt -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	@touch $(STAMP)
