@@ -7,12 +7,13 @@ worker mounts in a mount namespace of its own (as root; else the socket folder l
 the sandbox's ``socket_base``, a tmpfs). The worker starts the kernel in the
 submission's sandbox (``sandbox``): a bubblewrap sandbox in a cgroup of its own, made
 here, which the worker joins too, so that its memory and process caps apply to all
-their processes together (the kernel's messages the worker holds included). While it runs, the grader watches the wall-clock time and the cgroup's
-OOM-kill count (an OOM kill anywhere in the sandbox stops the submission with the
-memory verdict); over the time limit, it kills them all (the cgroup, then the worker
-and its descendants). Without a cgroup, it polls the resident memory of the worker's
-descendants instead. Every process started for the submission carries a random token
-in its environment, so that processes which escaped the tree are found and killed too
+their processes together (the kernel's messages the worker holds included). While it
+runs, the grader watches the wall-clock time and the cgroup's OOM-kill count (an OOM
+kill anywhere in the sandbox stops the submission with the memory verdict); over the
+time limit, it kills them all (the cgroup, then the worker and its descendants).
+Without a cgroup, it polls the resident memory of the worker and its descendants
+instead. Every process started for the submission carries a random token in its
+environment, so that processes which escaped the tree are found and killed too
 (the only net left with ``--no-sandbox``). The folders are then removed without
 recursion (``sandbox.remove_tree``); a failure to remove is reported on stderr and
 never changes the outcome.

@@ -7,8 +7,8 @@ the sandbox may write to. That folder is a tmpfs of ``SOCKET_FOLDER_BYTES``
 folder in a tmpfs of the grader's user (``socket_base``, without root). The worker and
 the kernel start as::
 
-    python -I -S jail.py --procs .../cgroup.procs --tmpfs SOCKETS ... -- python -m worker
-    python -I -S jail.py --procs .../cgroup.procs --user UID GID -- bwrap OPTIONS -- KERNEL
+    python -I -S jail.py --procs .../cgroup.procs --tmpfs SOCKETS ... -- WORKER
+    python -I -S jail.py --procs .../cgroup.procs --user UID GID -- bwrap ... -- KERNEL
 
 ``jail.py`` moves itself into the submission's cgroups (the worker's memory counts
 in the cap too), then becomes the worker, or ``bwrap`` (which becomes the kernel), so
@@ -207,7 +207,8 @@ class Sandbox:
                 jail += ["--procs", path]
         if self.socket_base is None:
             uid, gid = self.user or (os.getuid(), os.getgid())
-            jail += ["--tmpfs", socket_dir, str(SOCKET_FOLDER_BYTES), str(uid), str(gid)]
+            jail += ["--tmpfs", socket_dir, str(SOCKET_FOLDER_BYTES), str(uid),
+                     str(gid)]
         return [*jail, "--"]
 
     def bwrap_command(self, socket_dir: str, environment: dict[str, str]) -> list[str]:
@@ -486,7 +487,7 @@ def prepare(kernel_name: str, hidden: list[Path], memory_bytes: int) -> Sandbox:
     base = socket_base()
     view = probe_view_of(course_utils_folder())
     probe = [python, "-c", "import ipykernel, course_utils"]
-    failure = ""
+    failure = first = ""
     for user_namespace in (True, False):
         options, _, notes = base_options(python, hidden, memory_bytes, user_namespace,
                                          view)

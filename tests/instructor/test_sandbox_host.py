@@ -21,17 +21,21 @@ from pathlib import Path
 
 import psutil
 import pytest
-from test_sandbox import MEMORY_MB, assert_ok, limits, places, run  # noqa: F401
+import test_sandbox
+from test_sandbox import assert_ok, run
 
 from instructor.grading import runner, sandbox, worker
+
+limits = test_sandbox.limits  # the same fixtures: the sandbox as the grader makes it
+places = test_sandbox.places
 
 DEPTH = 10_000
 
 
 @pytest.fixture
 def private_temp(monkeypatch):
-    """The host's temporary folder for the run: the test's own, watched for leftovers
-    (short: a Unix socket's path has at most 107 bytes)."""
+    """The host's temporary folder for the run: the test's own, watched for
+    leftovers (short: a Unix socket's path has at most 107 bytes)."""
     folder = Path(tempfile.mkdtemp(prefix="sbx-", dir="/tmp"))
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     yield folder
@@ -40,7 +44,8 @@ def private_temp(monkeypatch):
 
 def leftovers(folder) -> list[str]:
     """The grader's folders left in a temporary folder."""
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith("course-grade-"))
+    return sorted(path.name for path in folder.iterdir()
+                  if path.name.startswith("course-grade-"))
 
 
 def nested(depth: int, top) -> None:
@@ -80,15 +85,16 @@ def test_jail_options_and_reachable_binds(tmp_path):
 
     options, command = jail.parse(["--procs", "a", "--tmpfs", "/s", "16", "1", "2",
                                    "--user", "65534", "65534", "--", "bwrap", "x"])
-    assert options["--procs"] == [["a"]] and options["--tmpfs"] == [["/s", "16", "1", "2"]]
+    assert options["--procs"] == [["a"]]
+    assert options["--tmpfs"] == [["/s", "16", "1", "2"]]
     assert options["--user"] == [["65534", "65534"]] and command == ["bwrap", "x"]
     with pytest.raises(SystemExit):
         jail.parse(["--user", "1", "--", "x"])
     locked = tmp_path / "locked"
     (locked / "env").mkdir(parents=True)
     locked.chmod(0o700)
-    bwrap = ["bwrap", "--ro-bind", str(locked / "env"), "/e", "--bind", "/nowhere", "/n",
-             "--ro-bind-try", "/usr", "/usr", "--", "true"]
+    bwrap = ["bwrap", "--ro-bind", str(locked / "env"), "/e", "--bind", "/nowhere",
+             "/n", "--ro-bind-try", "/usr", "/usr", "--", "true"]
     assert jail.bind_sources(bwrap) == [str(locked / "env"), "/usr"]
     stranger = os.stat(locked).st_uid + 12345
     barrier = jail.first_barrier(str(locked / "env"), stranger, stranger)
@@ -114,12 +120,13 @@ def test_comm_messages_over_the_budget_are_dropped():
 
 # ------------------------------------------------------------ with a kernel
 
-SOCKETS = "os.path.dirname(__import__('ipykernel.connect').connect.get_connection_file())"
+SOCKETS = ("os.path.dirname(__import__('ipykernel.connect').connect"
+           ".get_connection_file())")
 
 
 @pytest.mark.kernel
-def test_socket_folder_is_a_small_tmpfs_the_host_root_does_not_own(limits,
-                                                                    private_temp):
+def test_socket_folder_is_a_small_tmpfs_the_host_root_does_not_own(
+        limits, private_temp):
     marker = uuid.uuid4().hex
     seen: dict = {}
 
@@ -171,8 +178,9 @@ def test_socket_folder_is_a_small_tmpfs_the_host_root_does_not_own(limits,
             with open(path, "w") as handle:
                 handle.write("#!/bin/sh\\nid\\n")
             os.chmod(path, 0o4755)
-            waiter = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)",
-                                       {marker!r}, sockets])
+            waiter = subprocess.Popen([sys.executable, "-c",
+                                       "import time; time.sleep(30)", {marker!r},
+                                       sockets])
             deadline = time.monotonic() + 30
             while not os.path.exists(os.path.join(sockets, "seen")):
                 assert time.monotonic() < deadline, "the host never looked"
@@ -203,13 +211,13 @@ def test_deep_trees_vanish_and_the_verdicts_stay(limits, private_temp, sandboxed
     # Every folder the kernel can write (only its working folder with --no-sandbox,
     # which runs with the grader's rights) gets a 10,000-deep tree with a setuid
     # file at the bottom.
-    places = ("[os.getcwd(), '/tmp', '/dev/shm', os.path.expanduser('~'), "
-              f"{SOCKETS}]") if sandboxed else "[os.getcwd()]"
+    folders = ("[os.getcwd(), '/tmp', '/dev/shm', os.path.expanduser('~'), "
+               f"{SOCKETS}]") if sandboxed else "[os.getcwd()]"
     cells = {
         "before": "x = 1",
         "deep": f"""
             import os
-            for place in {places}:
+            for place in {folders}:
                 handle = os.open(place, os.O_RDONLY)
                 for _ in range({DEPTH}):
                     os.mkdir("d", dir_fd=handle)
