@@ -22,12 +22,15 @@ import sys
 import time
 from pathlib import Path
 
+from course_utils.checks.grading_probe import REQUEST as PROBE_REQUEST
 from course_utils.contract import PROBE_MIME, SUCCESS_MARK
 
 GRADING_KEY = "course_grading"
 TIMEOUT_NAME = "CellTimeout"
 TRUNCATED = "\n[output truncated by the grader]\n"
 PROBE_SECONDS = 20.0
+# The IPython extension that answers probe requests in the grading kernel.
+PROBE_EXTENSION = "course_utils.checks.grading_probe"
 # A probe payload longer than this cannot be valid (see course_utils.checks.plain).
 PROBE_LIMIT = 4_000_001
 # Widget state and comm messages kept per submission (nbclient stores the state of
@@ -176,6 +179,8 @@ def make_client(notebook, job: dict):
         iopub_timeout=2,
         shutdown_kernel="immediate",
         resources={"metadata": {"path": job["workdir"]}},
+        # Loaded before any cell runs: answers the grader's probe requests.
+        extra_arguments=[f"--InteractiveShellApp.extensions={PROBE_EXTENSION}"],
         **sandboxed,
     )
     client.used, client.replies, client.probes, client.probe_counts = {}, {}, {}, {}
@@ -228,6 +233,53 @@ def kernel_responds(client, index: int) -> bool:
     return not timed_out(client, index)
 
 
+def execute_request(client, cell, index: int, request: dict) -> None:
+    """Run a check cell as a probe request to the kernel's own handler.
+
+    The kernel's ``course_utils.checks.grading_probe`` runs the probe without
+    looking anything up in the student's globals (a cell's code would: a submission
+    can shadow ``__import__``). Everything else is nbclient's, as for a cell: the
+    reply awaited under the per-cell time limit, an interrupt at the limit, the
+    outputs (the probe's data among them) through ``CappedClient.output``. Only the
+    message sent differs.
+    """
+    kernel_client = client.kc
+
+    def send(code, **kwargs):
+        message = kernel_client.session.msg(PROBE_REQUEST, request)
+        kernel_client.shell_channel.send(message)
+        return message["header"]["msg_id"]
+
+    kernel_client.execute = send
+    try:
+        client.execute_cell(cell, index)
+    finally:
+        del kernel_client.execute
+
+
+def handler_ready(client) -> bool:
+    """Whether the kernel answers probe requests (its extension loaded at start).
+
+    Asked once, before any cell runs; a kernel without the handler (another
+    kernel, an extension that failed to load) has its checks run as cells.
+    """
+    import nbformat
+
+    if not client.nb.cells:
+        return False
+    # nbclient stores the cell it ran at its index: put the first cell back after.
+    first = client.nb.cells[0]
+    ping = nbformat.v4.new_code_cell("# is the probe handler loaded?")
+    limit, client.timeout = client.timeout, min(client.timeout, PROBE_SECONDS)
+    try:
+        execute_request(client, ping, 0, {"ping": True})
+    finally:
+        client.timeout = limit
+        client.nb.cells[0] = first
+    reply = client.replies.pop(0, {})
+    return reply.get("status") == "ok"
+
+
 def run_cells(client, notebook, events: Events) -> None:
     """Execute every code cell in order, logging starts and graded results.
 
@@ -237,17 +289,23 @@ def run_cells(client, notebook, events: Events) -> None:
 
     with client.setup_kernel():
         events.write("kernel_started")
+        # Before any of the student's code runs: is the probe's handler loaded?
+        by_request = handler_ready(client)
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
             events.write("start", cell=index)
             started = time.monotonic()
+            tag = dict(cell.metadata.get(GRADING_KEY) or {})
+            request = tag.pop("request", None)
             try:
-                client.execute_cell(cell, index)
+                if request and by_request:
+                    execute_request(client, cell, index, request)
+                else:
+                    client.execute_cell(cell, index)
             except DeadKernelError:
                 events.write("kernel_died", cell=index)
                 return
-            tag = cell.metadata.get(GRADING_KEY)
             if tag:
                 result = cell_result(client, index, time.monotonic() - started)
                 events.write("done", **tag, **result)

@@ -156,13 +156,20 @@ def test_a_reference_function_called_by_a_built_name_is_an_error(attacked):
 def test_a_shadowed_import_handing_over_a_recorded_payload_fails(attacked):
     row = attacked[("shadow.ipynb", "Exercise 2")]
     assert row["status"] == "failed", row
+    assert "got None" in row["message"], row  # judged on the student's own function
 
 
-def test_a_stub_left_in_its_function_with_a_recorded_payload_does_not_pass(attacked):
-    # The exercise cell only defines the stubbed function (it runs without error);
-    # the payload handed over is the published solution's, on the fixed cases.
+def test_a_shadowed_name_cannot_intercept_the_probe(attacked):
+    # The exercise cell only defines the stubbed function; the shadowed __import__
+    # would hand over the published solution's payload, but the probe runs as the
+    # kernel's own request handler, which looks up nothing among the student's
+    # globals: it calls the stub, and the exercise is not attempted.
     row = attacked[("stub_left.ipynb", "Exercise 2")]
-    assert row["status"] == "failed", row
+    assert row["status"] == "not attempted", row
+    # Exercise 3 of the shadowing submissions was left as its stub too.
+    for name in ("stub_left.ipynb", "shadow.ipynb"):
+        row = attacked[(name, "Exercise 3")]
+        assert row["status"] == "not attempted", row
 
 
 # ------------------------------------------------------------ without a kernel
