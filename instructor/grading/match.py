@@ -287,15 +287,21 @@ def locate(cells, course: CourseNotebook) -> dict[str, Located]:
 
 
 def clean_cell(cell):
-    """A fresh copy of a submitted cell: its type and source only, no outputs."""
-    import nbformat
+    """A fresh copy of a submitted cell: its type and source only, no outputs.
 
-    source = source_of(cell)
-    if cell.get("cell_type") == "code":
-        return nbformat.v4.new_code_cell(source)
-    if cell.get("cell_type") == "markdown":
-        return nbformat.v4.new_markdown_cell(source)
-    return nbformat.v4.new_raw_cell(source)
+    Built as ``nbformat.v4.new_*_cell`` builds it, without its validation of each
+    cell (~0.2 ms a cell: 100,000 tiny cells took ~20 s); the shape is the same.
+    """
+    from nbformat import NotebookNode
+    from nbformat.v4.nbbase import random_cell_id
+
+    kind = cell.get("cell_type")
+    kind = kind if kind in ("code", "markdown") else "raw"
+    fresh = NotebookNode(id=random_cell_id(), cell_type=kind,
+                         metadata=NotebookNode(), source=source_of(cell))
+    if kind == "code":
+        fresh.execution_count, fresh.outputs = None, []
+    return fresh
 
 
 def prepare(cells, course: CourseNotebook, challenges: dict[str, int] | None = None
