@@ -9,7 +9,13 @@ truth). Their student versions are ``notebooks/student/NN_*.ipynb``, generated h
 - cells tagged ``solution`` (answers to questions asked in prose) are dropped;
 - cells tagged ``instrumentation`` (the record for ``COURSE_RESULTS`` and the asserts
   on targets, which only tests and benchmarks need) are dropped: nbval still runs
-  them in the solution notebooks, a student never reads them.
+  them in the solution notebooks, a student never reads them;
+- every cell carries the nbgrader metadata that ``nbgrader generate_assignment`` gives
+  it in ``release/`` (``instructor.tools.nbgrader_format``): solution cells, graded
+  check cells with their points, every other cell read-only, with stable grade ids and
+  nbgrader's checksums. So the notebook the badges open is nbgrader's release notebook
+  (``make nbgrader`` writes the course folder it comes from) and a hand-in from Colab
+  or Binder autogrades.
 
 The exercise's name comes from the closest markdown heading above the cell that reads
 ``Exercise N: title``. Usage::
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils.contract import BEGIN_SOLUTION as BEGIN
@@ -34,6 +41,7 @@ from course_utils.contract import (
     STUB_ERROR,
     stub_message,
 )
+from instructor.tools import nbgrader_format
 
 STUDENT_DIR = Path("notebooks") / "student"
 # Cells with these tags are left out of the student version.
@@ -98,12 +106,157 @@ def _cell_id(index: int, source: str) -> str:
     return f"cell-{index:03d}-{digest}"
 
 
-def make_student(notebook, name: str):
-    """Return the student version of a solution notebook (a new object).
+@dataclass
+class CourseCell:
+    """A cell of the solution notebook that the student version keeps.
+
+    ``source`` is the solution's code, ``student_source`` the student's (solutions
+    replaced by stubs); ``role``, ``grade_id`` and ``points`` are its nbgrader part
+    (``instructor.tools.nbgrader_format``); ``stub`` the line each solution region
+    becomes, without its indentation (solution cells only); ``exercise`` the number
+    of the exercise a solution or check cell belongs to.
+    """
+
+    index: int
+    cell_type: str
+    source: str
+    student_source: str
+    tags: list[str]
+    role: str
+    grade_id: str
+    points: float | None = None
+    stub: str | None = None
+    exercise: str | None = None
+
+    @property
+    def cell_id(self) -> str:
+        """The cell's id in the student version and in nbgrader's notebooks."""
+        return _cell_id(self.index, self.student_source)
+
+
+def course_cells(notebook, name: str, points: dict | None = None) -> list[CourseCell]:
+    """The cells of a solution notebook that its student version keeps, in order.
 
     Args:
         notebook: an ``nbformat.NotebookNode`` (version 4), left unchanged.
-        name: the notebook's file name, for error messages.
+        name: the notebook's file name (``NN_title.py``): error messages, grade ids.
+        points: the ``[points]`` table of ``course.toml``
+            (``nbgrader_format.load_points``); None: every exercise worth 1.
+
+    Raises:
+        SolutionMarkerError: markers without an exercise heading above, or
+            unbalanced markers.
+    """
+    chapter = nbgrader_format.chapter_id(name)
+    points_table = points or {}
+    cells: list[CourseCell] = []
+    exercise = number = None
+    solutions: dict[str, int] = {}  # exercise number -> solution cells so far
+    awaiting_check: str | None = None  # the exercise whose check cell comes next
+    for index, cell in enumerate(notebook.cells):
+        tags = list(cell.get("metadata", {}).get("tags", []))
+        if DROPPED_TAGS.intersection(tags):
+            continue
+        source = student_source = cell.source
+        role, grade_id = nbgrader_format.READONLY, None
+        points = stub = exercise_of = None
+        if cell.cell_type == "markdown":
+            headings = EXERCISE_HEADING.findall(source)
+            if headings:
+                number, title = headings[-1]
+                exercise = f"Exercise {number} ({title.rstrip('.')})"
+        elif cell.cell_type == "code":
+            where = f"{name}, cell {index + 1}"
+            if BEGIN in source or END in source:
+                if exercise is None:
+                    raise SolutionMarkerError(
+                        f"{where}: solution markers, but no 'Exercise N: title' "
+                        "heading in a markdown cell above"
+                    )
+                student_source = strip_solution(source, exercise, where)
+                solutions[number] = solutions.get(number, 0) + 1
+                role = nbgrader_format.SOLUTION
+                grade_id = nbgrader_format.solution_grade_id(
+                    chapter, number, solutions[number]
+                )
+                stub = stub_line("", exercise)
+                awaiting_check = exercise_of = number
+            elif awaiting_check and nbgrader_format.CHECK_CALL.search(source):
+                role = nbgrader_format.CHECK
+                grade_id = nbgrader_format.check_grade_id(chapter, awaiting_check)
+                points = nbgrader_format.exercise_points(
+                    points_table, name, awaiting_check
+                )
+                exercise_of, awaiting_check = awaiting_check, None
+        if grade_id is None:
+            grade_id = nbgrader_format.readonly_grade_id(chapter, index)
+        cells.append(
+            CourseCell(
+                index=index,
+                cell_type=cell.cell_type,
+                source=source,
+                student_source=student_source,
+                tags=[tag for tag in tags if tag != SOLUTION_TAG],
+                role=role,
+                grade_id=grade_id,
+                points=points,
+                stub=stub,
+                exercise=exercise_of,
+            )
+        )
+    return cells
+
+
+def unchecked_exercises(cells: list[CourseCell]) -> list[str]:
+    """The exercises (numbers) with a solution cell but no graded check cell after it:
+    nbgrader would grade nothing of them (``make nbgrader`` refuses)."""
+    solved = {c.exercise for c in cells if c.role == nbgrader_format.SOLUTION}
+    checked = {c.exercise for c in cells if c.role == nbgrader_format.CHECK}
+    return sorted(solved - checked)
+
+
+def notebook_metadata() -> dict:
+    """The notebook-level metadata of the student version and nbgrader's notebooks."""
+    return {
+        "kernelspec": {
+            "display_name": "Python 3",
+            "language": "python",
+            "name": "python3",
+        },
+        "language_info": {"name": "python"},
+    }
+
+
+def new_cell(course_cell: CourseCell, source: str):
+    """An nbformat cell of ``course_cell``'s type, id, tags and nbgrader source
+    metadata, holding ``source``."""
+    import nbformat
+
+    make = {
+        "markdown": nbformat.v4.new_markdown_cell,
+        "code": nbformat.v4.new_code_cell,
+    }.get(course_cell.cell_type, nbformat.v4.new_raw_cell)
+    new = make(source)
+    if course_cell.tags:
+        new.metadata["tags"] = list(course_cell.tags)
+    new.metadata["nbgrader"] = nbgrader_format.source_metadata(
+        course_cell.role, course_cell.grade_id, course_cell.points
+    )
+    new.id = course_cell.cell_id
+    return new
+
+
+def make_student(notebook, name: str, points: dict | None = None):
+    """Return the student version of a solution notebook (a new object).
+
+    It is the notebook ``nbgrader generate_assignment`` releases from ``make
+    nbgrader``'s source notebook: the same cells and ids, each with the nbgrader
+    metadata of the release (grade ids, locks, checksums).
+
+    Args:
+        notebook: an ``nbformat.NotebookNode`` (version 4), left unchanged.
+        name: the notebook's file name (``NN_title.py``).
+        points: the ``[points]`` table of ``course.toml``; None: 1 per exercise.
 
     Returns:
         A new ``NotebookNode`` without solutions, instrumentation, outputs or
@@ -112,53 +265,28 @@ def make_student(notebook, name: str):
     import nbformat
 
     student = nbformat.v4.new_notebook()
-    student.metadata = {
-        "kernelspec": {
-            "display_name": "Python 3",
-            "language": "python",
-            "name": "python3",
-        },
-        "language_info": {"name": "python"},
-    }
-    exercise = None
-    for index, cell in enumerate(notebook.cells):
-        tags = cell.get("metadata", {}).get("tags", [])
-        if DROPPED_TAGS.intersection(tags):
-            continue
-        source = cell.source
-        if cell.cell_type == "markdown":
-            headings = EXERCISE_HEADING.findall(source)
-            if headings:
-                number, title = headings[-1]
-                exercise = f"Exercise {number} ({title.rstrip('.')})"
-            new = nbformat.v4.new_markdown_cell(source)
-        elif cell.cell_type == "code":
-            if BEGIN in source or END in source:
-                where = f"{name}, cell {index + 1}"
-                if exercise is None:
-                    raise SolutionMarkerError(
-                        f"{where}: solution markers, but no 'Exercise N: title' "
-                        "heading in a markdown cell above"
-                    )
-                source = strip_solution(source, exercise, where)
-            new = nbformat.v4.new_code_cell(source)
-        else:
-            new = nbformat.v4.new_raw_cell(source)
-        kept_tags = [tag for tag in tags if tag != SOLUTION_TAG]
-        if kept_tags:
-            new.metadata["tags"] = kept_tags
-        new.id = _cell_id(index, new.source)
+    student.metadata = notebook_metadata()
+    for course_cell in course_cells(notebook, name, points):
+        new = new_cell(course_cell, course_cell.student_source)
+        new.metadata = nbformat.from_dict(nbgrader_format.release_metadata(new))
         student.cells.append(new)
     return student
 
 
 def render_student(source: Path) -> str:
-    """The text of the student ``.ipynb`` for a solution source ``.py``."""
+    """The text of the student ``.ipynb`` for a solution source ``.py``
+    (``notebooks/NN_title.py``: the points from the repository's ``course.toml``)."""
     import jupytext
     import nbformat
 
     notebook = jupytext.read(source, fmt="py:percent")
-    return nbformat.writes(make_student(notebook, source.name)) + "\n"
+    points = nbgrader_format.load_points(course_root(source))
+    return nbformat.writes(make_student(notebook, source.name, points)) + "\n"
+
+
+def course_root(source: Path) -> Path:
+    """The repository of a solution source ``notebooks/NN_title.py``."""
+    return source.resolve().parent.parent
 
 
 def stale_student_versions(root: Path) -> list[Path]:
