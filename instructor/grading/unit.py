@@ -162,13 +162,18 @@ def course_commit(folder: Path | None) -> str:
     return commit + (" + uncommitted changes" if dirty.stdout.strip() else "")
 
 
-def file_digest(root: Path, relative: Path, max_bytes: int) -> str | None:
-    """SHA-256 of a submission's bytes, read as the grader reads them, or None."""
-    from instructor.grading.reading import InvalidNotebook, open_below, read_limited
+def file_digest(root: Path, relative: Path, max_bytes: int,
+                member: str | None = None) -> str | None:
+    """SHA-256 of a submission's bytes, read as the grader reads them, or None.
+
+    For a ``.zip`` member, the member's own bytes: the same digest whether the
+    unit read the archive (local pool, job array) or got the member's bytes (Dask).
+    """
+    from instructor.grading.reading import InvalidNotebook, submission_bytes
 
     try:
-        return hashlib.sha256(read_limited(open_below(root, relative),
-                                           max_bytes)).hexdigest()
+        return hashlib.sha256(submission_bytes(root, relative, max_bytes,
+                                               member)).hexdigest()
     except InvalidNotebook:
         return None
 
@@ -201,7 +206,7 @@ def run_unit(submission, index: int | None, course, settings: Settings, sandbox,
         "submission": submission.name,
         "index": index,
         "sha256": file_digest(submission.root, submission.relative,
-                              settings.max_bytes),
+                              settings.max_bytes, submission.member),
         "course": course_info or {"fingerprint": course_fingerprint(course),
                                   "commit": ""},
         "limits": settings.describe(),
