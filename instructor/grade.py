@@ -510,6 +510,48 @@ def run_facts(args, settings, info: dict, date, seconds: float, count: int,
     )
 
 
+def points_file(given: Path | None) -> Path | None:
+    """The points file: ``--points``, else the repository's ``course.toml`` if there
+    is one, else None (every exercise worth 1)."""
+    from instructor.grading.gradebook import default_points_file
+
+    if given is not None:
+        return given
+    default = default_points_file()
+    return default if default.is_file() else None
+
+
+def write_gradebook(out: Path, rows: list, course, points: dict,
+                    submissions=None) -> tuple:
+    """Write ``grades.csv`` beside the report (``gradebook.grades_path``).
+
+    Args:
+        out: the report's CSV.
+        rows: the report's rows.
+        course: the course notebooks.
+        points: ``gradebook.load_points``'s result.
+        submissions: the ``Submission``s graded, when known: a student is then
+            read from each one's path inside its folder, not from its name as typed.
+
+    Returns:
+        (the gradebook, or None when grades.csv could not be written; warnings).
+    """
+    from instructor.grading import gradebook
+
+    students = {
+        submission.name: gradebook.student_of(
+            "/".join(filter(None, [submission.relative.as_posix(), submission.member])))
+        for submission in submissions or ()
+    }
+    grades = gradebook.build(rows, course, points, students)
+    path = gradebook.grades_path(out)
+    try:
+        gradebook.write_grades(path, grades)
+    except OSError as error:
+        return None, [f"cannot write {path}: {error.strerror}"]
+    return grades, list(grades.warnings)
+
+
 def default_workers(memory_mb: float) -> int:
     """As many workers as cores, but no more than the free memory holds."""
     import psutil
@@ -574,6 +616,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         "(python -m instructor.merge rebuilds the report from them)")
     parser.add_argument("--key-file", type=Path, default=None,
                         help="sign the kept verdict files with this secret key")
+    parser.add_argument("--points", type=Path, default=None, metavar="FILE",
+                        help="points per exercise for grades.csv, in FILE's [points] "
+                        "table (default: the repository's course.toml; without "
+                        "one, 1 point per exercise)")
     return parser.parse_args(argv)
 
 
@@ -586,6 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         # 'not graded'), whatever handler an imported library (Dask's, for one)
         # left behind.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    from instructor.grading import gradebook
     from instructor.grading.course import load_course
     from instructor.grading.html_report import html_path, try_write_html
     from instructor.grading.progress import Progress
@@ -604,12 +651,14 @@ def main(argv: list[str] | None = None) -> int:
         submissions = find_submissions(args.submissions, settings.max_bytes)
         check_writable(args.out)
         check_writable(html_path(args.out))
+        check_writable(gradebook.grades_path(args.out))
         course = load_course(args.course)
+        points = gradebook.load_points(points_file(args.points), course)
         keep = verdict_keeper(args.verdicts, args.key_file)
         # On a cluster each worker prepares (and checks) its own sandbox.
         sandbox = (None if args.scheduler and not args.no_sandbox
                    else start_sandbox(args, submissions, log))
-    except (UsageError, CourseError) as error:
+    except (UsageError, CourseError, gradebook.PointsError) as error:
         print(f"error: {printable(error)}", file=sys.stderr)
         return 2
     workers = args.workers or default_workers(args.memory_mb)
@@ -647,11 +696,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot write {printable(args.out)}: {error.strerror}",
               file=sys.stderr)
         return 2
-    problem = try_write_html(html_path(args.out), rows, facts)
+    grades, problems = write_gradebook(args.out, rows, course, points, submissions)
+    problem = try_write_html(html_path(args.out), rows, facts, grades)
     print(summary(rows))
     print(f"\nreport: {printable(args.out)}"
           + ("" if problem else f" and {printable(html_path(args.out))}"))
-    for warning in ([problem] if problem else []) + name_warnings:
+    if grades is not None:
+        print(f"grades: {printable(gradebook.grades_path(args.out))}, "
+              f"{gradebook.summary_line(grades)}")
+    for warning in ([problem] if problem else []) + problems + name_warnings:
         print(f"warning: {printable(warning)}", file=sys.stderr)
     if interrupted:
         left = sum(row.status == NOT_GRADED for row in rows)

@@ -275,6 +275,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-size-mb", type=float, default=50.0,
                         help="the units' size limit (to hash the submissions)")
     parser.add_argument("--quiet", action="store_true", help="no summary")
+    parser.add_argument("--points", type=Path, default=None, metavar="FILE",
+                        help="points per exercise for grades.csv, in FILE's [points] "
+                        "table (default: the repository's course.toml; without "
+                        "one, 1 point per exercise)")
     return parser.parse_args(argv)
 
 
@@ -284,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     from instructor.grading import skip_slow_imports
 
     skip_slow_imports()
-    from instructor.grade import find_submissions
+    from instructor.grade import find_submissions, points_file, write_gradebook
     from instructor.grading.course import CourseError, load_course
+    from instructor.grading.gradebook import grades_path, load_points, summary_line
     from instructor.grading.html_report import html_path, try_write_html
     from instructor.grading.report import printable, summary, write_csv
     from instructor.grading.unit import read_key
@@ -298,11 +303,13 @@ def main(argv: list[str] | None = None) -> int:
                 "is still the one it graded; only the files' current bytes can "
                 "refuse a signed verdict of an earlier version")
         course = load_course(args.course)
+        points = load_points(points_file(args.points), course)
         key = read_key(args.key_file) if args.key_file else None
         submissions = (find_submissions([str(args.submissions)])
                        if args.submissions else None)
         check_writable(args.out)
         check_writable(html_path(args.out))
+        check_writable(grades_path(args.out))
         merged = merge(args.verdicts, course, key, submissions,
                        int(args.max_size_mb * 2**20))
     except (UsageError, CourseError, ValueError) as error:
@@ -315,14 +322,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot write {printable(args.out)}: {error.strerror}",
               file=sys.stderr)
         return 2
+    grades, grade_problems = write_gradebook(args.out, merged.rows, course, points,
+                                             submissions)
     problem = try_write_html(html_path(args.out), merged.rows,
-                             merged_facts(merged, args.course, count, args.verdicts))
+                             merged_facts(merged, args.course, count, args.verdicts),
+                             grades)
     if not args.quiet:
         print(summary(merged.rows))
     print(f"\nreport: {printable(args.out)}"
           + ("" if problem else f" and {printable(html_path(args.out))}"))
+    if grades is not None:
+        print(f"grades: {printable(grades_path(args.out))}, {summary_line(grades)}")
     if problem:
         print(f"warning: {printable(problem)}", file=sys.stderr)
+    for warning in grade_problems:
+        print(f"warning: {printable(warning)}", file=sys.stderr)
     for problem in merged.warnings + merged.problems:
         print(f"warning: {printable(problem)}", file=sys.stderr)
     return 1 if merged.problems else 0

@@ -12,7 +12,9 @@ and printable (print styles: no colours needed to read a status, details closed)
   their counts and one example message; the failures without a named mistake and the
   errors, grouped by message (numbers folded, so that "got 3" and "got 5" group);
 - per student, a row of coloured statuses, each opening to its message;
-- the submissions that could not be graded (invalid, unrecognised, not graded).
+- the submissions that could not be graded (invalid, unrecognised, not graded);
+- with a gradebook (``instructor.grading.gradebook``), each student's points per
+  notebook, total and percentage, as ``grades.csv`` has them.
 
 The page is built from a Jinja2 template (``templates/report.html.j2``) with
 autoescaping on (security): submission names, messages and flags come from
@@ -266,13 +268,16 @@ def environment():
     )
 
 
-def render(rows: list, facts: Facts) -> str:
+def render(rows: list, facts: Facts, gradebook=None) -> str:
     """The report as one HTML page (a str).
 
     Args:
         rows: the report's ``Row``s.
         facts: the run's facts.
+        gradebook: the class's points (``gradebook.Gradebook``), shown as a table
+            of totals; None for no totals.
     """
+    from instructor.grading.gradebook import points_text
     from instructor.grading.report import printable, visible
 
     notebooks, ungraded = summarise(rows)
@@ -289,6 +294,8 @@ def render(rows: list, facts: Facts) -> str:
         short_name=short_name,
         clean=lambda text: printable(text, keep_newlines=True),
         shown_name=visible,
+        gradebook=gradebook,
+        points=points_text,
     )
 
 
@@ -338,12 +345,13 @@ def short_name(exercise: str) -> str:
     return exercise.split(":", 1)[0].replace("Exercise ", "Ex ")
 
 
-def write_html(path: Path, rows: list, facts: Facts) -> None:
-    """Write ``report.html`` (UTF-8)."""
-    path.write_text(render(rows, facts), encoding="utf-8")
+def write_html(path: Path, rows: list, facts: Facts, gradebook=None) -> None:
+    """Write ``report.html`` (UTF-8), with the gradebook's totals when given."""
+    page = render(rows, facts) if gradebook is None else render(rows, facts, gradebook)
+    path.write_text(page, encoding="utf-8")
 
 
-def try_write_html(path: Path, rows: list, facts: Facts) -> str:
+def try_write_html(path: Path, rows: list, facts: Facts, gradebook=None) -> str:
     """``write_html``, never failing: "" when written, else what went wrong.
 
     The CSV and the printed summary are the grading's record; the HTML page is a
@@ -351,7 +359,7 @@ def try_write_html(path: Path, rows: list, facts: Facts) -> str:
     of a long run.
     """
     try:
-        write_html(path, rows, facts)
+        write_html(path, rows, facts, gradebook)
     except Exception as error:  # noqa: BLE001 (reported, the run goes on)
         return (f"{path} not written ({type(error).__name__}: "
                 f"{str(error)[:200]}); the CSV is complete")
