@@ -7,6 +7,7 @@
 #   make test-unit  unit tests of course_utils and instructor with coverage (about a minute)
 #   make student    regenerate the student versions of the notebooks
 #   make sync       re-pair notebooks (.py -> .ipynb) and regenerate repository links
+#   make links REPO=owner/name [BRANCH=main] [HUB=https://...]  point the links at a fork
 #   make lint       ruff
 #   make bench      the course's training against Stable-Baselines3 (about 75 min)
 #   make bench-grade  the grader on a generated class and attacks (about 20 min)
@@ -29,7 +30,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SDL_VIDEODRIVER := dummy
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv lab test test-browser test-colab test-unit test-notebooks student sync lint bench \
+.PHONY: venv lab test test-browser test-colab test-unit test-notebooks student sync links lint bench \
 	bench-grade test-mutation clean
 
 venv: $(STAMP) $(LAB_OVERRIDES)
@@ -108,6 +109,16 @@ student: $(STAMP)
 sync: $(STAMP)
 	$(BIN)/python -m instructor.tools.links
 	$(BIN)/jupytext --quiet --set-kernel python3 --sync $(NOTEBOOKS)
+
+# Point every generated link at a repository (a fork), a branch, a JupyterHub or
+# another Colab package: sets course.toml's [repository], then rewrites the README's
+# badges and hub links, the notebooks' Colab install cell (.py, .ipynb, student
+# versions) and pyproject.toml. make links REPO=owner/name [BRANCH=main]
+# [HUB=https://hub.example.edu|none] [PACKAGE=requirement|default]
+links: $(STAMP)
+	$(BIN)/python -m instructor.tools.links $(if $(REPO),--repo '$(REPO)') \
+		$(if $(BRANCH),--branch '$(BRANCH)') $(if $(HUB),--hub '$(HUB)') \
+		$(if $(PACKAGE),--package '$(PACKAGE)')
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -172,7 +172,7 @@ def test_colab_cell_installs_only_the_course_package(source):
     assert match, (
         f"{source.name}: the Colab install cell (COURSE_PACKAGE = ...) is gone"
     )
-    assert match.group(1) == links.package_requirement(links.repository_url(ROOT))
+    assert match.group(1) == links.course_package(ROOT), "run `make links`"
     assert "google.colab" in text
     for package in ("tensorflow", "keras", "ipywidgets"):
         assert not re.search(rf"pip.*install.*\b{package}\b", text), (
