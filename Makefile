@@ -6,6 +6,9 @@
 #   make test-colab    the notebooks with nbval on Colab's library versions (.venv-colab)
 #   make test-unit  unit tests of course_utils and instructor with coverage (about a minute)
 #   make student    regenerate the student versions of the notebooks
+#   make nbgrader   nbgrader's course folder (build/nbgrader): source notebooks, config
+#   make test-nbgrader  the real nbgrader releases the student versions and autogrades
+#                   three hand-ins of chapter 02 (.venv-nbgrader, about 4 min)
 #   make sync       re-pair notebooks (.py -> .ipynb) and regenerate repository links
 #   make links REPO=owner/name [BRANCH=main] [HUB=https://...]  point the links at a fork
 #   make lint       ruff
@@ -31,7 +34,7 @@ export SDL_VIDEODRIVER := dummy
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: venv lab test test-browser test-colab test-unit test-notebooks student sync links lint bench \
-	bench-grade test-mutation clean
+	bench-grade test-mutation clean nbgrader otter test-nbgrader
 
 venv: $(STAMP) $(LAB_OVERRIDES)
 
@@ -63,7 +66,7 @@ lab: venv
 # them share 2 cores well.
 test: $(STAMP)
 	$(BIN)/python -m pytest tests $(NOTEBOOKS:.py=.ipynb) --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=600 --ignore=tests/browser -n 2 --dist loadfile
+		--nbval-cell-timeout=600 --ignore=tests/browser --ignore=tests/nbgrader -n 2 --dist loadfile
 
 # Needs Debian's Chromium (`apt-get install chromium`); never downloads a browser.
 test-browser: venv
@@ -105,6 +108,42 @@ test-notebooks: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python -m instructor.tools.student
+
+# nbgrader's course folder: source/<chapter>/<chapter>.ipynb (the solution notebooks with
+# nbgrader's cell metadata) and nbgrader_config.py (timeouts, the course's stubs). Needs
+# the course environment only; nbgrader itself runs wherever the instructor has it.
+NBGRADER_COURSE ?= build/nbgrader
+
+nbgrader: $(STAMP)
+	$(BIN)/python -m instructor.tools.nbgrader_export --out $(NBGRADER_COURSE)
+
+# Otter-Grader: not supported (the README's instructor guide says why, and what to use).
+otter:
+	@echo "Otter-Grader is not supported: see the README's instructor guide (nbgrader)." >&2
+	@exit 1
+
+# nbgrader from PyPI (tests/nbgrader/requirements.txt) in its own environment, with the
+# course's pinned libraries and the course package, never in .venv.
+NBGRADER_VENV ?= .venv-nbgrader
+NBGRADER_STAMP := $(NBGRADER_VENV)/.installed
+
+$(NBGRADER_STAMP): environment.yml pyproject.toml tests/nbgrader/requirements.txt
+	@test -x $(NBGRADER_VENV)/bin/python || $(PYTHON) -m venv $(NBGRADER_VENV)
+	$(NBGRADER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) instructor/tools/envfile.py environment.yml > $(NBGRADER_VENV)/requirements.txt
+	$(NBGRADER_VENV)/bin/python -m pip install --quiet -r $(NBGRADER_VENV)/requirements.txt \
+		-r tests/nbgrader/requirements.txt
+	$(NBGRADER_VENV)/bin/python -m pip install --quiet --no-deps --editable .
+	$(NBGRADER_VENV)/bin/python -m ipykernel install --sys-prefix --name python3 \
+		--display-name "Python 3 (ipykernel)" >/dev/null
+	@touch $(NBGRADER_STAMP)
+
+# nbgrader generate_assignment on every chapter (each release must be its student
+# version byte for byte) and nbgrader autograde on three hand-ins of chapter 02 (right,
+# Exercise 5 wrong, untouched): fails unless the scores are full, full minus Exercise
+# 5's points, and 0.
+test-nbgrader: $(NBGRADER_STAMP)
+	$(NBGRADER_VENV)/bin/python -m pytest tests/nbgrader -v -rs --durations=5
 
 sync: $(STAMP)
 	$(BIN)/python -m instructor.tools.links
