@@ -510,14 +510,15 @@ def run_facts(args, settings, info: dict, date, seconds: float, count: int,
     )
 
 
-def points_file(given: Path | None) -> Path | None:
-    """The points file: ``--points``, else the repository's ``course.toml`` if there
-    is one, else None (every exercise worth 1)."""
+def points_file(given: Path | None, course_folder: Path) -> Path | None:
+    """The points file: ``--points``, else the course's ``course.toml`` (beside its
+    notebooks' folder: the repository's root) if there is one, else None (every
+    exercise worth 1)."""
     from instructor.grading.gradebook import default_points_file
 
     if given is not None:
         return given
-    default = default_points_file()
+    default = default_points_file(course_folder)
     return default if default.is_file() else None
 
 
@@ -618,8 +619,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="sign the kept verdict files with this secret key")
     parser.add_argument("--points", type=Path, default=None, metavar="FILE",
                         help="points per exercise for grades.csv, in FILE's [points] "
-                        "table (default: the repository's course.toml; without "
-                        "one, 1 point per exercise)")
+                        "table (default: course.toml beside the --course folder; "
+                        "without one, 1 point per exercise)")
     return parser.parse_args(argv)
 
 
@@ -653,7 +654,8 @@ def main(argv: list[str] | None = None) -> int:
         check_writable(html_path(args.out))
         check_writable(gradebook.grades_path(args.out))
         course = load_course(args.course)
-        points = gradebook.load_points(points_file(args.points), course)
+        points = gradebook.load_points(points_file(args.points, args.course),
+                                       course)
         keep = verdict_keeper(args.verdicts, args.key_file)
         # On a cluster each worker prepares (and checks) its own sandbox.
         sandbox = (None if args.scheduler and not args.no_sandbox

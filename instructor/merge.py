@@ -277,8 +277,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true", help="no summary")
     parser.add_argument("--points", type=Path, default=None, metavar="FILE",
                         help="points per exercise for grades.csv, in FILE's [points] "
-                        "table (default: the repository's course.toml; without "
-                        "one, 1 point per exercise)")
+                        "table (default: course.toml beside the --course folder; "
+                        "without one, 1 point per exercise)")
     return parser.parse_args(argv)
 
 
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                 "is still the one it graded; only the files' current bytes can "
                 "refuse a signed verdict of an earlier version")
         course = load_course(args.course)
-        points = load_points(points_file(args.points), course)
+        points = load_points(points_file(args.points, args.course), course)
         key = read_key(args.key_file) if args.key_file else None
         submissions = (find_submissions([str(args.submissions)])
                        if args.submissions else None)

@@ -1,7 +1,8 @@
 """The gradebook: points per exercise, one row per student, ``grades.csv``.
 
 The points come from the ``[points]`` table of the course's settings file
-(``course.toml`` at the repository's root, which the instructor edits): every
+(``course.toml`` at the repository's root, beside ``notebooks/``, which the
+instructor edits): every
 exercise is worth ``default`` points (1 when unset), and a notebook, named by its
 number (``"01"``) or its file stem (``"01_actor_critic_cartpole"``), can give its
 exercises other points, one by one (``"01" = { 5 = 3 }``) or all at once
@@ -120,10 +121,10 @@ class Gradebook:
         return [found[name] for name, _ in self.notebooks()]
 
 
-def default_points_file() -> Path:
-    """The repository's ``course.toml``: beside the package, else in this folder."""
-    beside = Path(__file__).resolve().parent.parent.parent / SETTINGS_FILE
-    return beside if beside.is_file() else Path(SETTINGS_FILE)
+def default_points_file(course_folder: Path) -> Path:
+    """The course's ``course.toml``: in the folder that holds its notebooks' folder
+    (the repository's root for its ``notebooks/``)."""
+    return course_folder.resolve().parent / SETTINGS_FILE
 
 
 def notebook_number(name: str) -> str:

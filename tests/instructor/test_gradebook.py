@@ -96,6 +96,15 @@ def test_a_wrong_points_file_is_refused_with_a_clear_message(text, expected):
     assert expected in str(error.value)
 
 
+def test_a_course_elsewhere_uses_its_own_course_toml_or_one_point_each(tmp_path):
+    (tmp_path / "course").mkdir()
+    assert grade.points_file(None, tmp_path / "course") is None
+    (tmp_path / "course.toml").write_text("[points]\ndefault = 2\n")
+    assert grade.points_file(None, tmp_path / "course") == tmp_path / "course.toml"
+    given = tmp_path / "mine.toml"
+    assert grade.points_file(given, tmp_path / "course") == given
+
+
 def test_an_unreadable_points_file_is_refused(tmp_path):
     with pytest.raises(gradebook.PointsError, match="cannot read the points file"):
         gradebook.load_points(tmp_path / "none.toml", COURSE)
@@ -103,7 +112,8 @@ def test_an_unreadable_points_file_is_refused(tmp_path):
 
 def test_the_repository_points_file_fits_the_course():
     course = load_course(ROOT / "notebooks")
-    assert gradebook.default_points_file() == ROOT / "course.toml"
+    assert gradebook.default_points_file(ROOT / "notebooks") == ROOT / "course.toml"
+    assert grade.points_file(None, ROOT / "notebooks") == ROOT / "course.toml"
     points = gradebook.load_points(ROOT / "course.toml", course)
     assert len(points) == sum(len(nb.exercises) for nb in course)
     assert all(value > 0 for value in points.values())
