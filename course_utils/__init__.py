@@ -14,7 +14,8 @@ Main entry points:
   ``cu.LiveCurve``
 - widgets: ``cu.cartpole_widget``, ``cu.pendulum_widget``
 - results: ``cu.record_result``
-- checks: ``cu.checks.cartpole``, ``cu.checks.pendulum``, ``cu.CheckFailed``
+- checks: ``cu.checks.cartpole``, ``cu.checks.pendulum``, ``cu.CheckFailed``,
+  ``cu.show_fix`` (the line that fixes the last failed check)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ _EXPORTS: MappingProxyType[str, str] = MappingProxyType(
         "pendulum_widget": "widgets",
         "record_result": "results",
         "CheckFailed": "checks.core",
+        "show_fix": "checks.hints",
     }
 )
 

@@ -16,6 +16,7 @@ from types import ModuleType
 
 import pytest
 
+from course_utils.checks import hints
 from course_utils.checks.core import Check, CheckFailed, judge_payload, run_probe
 from course_utils.checks.plain import MAX_PAYLOAD, MalformedProbe, dumps, loads
 
@@ -38,25 +39,58 @@ OVERSIZED_PAYLOADS = (
 )
 
 
-def fails(check, answer, *fragments):
-    """Run a check expected to fail; assert its message holds every fragment."""
+def first_failure(check, answer) -> CheckFailed:
+    """Run a check expected to fail, as a first failure in a fresh kernel.
+
+    The first stage of the feedback (see ``course_utils.checks.hints``): a failure
+    that knows its fix offers it, and never shows it.
+    """
+    hints.reset()
     with pytest.raises(CheckFailed) as info:
         check(answer)
-    message = str(info.value)
+    failure = info.value
+    message = str(failure)
+    assert hints.FIX_LEAD not in message, message
+    if failure.fix:
+        assert message.endswith(hints.FIX_OFFER), message
+        assert failure.fix not in message, message
+    return failure
+
+
+def fails(check, answer, *fragments, fix=()):
+    """Run a check expected to fail; assert its message holds every fragment.
+
+    Args:
+        fix: fragments of the line that fixes it (held back from the message).
+    """
+    failure = first_failure(check, answer)
+    message = str(failure)
     for fragment in fragments:
         assert fragment in message, message
+    for fragment in fix:
+        assert fragment in (failure.fix or ""), (failure.fix, message)
     return message
 
 
-def mistake_of(check, answer, mistake, *fragments):
-    """Run a check expected to fail with ``mistake``; return its message."""
-    with pytest.raises(CheckFailed) as info:
-        check(answer)
-    message = str(info.value)
-    assert info.value.mistake == mistake, message
+def mistake_of(check, answer, mistake, *fragments, fix=()):
+    """Run a check expected to fail with ``mistake``; return its message.
+
+    Args:
+        fix: fragments of the line that fixes it (held back from the message).
+    """
+    failure = first_failure(check, answer)
+    message = str(failure)
+    assert failure.mistake == mistake, message
     for fragment in fragments:
         assert fragment in message, message
+    for fragment in fix:
+        assert fragment in (failure.fix or ""), (failure.fix, message)
     return message
+
+
+def fix_of(check, answer) -> str | None:
+    """The line that fixes a failing answer (its failure's ``fix``)."""
+    return first_failure(check, answer).fix
 
 
 def top_level_imports(module: ModuleType) -> list[str]:

@@ -64,28 +64,31 @@ def call_compiled(
     probe.call(key, compiled, *args)
 
 
-def graph_value(records: Records, key: str, *, mistake: str, hint: str) -> Any:
+def graph_value(
+    records: Records, key: str, *, mistake: str, hint: str, fix: str | None = None
+) -> Any:
     """A result computed inside tf.function, after the eager cases passed.
 
     Args:
         records: the probe's data.
         key: the graph call's record.
         mistake: the id of "works on NumPy arrays (or plain numbers) only".
-        hint: what to write instead, added to the failure's message.
+        hint: what to think about instead, added to the failure's message.
+        fix: the line that fixes it (shown on request, see :mod:`.hints`), or None.
 
     Returns:
         The decoded result.
 
     Raises:
         CheckFailed: the graph call failed; a failure the core already named keeps
-            its id, any other gets ``mistake`` and ``hint``.
+            its id, any other gets ``mistake``, ``hint`` and ``fix``.
     """
     try:
         return records[key]
     except CheckFailed as failure:
         if failure.mistake is not None:
             raise
-        raise CheckFailed(f"{failure}\n{hint}", mistake) from None
+        raise CheckFailed(f"{failure}\n{hint}", mistake, fix) from None
 
 
 def assert_graph_close(
@@ -99,6 +102,7 @@ def assert_graph_close(
     mistake: str,
     atol: float = 1e-5,
     rtol: float = 1e-4,
+    fix: str | None = None,
 ) -> None:
     """Fail unless the graph call of the first case gave the reference's values.
 
@@ -114,14 +118,15 @@ def assert_graph_close(
         mistake: the id of values that differ inside the graph.
         atol: absolute tolerance.
         rtol: relative tolerance.
+        fix: the line that fixes the exercise (shown on request), for both failures.
 
     Raises:
         CheckFailed: the graph call failed, or its values differ.
     """
     only_id, only_hint = graph_only
-    got = graph_value(records, key, mistake=only_id, hint=only_hint)
+    got = graph_value(records, key, mistake=only_id, hint=only_hint, fix=fix)
     assert_close(
         got, expected, what=what,
         case="the first case, as float32 TensorFlow tensors", hint=hint,
-        mistake=mistake, atol=atol, rtol=rtol,
+        mistake=mistake, atol=atol, rtol=rtol, fix=fix,
     )

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..contract import PROBE_MIME, STUB_MESSAGE, SUCCESS_MARK
 from .challenge import challenged
+from .hints import fix_line, forget, staged
 from .plain import (
     MalformedProbe,
     Opaque,
@@ -46,14 +47,22 @@ _MAX_MESSAGE = 300
 class CheckFailed(AssertionError):
     """A check did not pass; the message says why, in the exercise's terms.
 
+    The message is the first stage of the feedback: what is wrong and how to think
+    about it. The line of code that fixes it, when the check knows one, is ``fix``,
+    shown only on request (see :mod:`.hints`).
+
     Attributes:
         mistake: a stable identifier of the typical mistake recognised (for example
             ``"returns/no-discount"``), or None when the check names none.
+        fix: the line that fixes it (e.g. "write the test as `if ...:`"), or None.
     """
 
-    def __init__(self, message: str = "", mistake: str | None = None) -> None:
+    def __init__(
+        self, message: str = "", mistake: str | None = None, fix: str | None = None
+    ) -> None:
         super().__init__(message)
         self.mistake = mistake
+        self.fix = fix
 
     def _render_traceback_(self) -> list[str]:
         """What IPython shows: the message alone, not the checker's frames."""
@@ -67,12 +76,15 @@ class Mistake:
     Attributes:
         id: stable identifier, e.g. ``"returns/no-discount"``.
         value: what such an answer returns on the case.
-        hint: the message that explains it.
+        hint: the message that explains it: what is wrong, how to think about it
+            (no line of code that fixes it).
+        fix: the line of code that fixes it, shown only on request, or None.
     """
 
     id: str
     value: Any
     hint: str
+    fix: str | None = None
 
 
 def recognise(
@@ -112,7 +124,7 @@ def unpack(value: Any, names: tuple[str, ...], *, function: str) -> tuple:
     """
     expected = "(" + ", ".join(names) + ")"
     if isinstance(value, StudentError):
-        raise CheckFailed(value.message, value.mistake)
+        raise CheckFailed(value.message, value.mistake, value.fix)
     if value is None:
         raise CheckFailed(
             f"{function} returned None: expected {expected}. Did you forget the "
@@ -169,7 +181,7 @@ class Probe:
         try:
             result = call_student(fn, *args, exercise=self.exercise, **kwargs)
         except CheckFailed as failure:
-            self.keep(key, StudentError(str(failure), failure.mistake))
+            self.keep(key, StudentError(str(failure), failure.mistake, failure.fix))
             return None
         self.keep(key, result)
         return result
@@ -191,7 +203,7 @@ class Probe:
             result = _invoke(fn, given, {}, self.exercise)
         except CheckFailed as failure:
             result = None
-            self.keep(key, StudentError(str(failure), failure.mistake))
+            self.keep(key, StudentError(str(failure), failure.mistake, failure.fix))
         else:
             self.keep(key, result)
         for name, value in zip(inputs, given, strict=True):
@@ -228,14 +240,16 @@ class Records:
             raise MalformedProbe(f"the check's data has no {key!r}")
         value = decode(record)
         if isinstance(value, StudentError):
-            raise CheckFailed(value.message, value.mistake)
+            raise CheckFailed(value.message, value.mistake, value.fix)
         return value
 
     def raise_stop(self) -> None:
         """Raise the failure that stopped the probe early, if any."""
         stopped = self._data.get("stopped")
         if stopped is not None:
-            raise CheckFailed(stopped["message"], stopped.get("mistake"))
+            raise CheckFailed(
+                stopped["message"], stopped.get("mistake"), stopped.get("fix")
+            )
 
 
 def run_probe(
@@ -259,7 +273,7 @@ def run_probe(
             check.probe(probe, *args, **kwargs)
         except CheckFailed as failure:
             probe.stopped = encode(
-                StudentError(str(failure), failure.mistake), _describe
+                StudentError(str(failure), failure.mistake, failure.fix), _describe
             )
     return probe.data()
 
@@ -277,9 +291,23 @@ def judge_payload(check: Check, payload: str, challenge: int | None = None) -> s
         The success message.
 
     Raises:
-        CheckFailed: the answer is wrong (with the mistake's id when recognised).
+        CheckFailed: the answer is wrong (with the mistake's id when recognised),
+            its message ending with the line that fixes it when the check knows one:
+            the grader's report is the instructor's, who sees both stages at once.
         MalformedProbe: the payload is not what the course's probe writes.
     """
+    try:
+        return _judge_staged(check, payload, challenge)
+    except CheckFailed as failure:
+        if not failure.fix:
+            raise
+        raise CheckFailed(
+            f"{failure}\n{fix_line(failure.fix)}", failure.mistake, failure.fix
+        ) from None
+
+
+def _judge_staged(check: Check, payload: str, challenge: int | None = None) -> str:
+    """:func:`judge_payload`, its failure's fix kept apart (``CheckFailed.fix``)."""
     with challenged(challenge):
         records = Records(loads(payload))
         message = check.judge(records)
@@ -291,16 +319,21 @@ def run_check(check: Check, *args: Any, **kwargs: Any) -> None:
     """Probe the student's code, judge the result, print the success line.
 
     The data goes through the same JSON as in grading, so a check behaves the same
-    in the notebook and in the grader.
+    in the notebook and in the grader. Feedback comes in stages (:mod:`.hints`):
+    the line that fixes a mistake is held back until the student asks for it
+    (``cu.show_fix()``) or the same mistake fails again.
 
     Raises:
         CheckFailed: with what is wrong and a hint.
     """
     payload = dumps(run_probe(check, *args, **kwargs))
     try:
-        message = judge_payload(check, payload)
+        message = _judge_staged(check, payload)
     except MalformedProbe as error:  # only a bug of the course's own probe
         raise CheckFailed(f"Exercise {check.exercise}: {error}") from None
+    except CheckFailed as failure:
+        raise staged(check.exercise, failure) from None
+    forget(check.exercise)
     passed(message)
 
 
@@ -441,7 +474,7 @@ def as_array(
     """
     expected = f"{name} with shape {_shape_text(shape)}" if shape is not None else name
     if isinstance(value, StudentError):
-        raise CheckFailed(value.message, value.mistake)
+        raise CheckFailed(value.message, value.mistake, value.fix)
     if isinstance(value, Opaque):
         raise CheckFailed(f"expected {expected}, got {value.description}")
     if value is None:
@@ -462,6 +495,7 @@ def assert_close(
     atol: float = 1e-5,
     rtol: float = 1e-4,
     mistake: str | None = None,
+    fix: str | None = None,
 ) -> None:
     """Fail unless ``got`` matches ``expected`` within tolerances.
 
@@ -474,6 +508,7 @@ def assert_close(
         atol: absolute tolerance.
         rtol: relative tolerance.
         mistake: the id of the typical mistake the hint explains, if one.
+        fix: the line that fixes it, shown only on request (:mod:`.hints`).
 
     Raises:
         CheckFailed: showing the case, expected vs got (rounded) and the hint.
@@ -492,7 +527,7 @@ def assert_close(
     if diagnosis:
         lines.append(f"  ({diagnosis})")
     lines.append(f"Hint: {hint}")
-    raise CheckFailed("\n".join(lines), mistake)
+    raise CheckFailed("\n".join(lines), mistake, fix)
 
 
 def assert_close_naming(
@@ -505,6 +540,7 @@ def assert_close_naming(
     hint: str,
     atol: float = 1e-5,
     rtol: float = 1e-4,
+    fix: str | None = None,
 ) -> None:
     """:func:`assert_close`, naming the first typical mistake ``got`` matches.
 
@@ -518,9 +554,12 @@ def assert_close_naming(
         hint: what to look at when no typical mistake matches.
         atol: absolute tolerance.
         rtol: relative tolerance.
+        fix: the line that fixes it when no typical mistake matches (a matching
+            mistake brings its own), shown only on request.
 
     Raises:
-        CheckFailed: with the matching mistake's id and hint, or ``hint`` alone.
+        CheckFailed: with the matching mistake's id, hint and fix, or ``hint``
+            and ``fix``.
     """
     reference = np.asarray(expected, dtype=np.float64)
     values = as_array(got, name=what, shape=reference.shape)
@@ -531,6 +570,7 @@ def assert_close_naming(
         values, reference, what=what, case=case,
         hint=mistake.hint if mistake else hint,
         mistake=mistake.id if mistake else None, atol=atol, rtol=rtol,
+        fix=mistake.fix if mistake else fix,
     )
 
 

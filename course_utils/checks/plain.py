@@ -17,7 +17,7 @@ Records (``kind``):
 - ``seq``: a list or tuple, ``{"type": "tuple", "items": [record, ...]}``;
 - ``opaque``: anything else, kept as a short description (``{"description": ...}``);
 - ``error``: the student's code raised, or a probe step failed
-  (``{"message": ..., "mistake": ...}``).
+  (``{"message": ..., "mistake": ...}``, and ``"fix"`` when it has one).
 """
 
 from __future__ import annotations
@@ -58,10 +58,13 @@ class StudentError:
     Attributes:
         message: the failure's message, in the exercise's terms.
         mistake: a stable identifier of the mistake, or None.
+        fix: the line that fixes it, shown only on request (see :mod:`.hints`),
+            or None.
     """
 
     message: str
     mistake: str | None = None
+    fix: str | None = None
 
 
 def encode(value: Any, describe, depth: int = 0) -> dict:
@@ -80,8 +83,11 @@ def encode(value: Any, describe, depth: int = 0) -> dict:
     if isinstance(value, str) and len(value) <= MAX_TEXT:
         return {"kind": "text", "text": value}
     if isinstance(value, StudentError):
-        return {"kind": "error", "message": value.message[:MAX_TEXT],
-                "mistake": value.mistake}
+        record = {"kind": "error", "message": value.message[:MAX_TEXT],
+                  "mistake": value.mistake}
+        if value.fix is not None:
+            record["fix"] = value.fix[:MAX_TEXT]
+        return record
     if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
         if depth >= MAX_DEPTH:
             return {"kind": "opaque", "description": describe(value)[:MAX_TEXT]}
@@ -174,6 +180,9 @@ def _validate_record(record: Any, depth: int) -> None:
             raise MalformedProbe(f"a record of kind {kind} has no valid text")
         if mistake is not None and (not isinstance(mistake, str) or len(mistake) > 60):
             raise MalformedProbe("a failure record has a bad mistake name")
+        fix = record.get("fix")
+        if fix is not None and (not isinstance(fix, str) or len(fix) > MAX_TEXT):
+            raise MalformedProbe("a failure record has a bad fix")
         return
     if kind == "seq":
         items = record.get("items")
@@ -217,7 +226,8 @@ def decode(record: dict) -> Any:
     if kind == "opaque":
         return Opaque(record["description"])
     if kind == "error":
-        return StudentError(record["message"], record.get("mistake"))
+        return StudentError(record["message"], record.get("mistake"),
+                            record.get("fix"))
     if kind == "seq":
         items = [decode(item) for item in record["items"]]
         return tuple(items) if record["type"] == "tuple" else items

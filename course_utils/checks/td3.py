@@ -132,16 +132,34 @@ def reference_round(update_number: int, policy_delay: int) -> str:
 # --------------------------------------------------------------------------------------
 _GRAPH_ONLY = (
     "It runs on NumPy arrays, but fails inside tf.function, where the training step "
-    "calls it on symbolic TensorFlow tensors. Hint: use arithmetic and tf.* "
-    "functions (tf.minimum, tf.clip_by_value), not np.* functions, .numpy() or "
-    "float()."
+    "calls it on symbolic TensorFlow tensors. Hint: compute with operations that "
+    "work on tensors (arithmetic and tf.* functions), not np.* functions, .numpy() "
+    "or float(), which need concrete values."
 )
 _GRAPH_ONLY_DELAY = (
     "It runs in plain Python, but fails inside tf.function, where the training step "
-    "passes update_number as a tensor. Hint: write the test as `if update_number % "
-    "policy_delay == 0:` (AutoGraph turns it into a condition of the graph); a "
-    "number tensor used as True/False (`if remainder:`, `not`, `and`, `or`) fails "
-    "there, and .numpy() has no value yet."
+    "passes update_number as a tensor. Hint: the test must be one AutoGraph can "
+    "turn into a condition of the graph, a comparison (the remainder of the "
+    "division by policy_delay compared with 0); a number tensor used as True/False "
+    "(`if remainder:`, `not`, `and`, `or`) fails there, and .numpy() has no value "
+    "yet."
+)
+# The lines that fix each exercise (shown on request, see hints.py).
+_DOUBLE_Q_FIX = (
+    "return `rewards + gamma * (1 - terminated) * tf.minimum(next_q1, next_q2)` "
+    "(tf.minimum works on NumPy arrays too, and in the compiled update step)."
+)
+_SMOOTHING_FIX = (
+    "`noise = tf.clip_by_value(noise_std * normal_sample, -noise_clip, "
+    "noise_clip)`, then return `tf.clip_by_value(target_action + noise, "
+    "-action_bound, action_bound)`."
+)
+_DELAY_FIX = (
+    "write the round as\n"
+    "    update_critics()\n"
+    "    if update_number % policy_delay == 0:\n"
+    "        update_actor()\n"
+    "        update_targets()"
 )
 
 
@@ -334,68 +352,75 @@ def _double_q_mistakes(c: dict[str, Any]) -> list[Mistake]:
             "double-q/max",
             r + g * (1 - d) * np.maximum(q1, q2),
             "you took the LARGER of the two estimates. Over-estimation is the problem "
-            "TD3 fixes: the target uses the smaller one, tf.minimum(next_q1, next_q2), "
-            "row by row.",
+            "TD3 fixes: the target uses the smaller one, row by row.",
+            _MIN_FIX,
         ),
         Mistake(
             "double-q/mean",
             r + g * (1 - d) * (q1 + q2) / 2,
             "you averaged the two estimates. An average keeps half of each critic's "
-            "optimism; the clipped target takes the smaller one, "
-            "tf.minimum(next_q1, next_q2), row by row.",
+            "optimism; the clipped target takes the smaller one, row by row.",
+            _MIN_FIX,
         ),
         Mistake(
             "double-q/one-critic",
             r + g * (1 - d) * q1,
             "only next_q1 is used: that is DDPG's target with a second, unused "
-            "critic. Use the smaller of the two estimates, "
-            "tf.minimum(next_q1, next_q2).",
+            "critic. Use the smaller of the two estimates, row by row.",
+            _MIN_FIX,
         ),
         Mistake(
             "double-q/one-critic",
             r + g * (1 - d) * q2,
-            "only next_q2 is used. Use the smaller of the two estimates, "
-            "tf.minimum(next_q1, next_q2).",
+            "only next_q2 is used. Use the smaller of the two estimates, row by "
+            "row.",
+            _MIN_FIX,
         ),
         Mistake(
             "double-q/batch-min",
             r + g * (1 - d) * np.min(smaller),
             "every row got the same future value, the smallest of the whole batch: "
-            "tf.reduce_min (like np.min) reduces over all rows. Compare the two "
-            "critics row by row with tf.minimum(next_q1, next_q2).",
+            "tf.reduce_min (like np.min) reduces over all rows. Each row needs its "
+            "own future value: compare the two critics element by element.",
+            _MIN_FIX,
         ),
         Mistake(
             "double-q/no-terminal",
             r + g * smaller,
             "the terminated rows still add gamma * min(next_q1, next_q2): after a "
-            "terminal state there is nothing more to earn, so y = r there. Multiply "
-            "by (1 - terminated).",
+            "terminal state there is nothing more to earn, so y = r there, and "
+            "y = r + gamma * min(next_q1, next_q2) in the other rows. The flag is 1 "
+            "or 0: use it to switch the future value off.",
+            _DOUBLE_Q_FIX,
         ),
         Mistake(
             "double-q/inverted-flag",
             r + g * d * smaller,
-            "the flag is inverted: multiply by (1 - terminated), so terminated rows "
-            "get y = r and the others y = r + gamma * min(next_q1, next_q2).",
+            "the flag is inverted: terminated rows must get y = r and the others "
+            "y = r + gamma * min(next_q1, next_q2); yours do the opposite.",
+            _DOUBLE_Q_FIX,
         ),
         Mistake(
             "double-q/no-gamma",
             r + (1 - d) * smaller,
-            "gamma is missing: future values are discounted, y = r + gamma * "
-            "(1 - terminated) * min(next_q1, next_q2).",
+            "gamma is missing: the future value is discounted by gamma before it "
+            "is added to the reward.",
+            _DOUBLE_Q_FIX,
         ),
         Mistake(
             "double-q/no-reward",
             g * (1 - d) * smaller,
-            "the reward r is missing: y = r + gamma * (1 - terminated) * "
-            "min(next_q1, next_q2).",
+            "the reward r is missing: the target is the reward received now plus "
+            "the discounted future value.",
+            _DOUBLE_Q_FIX,
         ),
     ]
 
 
-# tf.minimum first: the update step is compiled, where np.minimum cannot run.
 _DOUBLE_Q_FORMULA = (
-    "y = rewards + gamma * (1 - terminated) * tf.minimum(next_q1, next_q2) "
-    "(tf.minimum works on NumPy arrays too, and in the compiled update step)."
+    "the target is the reward plus gamma times the smaller of the two critics' "
+    "next values, compared row by row; a terminated row gets the reward alone: "
+    "y = r + gamma * (1 - terminated) * min(Q1', Q2')."
 )
 # Python's min()/max() compare the two arrays as wholes: NumPy refuses.
 _BUILTIN_MIN = re.compile(r"(?<![.\w])(min|max)\(")
@@ -412,13 +437,14 @@ def _probe_double_q(probe: Probe, double_q_target: Callable[..., Any]) -> None:
     )
 
 
-def _builtin_min(failure: CheckFailed, hint: str, mistake: str) -> None:
+def _builtin_min(failure: CheckFailed, hint: str, mistake: str, fix: str) -> None:
     """Name Python's min()/max() on arrays (NumPy's 'truth value' error).
 
     Args:
         failure: the failure of a call of the student's function.
-        hint: what to write instead, after "Hint: ".
+        hint: what to think about instead, after "Hint: ".
         mistake: the id to raise with.
+        fix: the line to write instead (shown on request).
 
     Raises:
         CheckFailed: the student's line calls min() or max(); otherwise nothing.
@@ -431,19 +457,23 @@ def _builtin_min(failure: CheckFailed, hint: str, mistake: str) -> None:
     )
     if _BUILTIN_MIN.search(where):
         lead = str(failure).split("\nHint:")[0]
-        raise CheckFailed(f"{lead}\nHint: {hint}", mistake) from None
+        raise CheckFailed(f"{lead}\nHint: {hint}", mistake, fix) from None
 
 
 _PYTHON_MIN_DOUBLE_Q = (
     "Python's min() and max() compare the two arrays as a whole, which NumPy "
-    "refuses (one answer per row is needed). Use tf.minimum(next_q1, next_q2): it "
-    "compares them row by row (and works in the compiled update step)."
+    "refuses (one answer per row is needed). Use TensorFlow's element-wise "
+    "minimum: it compares them row by row (and works in the compiled update step)."
+)
+_MIN_FIX = (
+    "take the future value as `tf.minimum(next_q1, next_q2)` (row by row), in "
+    "`rewards + gamma * (1 - terminated) * tf.minimum(next_q1, next_q2)`."
 )
 _PYTHON_MIN_SMOOTHING = (
     "Python's min() and max() compare an array with a number as a whole, which "
-    "NumPy refuses (one answer per element is needed). Use "
-    "tf.clip_by_value(x, -noise_clip, noise_clip) (or tf.minimum and tf.maximum): "
-    "it clips element by element (and works in the compiled update step)."
+    "NumPy refuses (one answer per element is needed). Use TensorFlow's clipping "
+    "(or its element-wise minimum and maximum): it clips element by element (and "
+    "works in the compiled update step)."
 )
 
 
@@ -457,11 +487,13 @@ def _judge_double_q(records: Records) -> str:
         try:
             got = records[f"case{index}"]
         except CheckFailed as failure:
-            _builtin_min(failure, _PYTHON_MIN_DOUBLE_Q, "double-q/python-min")
+            _builtin_min(
+                failure, _PYTHON_MIN_DOUBLE_Q, "double-q/python-min", _MIN_FIX
+            )
             raise
         assert_close_naming(
             got, expected, _double_q_mistakes(case), what="the target y", case=case,
-            hint=_DOUBLE_Q_FORMULA, **_TOL,
+            hint=_DOUBLE_Q_FORMULA, fix=_DOUBLE_Q_FIX, **_TOL,
         )
         _unchanged(
             records, f"case{index}", case, function="clipped_double_q_target",
@@ -475,10 +507,10 @@ def _judge_double_q(records: Records) -> str:
             first["gamma"],
         ),
         what="the target y inside tf.function",
-        hint="use arithmetic (+, -, *) and tf.minimum, which work on tensors in the "
-        "compiled update step; NumPy functions need concrete arrays.",
+        hint="use arithmetic (+, -, *) and tf.* functions, which work on tensors in "
+        "the compiled update step; NumPy functions need concrete arrays.",
         graph_only=("double-q/graph-only", _GRAPH_ONLY),
-        mistake="double-q/graph-differs",
+        mistake="double-q/graph-differs", fix=_DOUBLE_Q_FIX,
         **_TOL,
     )
     return (
@@ -647,16 +679,18 @@ def _smoothing_mistakes(c: dict[str, Any]) -> list[Mistake]:
             "smoothing/noise-not-clipped",
             _clip(a + std * eps, -bound, bound),
             "the noise is not clipped: a rare large draw would move the target action "
-            "far away. Clip the noise to [-noise_clip, noise_clip] first "
-            "(tf.clip_by_value), then add it.",
+            "far away. Clip the noise to [-noise_clip, noise_clip] first, then add "
+            "it.",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/noise-clip-bound",
             _clip(a + _clip(std * eps, -bound, bound), -bound, bound),
             "the noise is clipped to the wrong bound, [-action_bound, action_bound]: "
             "noise_clip is the noise's bound. Clip the noise to "
-            "[-noise_clip, noise_clip] (tf.clip_by_value), then the noisy action to "
+            "[-noise_clip, noise_clip], then the noisy action to "
             "[-action_bound, action_bound].",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/action-bound-shrunk",
@@ -665,6 +699,7 @@ def _smoothing_mistakes(c: dict[str, Any]) -> list[Mistake]:
             "noise_clip]: the noisy action may use the whole range "
             "[-action_bound, action_bound]; noise_clip bounds the noise alone, "
             "before it is added.",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/action-not-clipped",
@@ -672,85 +707,99 @@ def _smoothing_mistakes(c: dict[str, Any]) -> list[Mistake]:
             "the noisy action is not clipped to [-action_bound, action_bound]: the "
             "target critics would be asked about torques the pendulum never "
             "receives. Clip the sum, target_action + noise, to the bounds.",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/nothing-clipped",
             a + std * eps,
             "nothing is clipped: clip the noise to [-noise_clip, noise_clip], then "
             "the noisy action to [-action_bound, action_bound].",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/clips-swapped",
             _clip(a + _clip(std * eps, -bound, bound), -clip, clip),
             "the two clips are swapped: noise_clip limits the NOISE, action_bound "
             "limits the resulting ACTION.",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/clips-swapped",
             _clip(_clip(a + std * eps, -bound, bound), -clip, clip),
             "the noisy action is clipped to [-noise_clip, noise_clip]: noise_clip "
             "limits the NOISE alone (before it is added), action_bound the action.",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/clipped-before-scaling",
             _clip(a + std * _clip(eps, -clip, clip), -bound, bound),
             "the standard normal sample was clipped before being scaled: clip the "
             "noise itself, noise_std * normal_sample, to [-noise_clip, noise_clip].",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/noise-clip-one-sided",
             _clip(a + np.minimum(std * eps, clip), -bound, bound),
             "the noise is clipped from above only: large negative noise gets "
             "through. Clip it on both sides, to [-noise_clip, noise_clip].",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/noise-clip-one-sided",
             _clip(a + np.maximum(std * eps, -clip), -bound, bound),
             "the noise is clipped from below only: large positive noise gets "
             "through. Clip it on both sides, to [-noise_clip, noise_clip].",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/action-clip-one-sided",
             np.minimum(a + noise, bound),
             "the action is clipped from above only: clip it on both sides, to "
             "[-action_bound, action_bound].",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/action-clip-one-sided",
             np.maximum(a + noise, -bound),
             "the action is clipped from below only: clip it on both sides, to "
             "[-action_bound, action_bound].",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/no-std",
             _clip(a + _clip(eps, -clip, clip), -bound, bound),
             "noise_std is missing: normal_sample has a standard deviation of 1; the "
             "noise is noise_std * normal_sample.",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/std-as-variance",
             _clip(a + _clip(np.sqrt(std) * eps, -clip, clip), -bound, bound),
             "the noise was scaled by sqrt(noise_std): noise_std is already a standard "
             "deviation, so the noise is noise_std * normal_sample.",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/noise-subtracted",
             _clip(a - noise, -bound, bound),
             "the noise is subtracted: add it, target_action + noise (the noise is "
             "symmetric, but the check gives you the draws: use them as they are).",
+            _SMOOTHING_FIX,
         ),
         Mistake(
             "smoothing/no-noise",
             _clip(a, -bound, bound),
             "no noise was added: the smoothing is the clipped noise "
             "noise_std * normal_sample added to the target action.",
+            _SMOOTHING_FIX,
         ),
     ]
 
 
 _SMOOTHING_FORMULA = (
-    "noise = clip(noise_std * normal_sample, -noise_clip, noise_clip); "
-    "return clip(target_action + noise, -action_bound, action_bound)."
+    "the noise is noise_std * normal_sample, clipped to [-noise_clip, noise_clip]; "
+    "the result is target_action + noise, clipped to [-action_bound, "
+    "action_bound]."
 )
 
 
@@ -774,7 +823,10 @@ def _judge_smoothing(records: Records) -> str:
         try:
             got = records[f"case{index}"]
         except CheckFailed as failure:
-            _builtin_min(failure, _PYTHON_MIN_SMOOTHING, "smoothing/python-min")
+            _builtin_min(
+                failure, _PYTHON_MIN_SMOOTHING, "smoothing/python-min",
+                _SMOOTHING_FIX,
+            )
             raise
         values = as_array(got, name="the smoothed target action", shape=expected.shape)
         if not np.allclose(values, expected, **_TOL):
@@ -793,7 +845,7 @@ def _judge_smoothing(records: Records) -> str:
             assert_close_naming(
                 values, expected, _smoothing_mistakes(case),
                 what="the smoothed target action", case=case,
-                hint=_SMOOTHING_FORMULA, **_TOL,
+                hint=_SMOOTHING_FORMULA, fix=_SMOOTHING_FIX, **_TOL,
             )
         _unchanged(
             records, f"case{index}", case, function="smoothed_target_action",
@@ -804,10 +856,10 @@ def _judge_smoothing(records: Records) -> str:
         records, "graph",
         reference_smoothed_action(**first),
         what="the smoothed target action inside tf.function",
-        hint="use tf.clip_by_value (or tf.minimum/tf.maximum) and arithmetic, which "
-        "work on tensors in the compiled update step.",
+        hint="use TensorFlow's clipping (or its element-wise minimum and maximum) "
+        "and arithmetic, which work on tensors in the compiled update step.",
         graph_only=("smoothing/graph-only", _GRAPH_ONLY),
-        mistake="smoothing/graph-differs",
+        mistake="smoothing/graph-differs", fix=_SMOOTHING_FIX,
         **_TOL,
     )
     return (
@@ -1061,7 +1113,8 @@ def _delay_mistake(got: dict[int, str], delay: int) -> tuple[str, str]:
         return "delay/no-delay", (
             f"the actor and the targets changed at every critic update. With "
             f"policy_delay = {delay} they change at critic updates {delay}, "
-            f"{2 * delay}, {3 * delay}...: when update_number % policy_delay == 0."
+            f"{2 * delay}, {3 * delay}...: when update_number is a multiple of "
+            "policy_delay."
         )
     if actor == due and targets == numbers:
         return "delay/targets-every-update", (
@@ -1072,12 +1125,13 @@ def _delay_mistake(got: dict[int, str], delay: int) -> tuple[str, str]:
     if actor == numbers:
         return "delay/actor-every-update", (
             f"the actor changes at every critic update; it should wait for "
-            f"policy_delay = {delay} of them (update_number % policy_delay == 0)."
+            f"policy_delay = {delay} of them (update_number a multiple of "
+            "policy_delay)."
         )
     if not actor:
         return "delay/actor-never", (
             "update_actor() was never called: call it, then update_targets(), in "
-            "the rounds where update_number % policy_delay == 0."
+            "the rounds where update_number is a multiple of policy_delay."
         )
     if not targets:
         return "delay/targets-never", (
@@ -1092,7 +1146,8 @@ def _delay_mistake(got: dict[int, str], delay: int) -> tuple[str, str]:
     if actor == [n for n in numbers if n % delay != 0]:
         return "delay/inverted", (
             "the condition is inverted: the actor and the targets change only when "
-            "update_number % policy_delay == 0, and skip the other rounds."
+            "update_number is a multiple of policy_delay, and skip the other "
+            "rounds."
         )
     if delay != 2 and actor == [n for n in numbers if n % 2 == 0]:
         return "delay/hard-coded", (
@@ -1103,9 +1158,9 @@ def _delay_mistake(got: dict[int, str], delay: int) -> tuple[str, str]:
         return "delay/only-once", (
             f"the actor and the targets changed only once, at update {actor[0]}, "
             f"not every policy_delay = {delay} updates (at updates {delay}, "
-            f"{2 * delay}, {3 * delay}...). Test the remainder, "
-            "update_number % policy_delay == 0: update_number == policy_delay is "
-            "true at one update only."
+            f"{2 * delay}, {3 * delay}...). Test whether update_number is a multiple "
+            "of policy_delay (the remainder of the division is 0): update_number "
+            "equal to policy_delay is true at one update only."
         )
     if len(actor) > 1 and {b - a for a, b in zip(actor, actor[1:], strict=False)} <= {
         delay
@@ -1113,12 +1168,13 @@ def _delay_mistake(got: dict[int, str], delay: int) -> tuple[str, str]:
         return "delay/off-by-one", (
             f"the actor changes every {delay} critic updates, but at the wrong ones "
             f"(first at update {actor[0]}, expected {due[0] if due else delay}): "
-            "counting from 1, an update is due when update_number % policy_delay == "
-            "0. Use the update_number you are given, without adding or subtracting 1."
+            "counting from 1, an update is due when update_number is a multiple of "
+            "policy_delay. Use the update_number you are given, without adding or "
+            "subtracting 1."
         )
     return "delay/wrong-rounds", (
         "the actor and the targets change in the wrong rounds: they are due when "
-        "update_number % policy_delay == 0."
+        "update_number is a multiple of policy_delay."
     )
 
 
@@ -1131,7 +1187,7 @@ def _own_counter(first: dict[int, str], again: dict[int, str], delay: int) -> st
     return (
         f"with policy_delay = {delay}, the same rounds played twice (the second "
         f"time after other rounds) called different updates:\n{differ}\nHint: "
-        "use the update_number argument (update_number % policy_delay == 0) "
+        "use the update_number argument (is it a multiple of policy_delay?) "
         "instead of a counter of your own: such a counter keeps counting from one "
         "run of the check (or of training) to the next, so its rounds drift."
     )
@@ -1153,7 +1209,8 @@ def _judge_delay(records: Records) -> str:
     }
     if again != plays[first_delay]:
         raise CheckFailed(
-            _own_counter(plays[first_delay], again, first_delay), "delay/own-counter"
+            _own_counter(plays[first_delay], again, first_delay), "delay/own-counter",
+            _DELAY_FIX,
         )
     for delay, got in plays.items():
         if got != {n: reference_round(n, delay) for n in got}:
@@ -1161,14 +1218,15 @@ def _judge_delay(records: Records) -> str:
             raise CheckFailed(
                 f"with policy_delay = {delay}, the rounds called:\n"
                 f"{_schedule(got, delay)}\nHint: {hint}",
-                mistake,
+                mistake, _DELAY_FIX,
             )
     got = {}
     for number in graph_numbers:
         key = f"graph/n{number}"
         try:
             graph_value(
-                records, key, mistake="delay/graph-only", hint=_GRAPH_ONLY_DELAY
+                records, key, mistake="delay/graph-only", hint=_GRAPH_ONLY_DELAY,
+                fix=_DELAY_FIX,
             )
         except CheckFailed as failure:
             if failure.mistake != "array/truth-value":
@@ -1177,7 +1235,7 @@ def _judge_delay(records: Records) -> str:
             # with one value per row; here it is one number, so say what to write.
             lead = str(failure).split("\nHint:")[0]
             raise CheckFailed(
-                f"{lead}\n{_GRAPH_ONLY_DELAY}", "delay/graph-only"
+                f"{lead}\n{_GRAPH_ONLY_DELAY}", "delay/graph-only", _DELAY_FIX
             ) from None
         got[number] = _decode_log(records[f"{key}/log"])
     if got != {n: reference_round(n, graph_delay) for n in got}:
@@ -1185,12 +1243,13 @@ def _judge_delay(records: Records) -> str:
             f"in plain Python the rounds were right, but inside tf.function (where "
             f"the training step calls td3_update_round with update_number a tensor), "
             f"with policy_delay = {graph_delay}, they called:\n"
-            f"{_schedule(got, graph_delay)}\nHint: write the test as "
-            "`if update_number % policy_delay == 0:`, which AutoGraph turns into a "
-            "condition of the graph; `is` (it compares objects: a tensor is never "
-            "the number 0), isinstance() or a counter of your own are decided once, "
-            "when the function is traced, not at each update.",
-            "delay/graph-differs",
+            f"{_schedule(got, graph_delay)}\nHint: the test must be a comparison "
+            "that AutoGraph turns into a condition of the graph (the remainder of "
+            "update_number divided by policy_delay, compared with 0); `is` (it "
+            "compares objects: a tensor is never the number 0), isinstance() or a "
+            "counter of your own are decided once, when the function is traced, "
+            "not at each update.",
+            "delay/graph-differs", _DELAY_FIX,
         )
     rounds = sum(len(numbers) for _, numbers in runs)
     delays = ", ".join(str(delay) for delay, _ in runs)

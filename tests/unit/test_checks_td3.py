@@ -24,6 +24,7 @@ from check_testing import (
     assert_genuine_passes,
     assert_stop_refused,
     fails,
+    fix_of,
     genuine_data,
     graded,
     mistake_ids,
@@ -33,6 +34,7 @@ from check_testing import (
     top_level_imports,
 )
 
+import course_utils as cu
 from course_utils.checks import td3
 from course_utils.checks.challenge import challenged
 from course_utils.checks.core import CheckFailed, judge_payload, recognise
@@ -108,7 +110,7 @@ def in_place_target(rewards, next_q1, next_q2, terminated, gamma):
         (lambda r, a, b, d, g: r + g * (1 - d) * tf.reduce_min(tf.minimum(a, b)),
          "double-q/batch-min", "whole batch"),
         (lambda r, a, b, d, g: r + g * tf.minimum(a, b), "double-q/no-terminal",
-         "(1 - terminated)"),
+         "switch the future value off"),
         (lambda r, a, b, d, g: r + g * d * tf.minimum(a, b),
          "double-q/inverted-flag", "inverted"),
         (lambda r, a, b, d, g: r + (1 - d) * tf.minimum(a, b), "double-q/no-gamma",
@@ -137,10 +139,12 @@ def test_double_q_mistakes_fail(answer, mistake, fragment):
         lambda r, a, b, d, g: 2 * r + g * (1 - d) * tf.minimum(a, b),  # generic
     ],
 )
-def test_double_q_hints_lead_with_tf_minimum(answer):
-    # The update step is compiled: np.minimum cannot run there, tf.minimum can.
+def test_double_q_fixes_lead_with_tf_minimum(answer):
+    # The update step is compiled: np.minimum cannot run there, tf.minimum can. The
+    # line is the fix, held back: the first message says it in words.
     message = fails(td3.check_clipped_double_q_target, answer,
-                    "tf.minimum(next_q1, next_q2)")
+                    fix=("tf.minimum(next_q1, next_q2)",))
+    assert "tf.minimum(next_q1" not in message, message
     assert "np.minimum(next_q1" not in message, message
 
 
@@ -291,7 +295,7 @@ def python_min_max(target_action, normal_sample, noise_std, noise_clip,
          "smoothing/action-bound-shrunk", ("action_bound - noise_clip",),
          "swapped"),
         (python_min_max, "smoothing/python-min",
-         ("Python's min() and max()", "tf.clip_by_value"), "`if`"),
+         ("Python's min() and max()", "clips element by element"), "`if`"),
     ],
 )
 def test_smoothing_mistakes_named_rightly(answer, mistake, fragments, absent):
@@ -300,10 +304,14 @@ def test_smoothing_mistakes_named_rightly(answer, mistake, fragments, absent):
     assert absent not in message, message
 
 
-def test_smoothing_hint_leads_with_tf_clip_by_value():
+def test_smoothing_fix_leads_with_tf_clip_by_value():
     message = fails(td3.check_smoothed_target_action,
-                    lambda a, e, s, c, b: clip(a + s * e, -b, b), "(tf.clip_by_value)")
-    assert "np.clip" not in message
+                    lambda a, e, s, c, b: clip(a + s * e, -b, b),
+                    "Clip the noise to [-noise_clip, noise_clip] first",
+                    fix=("tf.clip_by_value(noise_std * normal_sample",))
+    assert "np.clip" not in message and "tf.clip_by_value" not in message
+    assert "tf.clip_by_value" in fix_of(td3.check_smoothed_target_action,
+                                        python_min_max)
 
 
 def test_smoothing_bad_returns_and_errors_fail_cleanly():
@@ -549,6 +557,34 @@ def test_round_probe_needs_no_source_of_the_check(monkeypatch):
 
     monkeypatch.setattr(linecache, "getlines", getlines)
     td3.check_td3_update_round(fresh_round)
+
+
+def test_round_fix_comes_in_stages(capsys):
+    # Issue 23: the line that fixes the round is not handed over at once.
+    from course_utils.checks import hints
+
+    hints.reset()
+    check = td3.check_td3_update_round
+    line = "if update_number % policy_delay == 0:"
+    with pytest.raises(CheckFailed) as first:
+        check(rounds(lambda n, d: True))
+    assert first.value.mistake == "delay/no-delay"
+    assert line not in str(first.value) and str(first.value).endswith(hints.FIX_OFFER)
+    assert "multiple of policy_delay" in str(first.value)
+    with pytest.raises(CheckFailed) as again:  # the same mistake: the fix now
+        check(rounds(lambda n, d: True))
+    assert str(again.value).startswith(str(first.value).split("\nRun `")[0])
+    assert line in str(again.value) and hints.FIX_OFFER not in str(again.value)
+    with pytest.raises(CheckFailed) as other:  # another mistake: first stage again
+        check(rounds(lambda n, d: n % d != 0))
+    assert other.value.mistake == "delay/inverted" and line not in str(other.value)
+    capsys.readouterr()
+    cu.show_fix()
+    assert line in capsys.readouterr().out
+    check(round_reference)
+    capsys.readouterr()
+    cu.show_fix()
+    assert "no fix to show" in capsys.readouterr().out
 
 
 def test_round_shows_the_schedule():
