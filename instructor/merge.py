@@ -189,7 +189,8 @@ def merge(folder: Path, course, key: bytes | None = None,
                           "or failed before writing it")
         if pair is not None:
             record, rows = pair
-            digest = file_digest(submission.root, submission.relative, max_bytes)
+            digest = file_digest(submission.root, submission.relative, max_bytes,
+                                 submission.member)
             if record.get("sha256") == digest:
                 merged.records.append(record)
                 merged.rows += rows
@@ -305,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         course = load_course(args.course)
         points = load_points(points_file(args.points, args.course), course)
         key = read_key(args.key_file) if args.key_file else None
-        submissions = (find_submissions([str(args.submissions)])
+        # Counted as the grader counted them: a .zip's members with the same limit.
+        submissions = (find_submissions([str(args.submissions)],
+                                        int(args.max_size_mb * 2**20))
                        if args.submissions else None)
         check_writable(args.out)
         check_writable(html_path(args.out))
