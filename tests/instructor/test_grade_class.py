@@ -100,8 +100,10 @@ def test_expected_mistake_ids_are_ones_the_checks_name():
 
 def test_the_hostile_section_covers_every_attack_with_its_reasons():
     assert {sub.category for sub in HOSTILE} == set(grade_class.CATEGORIES)
-    names = [sub.name for sub in HOSTILE + SUBMISSIONS]
+    names = [sub.report_name for sub in HOSTILE + SUBMISSIONS]
     assert len(set(names)) == len(names)
+    written = [sub.file_name for sub in HOSTILE + SUBMISSIONS if sub.writes]
+    assert len(set(written)) == len(written)
     for sub in HOSTILE:
         assert sub.why and sub.effects, sub.category
         assert set(sub.effects) <= set(grade_class.EFFECTS), sub.category
@@ -113,7 +115,9 @@ def test_the_hostile_section_covers_every_attack_with_its_reasons():
                     if "passed" not in grade_class.allowed(s)}
         assert attacked or sub.category in {
             "overwrite-others", "edit-course", "pth-file", "ipython-startup",
-            "daemon", "memory-escape", "signal-grader", "file-name",
+            "daemon", "memory-escape", "signal-grader", "file-name", "long-names",
+            "many-cells", "widget-flood", "deep-trees", "setuid-files",
+            "look-alike-names",
         }, sub.category
 
 
@@ -125,17 +129,26 @@ def test_every_side_effect_check_is_claimed_by_an_attack():
 
 def test_attacks_aim_only_at_the_runs_own_paths(built):
     # Safety on shared machines: every absolute path an attack writes to is the
-    # run's folder, or a file named after the run's marker.
+    # run's folder, or a file named after the run's marker (in /tmp and /dev/shm,
+    # at their top level).
     folder, _, hostile = built
     for sub in hostile:
         if sub.notebook is None:
             continue
-        notebook = course_model.read_notebook(folder / f"{sub.name}.ipynb")
+        notebook = read(folder, sub)
         text = "\n".join(cell.source for cell in notebook.cells)
         for constant in absolute_paths(notebook):
-            if constant != "/proc" and not constant.startswith("/proc/"):
+            if constant in ("/tmp", "/dev/shm"):
+                assert "MARKER + " in text, (sub.category, constant)
+            elif constant != "/proc" and not constant.startswith("/proc/"):
                 assert constant.startswith(str(folder.parent)), (sub.category, constant)
         assert "os.kill(-1" not in text and "killall" not in text
+
+
+def read(folder: Path, sub):
+    """A built submission as the grader reads it (a .py, a .zip's member too)."""
+    return reading.read_submission(folder, Path(sub.file_name), 50 * 2**20,
+                                   sub.member)
 
 
 def absolute_paths(notebook) -> list[str]:
@@ -154,12 +167,11 @@ def absolute_paths(notebook) -> list[str]:
                          ids=lambda sub: sub.category or sub.name)
 def test_each_submission_is_what_its_expectations_say(built, sub):
     folder, course, hostile = built
-    sub = next((h for h in hostile if h.name == sub.name), sub)  # its real paths
-    path = folder / f"{sub.name}.ipynb"
+    sub = next((h for h in hostile if h.report_name == sub.report_name), sub)
+    path = folder / sub.file_name
     if sub.notebook is None:
         try:
-            cells = reading.read_submission(folder, Path(f"{sub.name}.ipynb"),
-                                            50 * 2**20).cells
+            cells = read(folder, sub).cells
         except reading.InvalidNotebook as error:
             assert sub.expected == {"": "invalid"}
             assert sub.fragments.get("", "") in str(error)
@@ -168,12 +180,14 @@ def test_each_submission_is_what_its_expectations_say(built, sub):
         assert match.recognise(cells, path.name, course) is None
         assert sub.expected == {"": "unrecognised"}
         return
-    cells = course_model.read_notebook(path).cells
+    cells = read(folder, sub).cells
     found = match.recognise(cells, path.name, course)
     assert found is not None and found.name == sub.notebook
     plan = match.prepare(cells, found)
     assert set(sub.expected) == {exercise.number for exercise in found.exercises}
-    assert notebook_flags(cells) == sub.flags
+    # The grader adds look-alike-name from the names, the scan the others.
+    scanned = [flag for flag in sub.flags.split(";") if flag != "look-alike-name"]
+    assert notebook_flags(cells) == ";".join(scanned)
     for number, status in sub.expected.items():
         where = plan.located[number]
         if status == "missing":
@@ -243,3 +257,60 @@ def test_the_report_check_knows_a_dangerous_cell(tmp_path, cell, safe):
     header = "submission,notebook,exercise,status,message,flags\n"
     report.write_text(header + f'x,,,invalid,"{cell}",\n', encoding="utf-8")
     assert (grade_class.report_problems(report) == []) is safe
+
+
+def test_the_host_checks_find_setuid_files_leftovers_and_deep_trees(tmp_path):
+    import os
+    import time
+    import uuid
+
+    context = grade_class.Context(tmp_path, f"hostile-{uuid.uuid4().hex[:12]}")
+    scratch = context.scratch
+    scratch.mkdir()
+    try:
+        started = time.time() - 1
+        assert grade_class.setuid_files(context, started) == []
+        assert grade_class.grader_leftovers(context) == []
+        (scratch / "course-grade-abc" / "kernel").mkdir(parents=True)
+        (scratch / "course-view-xyz").mkdir()
+        suid = scratch / "course-grade-abc" / "kernel" / "suid"
+        suid.write_text("#!/bin/sh\nid\n")
+        os.chmod(suid, 0o4755)
+        assert grade_class.grader_leftovers(context) == [
+            f"{scratch / 'course-grade-abc'} left", f"{scratch / 'course-view-xyz'} left"]
+        found = grade_class.setuid_files(context, started)
+        if os.getuid() == 0:  # owned by uid 0: the check's case
+            assert found == [f"{suid} (mode 104755)"]
+        assert grade_class.setuid_files(context, time.time() + 60) == []
+        # A 10,000-deep tree named after the marker: found at its top, walked
+        # without recursion, removed.
+        top = scratch / f"{context.marker}-deep"
+        top.mkdir()
+        handle = os.open(top, os.O_RDONLY)
+        for _ in range(10_000):
+            os.mkdir("d", dir_fd=handle)
+            inner = os.open("d", os.O_RDONLY, dir_fd=handle)
+            os.close(handle)
+            handle = inner
+        os.close(handle)
+        assert top in grade_class.planted_files(context)
+        assert sum(1 for _ in grade_class.walk(scratch)) < 300
+        assert any(f"removed {top}" == line
+                   for line in grade_class.clean_up(context, exclude=set()))
+        assert not top.exists()
+    finally:
+        from instructor.grading.sandbox import remove_tree
+
+        remove_tree(scratch)
+
+
+def test_times_and_invisible_characters_are_read_from_the_console():
+    console = ("grading 3 submissions with 2 workers\n"
+               "[1/3] 00_hostile/many_cells.ipynb: 01_actor_critic_cartpole, 4/5 "
+               "passed (18 s)\n"
+               "[2/3] 00_hostile/export.html: invalid (0 s)\n")
+    assert grade_class.graded_seconds(console) == {
+        "00_hostile/many_cells.ipynb": 18.0, "00_hostile/export.html": 0.0}
+    assert grade_class.INVISIBLE.findall("look\u200balike \u202egnp") == [
+        "\u200b", "\u202e"]
+    assert grade_class.INVISIBLE.findall("look\\u200balike é") == []
