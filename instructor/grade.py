@@ -42,10 +42,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
 
 from instructor.grading import skip_slow_imports
 from instructor.grading.course import CourseError, InvalidNotebook
+
+# One submission in, one verdict out: the unit of work (re-exported for callers
+# of this module's older names).
+from instructor.grading.unit import (  # noqa: F401
+    Submission,
+    grade_one,
+    safe_grade,
+)
 
 REQUIRED = ("nbformat", "nbclient", "psutil")
 DEFAULT_MAX_BYTES = 50 * 2**20  # --max-size-mb's default
@@ -63,36 +70,6 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, records: list) -> None:
         super().__init__("grading interrupted")
         self.records = records
-
-
-class Submission(NamedTuple):
-    """A submission to grade: its name in the report, and where it is.
-
-    Attributes:
-        name: how the report names it (its path inside the folder given, or the
-            file as typed).
-        root: the submissions folder it was found in (the file's own folder when
-            the file was named directly): no link is followed out of it.
-        relative: its path inside ``root``.
-        member: for a notebook inside a ``.zip`` (``relative``), its path in the
-            archive (the report names it ``archive.zip/member``); else None.
-    """
-
-    name: str
-    root: Path
-    relative: Path
-    member: str | None = None
-
-    @property
-    def path(self) -> Path:
-        """``root / relative``, as found (links not resolved)."""
-        return self.root / self.relative
-
-    @property
-    def filename(self) -> str:
-        """The submitted file's own name (a zip member's, for one in a ``.zip``):
-        recognition reads the course's notebook name in it."""
-        return Path(self.member).name if self.member else self.relative.name
 
 
 def default_course() -> Path:
@@ -264,68 +241,6 @@ def start_sandbox(args: argparse.Namespace, submissions, log):
     for note in found.notes:
         log(f"note: {note}")
     return found
-
-
-def grade_one(submission: Submission, course, limits, stop, max_bytes: int,
-              secret: bytes | None = None) -> list:
-    """Grade one submission; whatever it holds, return its report rows.
-
-    Args:
-        submission: the submission (its file is only read, and only if it is a
-            regular file inside its folder, at most ``max_bytes`` long).
-        course: the course notebooks.
-        limits: the ``runner.Limits``.
-        stop: a ``threading.Event`` that cancels the run when set.
-        max_bytes: the size limit of a submission's file.
-        secret: the run's secret, from which each exercise's challenge is drawn
-            (``challenge.challenges_for``); a fresh random one when None.
-
-    Returns:
-        One ``Row`` per exercise, or a single row for an invalid or unrecognised
-        file; every row carries the submission's flags.
-    """
-    from instructor.grading import match, runner, verdict
-    from instructor.grading.challenges import challenges_for
-    from instructor.grading.flags import notebook_flags
-    from instructor.grading.reading import read_submission
-    from instructor.grading.report import Row
-
-    name = submission.name
-    try:
-        cells = read_submission(submission.root, submission.relative, max_bytes,
-                                submission.member).cells
-    except InvalidNotebook as error:
-        return [Row(name, "", "", verdict.INVALID, str(error))]
-    flags = notebook_flags(cells)
-    notebook = match.recognise(cells, submission.filename, course)
-    if notebook is None:
-        names = ", ".join(c.name for c in course)
-        message = f"not a notebook of this course (expected one of: {names})"
-        return [Row(name, "", "", verdict.UNRECOGNISED, message, flags)]
-    challenges = challenges_for(secret, submission.name, notebook)
-    plan = match.prepare(cells, notebook, challenges)
-    outcome = runner.run_submission(plan.notebook, limits, stop)
-    rows = []
-    for exercise in notebook.exercises:
-        where = plan.located[exercise.number]
-        result = verdict.judge(exercise, where, outcome, limits,
-                               challenges[exercise.number])
-        rows.append(Row(name, notebook.name, exercise.label, result.status,
-                        result.message, flags, mistake=result.mistake))
-    return rows
-
-
-def safe_grade(submission: Submission, course, limits, stop, max_bytes: int,
-               secret: bytes | None = None) -> list:
-    """``grade_one``, turning a failure of the grader itself into an error row."""
-    from instructor.grading.report import Row
-    from instructor.grading.verdict import ERROR
-
-    try:
-        return grade_one(submission, course, limits, stop, max_bytes, secret)
-    except Exception as error:  # one bad submission must not stop the others
-        message = f"the grader failed on this submission: {type(error).__name__}: "
-        return [Row(submission.name, "", "", ERROR, message + str(error)[:300])]
 
 
 def progress_line(done: int, total: int, name: str, rows: list, seconds: float) -> str:

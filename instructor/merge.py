@@ -123,7 +123,7 @@ def merge(folder: Path, course, key: bytes | None = None,
         folder: the verdict folder.
         course: the course notebooks (``course.load_course``).
         key: the HMAC key, or None.
-        submissions: the ``instructor.grade.Submission``s the units graded, or None.
+        submissions: the ``unit.Submission``s the units graded, or None.
         max_bytes: the size limit used to hash a submission's file.
 
     Returns:

@@ -96,7 +96,7 @@ def read_bytes(submission, max_bytes: int):
 def invalid_record(submission, index: int, error, settings, course_info) -> dict:
     """The record of a submission the grader could not read (no unit needed).
 
-    Its row is the one ``instructor.grade.grade_one`` writes for the same error.
+    Its row is the one ``unit.grade_one`` writes for the same error.
     """
     from course_utils.contract import INVALID
     from instructor.grading.unit import FORMAT
@@ -116,7 +116,7 @@ def grade_on_cluster(client, submissions, course, settings, course_info, progres
 
     Args:
         client: a ``distributed.Client``.
-        submissions: ``instructor.grade.Submission``s.
+        submissions: ``unit.Submission``s.
         course: the course notebooks.
         settings: the ``unit.Settings``.
         course_info: ``{"fingerprint", "commit"}``.

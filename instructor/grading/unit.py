@@ -40,6 +40,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from course_utils.contract import (
     ERROR,
@@ -67,6 +68,36 @@ WHOLE_FILE_STATUSES = frozenset({INVALID, UNRECOGNISED, ERROR, NOT_GRADED})
 
 class BadVerdict(ValueError):
     """A verdict record that is corrupt, forged, or not for this course."""
+
+
+class Submission(NamedTuple):
+    """A submission to grade: its name in the report, and where it is.
+
+    Attributes:
+        name: how the report names it (its path inside the folder given, or the
+            file as typed).
+        root: the submissions folder it was found in (the file's own folder when
+            the file was named directly): no link is followed out of it.
+        relative: its path inside ``root``.
+        member: for a notebook inside a ``.zip`` (``relative``), its path in the
+            archive (the report names it ``archive.zip/member``); else None.
+    """
+
+    name: str
+    root: Path
+    relative: Path
+    member: str | None = None
+
+    @property
+    def path(self) -> Path:
+        """``root / relative``, as found (links not resolved)."""
+        return self.root / self.relative
+
+    @property
+    def filename(self) -> str:
+        """The submitted file's own name (a zip member's, for one in a ``.zip``):
+        recognition reads the course's notebook name in it."""
+        return Path(self.member).name if self.member else self.relative.name
 
 
 @dataclass(frozen=True)
@@ -178,13 +209,75 @@ def file_digest(root: Path, relative: Path, max_bytes: int,
         return None
 
 
+def grade_one(submission: Submission, course, limits, stop, max_bytes: int,
+              secret: bytes | None = None) -> list:
+    """Grade one submission; whatever it holds, return its report rows.
+
+    Args:
+        submission: the submission (its file is only read, and only if it is a
+            regular file inside its folder, at most ``max_bytes`` long).
+        course: the course notebooks.
+        limits: the ``runner.Limits``.
+        stop: a ``threading.Event`` that cancels the run when set.
+        max_bytes: the size limit of a submission's file.
+        secret: the run's secret, from which each exercise's challenge is drawn
+            (``challenge.challenges_for``); a fresh random one when None.
+
+    Returns:
+        One ``Row`` per exercise, or a single row for an invalid or unrecognised
+        file; every row carries the submission's flags.
+    """
+    from instructor.grading import match, runner, verdict
+    from instructor.grading.challenges import challenges_for
+    from instructor.grading.flags import notebook_flags
+    from instructor.grading.reading import InvalidNotebook, read_submission
+    from instructor.grading.report import Row
+
+    name = submission.name
+    try:
+        cells = read_submission(submission.root, submission.relative, max_bytes,
+                                submission.member).cells
+    except InvalidNotebook as error:
+        return [Row(name, "", "", verdict.INVALID, str(error))]
+    flags = notebook_flags(cells)
+    notebook = match.recognise(cells, submission.filename, course)
+    if notebook is None:
+        names = ", ".join(c.name for c in course)
+        message = f"not a notebook of this course (expected one of: {names})"
+        return [Row(name, "", "", verdict.UNRECOGNISED, message, flags)]
+    challenges = challenges_for(secret, submission.name, notebook)
+    plan = match.prepare(cells, notebook, challenges)
+    outcome = runner.run_submission(plan.notebook, limits, stop)
+    rows = []
+    for exercise in notebook.exercises:
+        where = plan.located[exercise.number]
+        result = verdict.judge(exercise, where, outcome, limits,
+                               challenges[exercise.number])
+        rows.append(Row(name, notebook.name, exercise.label, result.status,
+                        result.message, flags, mistake=result.mistake))
+    return rows
+
+
+def safe_grade(submission: Submission, course, limits, stop, max_bytes: int,
+               secret: bytes | None = None) -> list:
+    """``grade_one``, turning a failure of the grader itself into an error row."""
+    from instructor.grading.report import Row
+    from instructor.grading.verdict import ERROR
+
+    try:
+        return grade_one(submission, course, limits, stop, max_bytes, secret)
+    except Exception as error:  # one bad submission must not stop the others
+        message = f"the grader failed on this submission: {type(error).__name__}: "
+        return [Row(submission.name, "", "", ERROR, message + str(error)[:300])]
+
+
 def run_unit(submission, index: int | None, course, settings: Settings, sandbox,
              stop: threading.Event | None = None, course_info: dict | None = None,
              ) -> dict:
     """Grade one submission in its sandbox; return its verdict record.
 
     Args:
-        submission: an ``instructor.grade.Submission`` (name, folder, path inside).
+        submission: a ``Submission`` (name, folder, path inside).
         index: its position in the run's sorted list of submissions (orders the
             report), or None.
         course: the course notebooks (``course.load_course``).
@@ -196,8 +289,6 @@ def run_unit(submission, index: int | None, course, settings: Settings, sandbox,
     Returns:
         The record (a JSON-able dict), unsigned.
     """
-    from instructor.grade import safe_grade
-
     started, clock = datetime.now(timezone.utc), time.monotonic()
     rows = safe_grade(submission, course, settings.limits(sandbox),
                       stop or threading.Event(), settings.max_bytes, settings.secret())
@@ -561,7 +652,6 @@ def run_unit_from_bytes(name: str, filename: str, data: bytes, index: int | None
     Returns:
         The verdict record.
     """
-    from instructor.grade import Submission
     from instructor.grading import skip_slow_imports
 
     skip_slow_imports()

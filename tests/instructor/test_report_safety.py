@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from instructor import grade
-from instructor.grading import reading
+from instructor.grading import reading, unit
 from instructor.grading.report import Row, neutral, printable, summary, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,7 +273,7 @@ def test_ctrl_c_writes_the_report_so_far(tmp_path, monkeypatch, capsys):
         assert stop.wait(1), "the stop event was never set"
         return [Row(submission.name, "01", "Exercise 1: x", "error", "cancelled")]
 
-    monkeypatch.setattr(grade, "safe_grade", fake_grade)
+    monkeypatch.setattr(unit, "safe_grade", fake_grade)
     monkeypatch.setattr(grade, "start_sandbox", lambda *a: None, raising=False)
     out = tmp_path / "report.csv"
     code = grade.main([str(subs), "--out", str(out), "--workers", "1"])
