@@ -512,8 +512,9 @@ def _judge_one_network(
     if not is_model or not isinstance(model, Opaque):
         raise CheckFailed(
             f"{case} returned {_returned_text(model)}, expected a keras.Model. "
-            "Hint: build it with keras.Model(inputs=..., outputs=[probs, value]).",
-            "network/not-a-model",
+            "Hint: build it with Keras's functional API: the model goes from the "
+            "input layer to two outputs, the probabilities and the value.",
+            "network/not-a-model", _NETWORK_FIX,
         )
     eager = _judge_network_outputs(records, key, case, num_actions)
     shapes = _weight_shapes(records[f"{key}/weight-shapes"])
@@ -538,6 +539,33 @@ def _weight_shapes(value: Any) -> list[tuple[int, ...]]:
     return shapes
 
 
+# The lines that fix each exercise (shown on request, see hints.py).
+_RETURNS_FIX = (
+    "walk backwards from the bootstrap value: `returns = np.zeros(len(rewards))`, "
+    "`running = bootstrap`, then `for t in reversed(range(len(rewards))):` "
+    "`running = rewards[t] + gamma * running` and `returns[t] = running`."
+)
+_ACTOR_LOSS_FIX = (
+    "`taken = tf.gather(action_probs, actions, batch_dims=1)`, `advantage = "
+    "tf.stop_gradient(returns - values)`, `actor_loss = "
+    "-tf.reduce_mean(tf.math.log(taken) * advantage)`"
+)
+_CRITIC_LOSS_FIX = (
+    "`critic_loss = huber_loss(returns, values)` (huber_loss = "
+    "keras.losses.Huber(), defined above)"
+)
+_NORMALISE_FIX = (
+    "`values = np.asarray(values, dtype=np.float64)`, then "
+    "`return (values - values.mean()) / (values.std() + 1e-8)`"
+)
+_NETWORK_FIX = (
+    "`inputs = keras.Input(shape=(num_inputs,))`, `hidden = "
+    "keras.layers.Dense(num_hidden, activation=\"relu\")(inputs)`, "
+    "`action_probs = keras.layers.Dense(num_actions, activation=\"softmax\")(hidden)`, "
+    "`value = keras.layers.Dense(1)(hidden)`, "
+    "`return keras.Model(inputs=inputs, outputs=[action_probs, value])`"
+)
+
 def _judge_network_outputs(
     records: Records, key: str, case: str, num_actions: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -547,8 +575,9 @@ def _judge_network_outputs(
         raise CheckFailed(
             f"{case}: calling the model on a batch should give two outputs "
             f"[action_probs, value], got {_returned_text(outputs)}. "
-            "Hint: outputs=[actor_head, critic_head].",
-            "network/not-two-outputs",
+            "Hint: the model's outputs are the actor head and the critic head, in "
+            "that order.",
+            "network/not-two-outputs", _NETWORK_FIX,
         )
     with _mistaken("network/actor-shape"):
         probs = as_array(
@@ -563,8 +592,9 @@ def _judge_network_outputs(
         raise CheckFailed(
             f"{case}: the actor's outputs should be probabilities (each row >= 0 and "
             f"summing to 1); row sums are {np.round(probs.sum(axis=1), 3)}. "
-            "Hint: the actor head needs activation='softmax'.",
-            "network/no-softmax",
+            "Hint: the actor head needs a softmax activation, which turns its "
+            "outputs into probabilities.",
+            "network/no-softmax", _NETWORK_FIX,
         )
     return probs, values
 
@@ -582,7 +612,7 @@ def _judge_weight_count(
             f"{num_actions} units and a critic head of 1 unit. Hint: use the "
             "num_hidden argument (no fixed size) and connect both heads to the same "
             "hidden layer.",
-            "network/weight-count",
+            "network/weight-count", _NETWORK_FIX,
         )
 
 
@@ -594,9 +624,9 @@ def _judge_linear_critic(
     if count != 1:
         raise CheckFailed(
             f"{case}: the model has {count} weights of shape (1,), expected exactly "
-            "one: the bias of the critic's single output unit. Hint: "
-            "keras.layers.Dense(1) for the critic head (with its bias).",
-            "network/critic-head",
+            "one: the bias of the critic's single output unit. Hint: the critic "
+            "head is one Dense unit, with its bias.",
+            "network/critic-head", _NETWORK_FIX,
         )
     shifted = records[f"{key}/values-shifted"]
     if not isinstance(shifted, (list, tuple)) or len(shifted) != 3:
@@ -614,7 +644,7 @@ def _judge_linear_critic(
             f"{down.max():.3g}], not by exactly that. A value estimates a sum of "
             "future rewards: it can be any real number. Hint: give the critic head a "
             "single unit with no activation (linear).",
-            "network/squashed-critic",
+            "network/squashed-critic", _NETWORK_FIX,
         )
 
 
@@ -630,7 +660,7 @@ def _judge_shared_layer(records: Records, key: str, case: str, count: int) -> No
         raise CheckFailed(
             f"{case}: the actor and the critic share no layer. Hint: compute one "
             "hidden layer from the inputs and feed it to both heads.",
-            "network/no-shared-layer",
+            "network/no-shared-layer", _NETWORK_FIX,
         )
 
 
@@ -653,9 +683,9 @@ def _judge_hidden_activation(
             "preferences (before its softmax) and the critic's value are linear "
             "functions of the state: the agent could only learn a linear policy, "
             "and the hidden layer adds nothing (two Dense layers without activation "
-            "are one linear map). Hint: keras.layers.Dense(num_hidden, "
-            'activation="relu").',
-            "network/linear-hidden",
+            "are one linear map). Hint: give the hidden layer a non-linear "
+            "activation (ReLU is the usual one).",
+            "network/linear-hidden", _NETWORK_FIX,
         )
 
 
@@ -719,10 +749,10 @@ def _judge_copyable(
             f"{case}: the model has layers of type {', '.join(other)}. The training "
             "loop acts with a NumPy copy of the network that reads Dense layers and "
             "their activation only, so it would act with another policy (or "
-            "crash). Hint: write every layer as keras.layers.Dense(units, "
-            "activation=...), the activation inside the Dense layer, directly in "
-            "the model (no nested Sequential).",
-            "network/uncopyable-layer",
+            "crash). Hint: make every layer a Dense layer with its activation "
+            "inside it (no separate Activation layer), directly in the model (no "
+            "nested Sequential).",
+            "network/uncopyable-layer", _NETWORK_FIX,
         )
 
 
@@ -739,9 +769,8 @@ def _judge_training_loop(
             "compiled update step takes states of that width), and your model has "
             f"no inputs ({failure}). A model written as a subclass of keras.Model "
             "has none, so training would crash. Hint: build it with the functional "
-            "API: inputs = keras.Input(shape=(num_inputs,)), ..., "
-            "keras.Model(inputs=inputs, outputs=[action_probs, value]).",
-            "network/no-inputs",
+            "API, from an input layer to the two outputs.",
+            "network/no-inputs", _NETWORK_FIX,
         ) from None
     width = None if width is None else int(
         as_array(width, name="input width", shape=(), dtype_kind="i"))
@@ -749,8 +778,8 @@ def _judge_training_loop(
         raise CheckFailed(
             f"{case}: model.inputs[0].shape[-1] is {width}, expected {num_inputs}: "
             "the training loop's compiled update step takes states of that width. "
-            "Hint: keras.Input(shape=(num_inputs,)).",
-            "network/input-width",
+            "Hint: the input layer's width is the num_inputs argument.",
+            "network/input-width", _NETWORK_FIX,
         )
     try:
         graph = records[f"{key}/graph"]
@@ -823,12 +852,14 @@ def _returns_mistakes(rewards, gamma, bootstrap) -> list[Mistake]:
                 reference_returns(r, gamma, 0.0),
                 "the bootstrap value is ignored: start the backward sum from "
                 "`bootstrap` instead of 0.",
+                _RETURNS_FIX,
             ),
             Mistake(
                 "returns/bootstrap-undiscounted",
                 reference_returns(r, gamma, 0.0) + float(bootstrap),
                 "the bootstrap value is added without discounting: it lies one step "
                 "after the last reward, so it reaches G_t multiplied by gamma^(T-t).",
+                _RETURNS_FIX,
             ),
         ]
         if gamma > 0:  # added once, to the last reward: G_(T-1) = r_(T-1) + bootstrap
@@ -839,6 +870,7 @@ def _returns_mistakes(rewards, gamma, bootstrap) -> list[Mistake]:
                     "the bootstrap value is added to the last reward without "
                     "discounting: it lies one step after the last reward, so "
                     "G_(T-1) = r_(T-1) + gamma * bootstrap.",
+                    _RETURNS_FIX,
                 )
             )
     return mistakes + [
@@ -847,6 +879,7 @@ def _returns_mistakes(rewards, gamma, bootstrap) -> list[Mistake]:
             reference_returns(r, 1.0, bootstrap),
             "your returns are plain sums of the future rewards: gamma is not used. "
             "Each step further away must be multiplied by one more factor gamma.",
+            _RETURNS_FIX,
         ),
         Mistake(
             "returns/looking-back",
@@ -854,6 +887,7 @@ def _returns_mistakes(rewards, gamma, bootstrap) -> list[Mistake]:
             "you accumulated the rewards from the start of the episode (looking "
             "back). A return looks ahead: G_t sums r_t and the rewards AFTER t. "
             "Walk through the rewards from the last one to the first.",
+            _RETURNS_FIX,
         ),
         Mistake(
             "returns/reversed",
@@ -861,12 +895,14 @@ def _returns_mistakes(rewards, gamma, bootstrap) -> list[Mistake]:
             "the values are right but in reverse order: walking backwards through "
             "the rewards, you stored G_(T-1) first. Reverse the list at the end, or "
             "write each G_t at index t.",
+            _RETURNS_FIX,
         ),
         Mistake(
             "returns/normalised",
             reference_normalise(right),
             "your returns are normalised: this function returns the raw discounted "
             "returns; normalisation is Exercise 3.",
+            _RETURNS_FIX,
         ),
     ]
 
@@ -984,13 +1020,13 @@ def _judge_returns(records: Records) -> str:
                     f"your returns are integers ({np.asarray(got).dtype}): the "
                     "discounted values were truncated. With integer rewards, "
                     "np.zeros_like(rewards) makes an integer array; create the "
-                    "result with a float dtype (np.zeros(len(rewards))).",
+                    "result with a float dtype.",
                 )
             hint = (mistake.hint if mistake else
                     "G_t = r_t + gamma * G_(t+1), starting after the end from "
                     "`bootstrap`.")
             assert_close(values, expected, what="returns", case=case, hint=hint,
-                         mistake=mistake.id if mistake else None)
+                         mistake=mistake.id if mistake else None, fix=_RETURNS_FIX)
         _inputs_unchanged(
             records, f"case{index}", _returns_inputs(rewards, gamma, bootstrap), case,
             "The training loop uses the rewards again (to sum the episode's reward): "
@@ -1111,14 +1147,15 @@ def _normalise_mistakes(x: np.ndarray) -> list[Mistake]:
     return [
         Mistake("normalise/unchanged", x,
                 "the values came back unchanged: subtract their mean and divide by "
-                "their standard deviation."),
+                "their standard deviation.", _NORMALISE_FIX),
         Mistake("normalise/only-centred", x - x.mean(),
                 "you centred the values; now also divide by their standard "
-                "deviation."),
+                "deviation.", _NORMALISE_FIX),
         Mistake("normalise/only-scaled", x / (x.std() + 1e-8),
-                "you scaled the values; first subtract their mean."),
+                "you scaled the values; first subtract their mean.", _NORMALISE_FIX),
         Mistake("normalise/variance", (x - x.mean()) / (x.var() + 1e-8),
-                "you divided by the variance; divide by its square root, the std."),
+                "you divided by the variance; divide by its square root, the std.",
+                _NORMALISE_FIX),
     ]
 
 
@@ -1172,10 +1209,11 @@ def _judge_normalise(records: Records) -> str:
             continue
         mistake = recognise(result, _normalise_mistakes(x), atol=1e-4)
         hint = mistake.hint if mistake else (
-            "(values - mean) / (std + a small number like 1e-8).")
+            "subtract the mean of the values, then divide by their standard "
+            "deviation plus a small number (like 1e-8).")
         assert_close(result, expected, what="normalised returns",
                      case={"values": values}, hint=hint, atol=1e-4,
-                     mistake=mistake.id if mistake else None)
+                     mistake=mistake.id if mistake else None, fix=_NORMALISE_FIX)
     edges = _edge_values()
     for index, values in enumerate(edges):
         result = as_array(records[f"edge{index}"], name="normalised returns",
@@ -1189,7 +1227,7 @@ def _judge_normalise(records: Records) -> str:
                 "(ddof=1) divides by n - 1 = 0 and is NaN, so adding 1e-8 does not "
                 "help. Use the population std (np.std's default, ddof=0): it is 0 "
                 "here, and 0 / (0 + 1e-8) = 0.",
-                "normalise/ddof1-single-value",
+                "normalise/ddof1-single-value", _NORMALISE_FIX,
             )
         zero_std = (
             "when all values are equal their std is 0: add a small number (like "
@@ -1199,13 +1237,13 @@ def _judge_normalise(records: Records) -> str:
             raise CheckFailed(
                 f"normalised returns of values={values} came back as "
                 f"{result.astype(np.float64).tolist()}: 0 / 0. Hint: {zero_std}",
-                "normalise/zero-std",
+                "normalise/zero-std", _NORMALISE_FIX,
             )
         result = as_array(result, name="normalised returns", shape=(len(values),))
         assert_close(
             result, np.zeros(len(values)), what="normalised returns",
             case={"values": values}, hint=zero_std, atol=1e-4,
-            mistake="normalise/zero-std",
+            mistake="normalise/zero-std", fix=_NORMALISE_FIX,
         )
         _inputs_unchanged(records, f"edge{index}", {"values": values},
                           {"values": values}, NORMALISE_WHY, "normalise/changes-input")
@@ -1416,31 +1454,36 @@ def _actor_mistakes(case: dict[str, np.ndarray]) -> list[Mistake]:
             "the sign is flipped (a missing minus, or values - returns instead of "
             "returns - values): minimising -log pi(a|s) * advantage makes actions "
             "that did better than the critic expected MORE likely.",
+            _ACTOR_LOSS_FIX,
         ),
         Mistake(
             "loss/actor-summed", expected * T,
-            "you summed over the steps; take the mean (tf.reduce_mean).",
+            "you summed over the steps; take the mean.",
+            _ACTOR_LOSS_FIX,
         ),
         Mistake(
             "loss/return-not-advantage", np.mean(-np.log(taken) * g),
             "you weighted log pi by the return, not by the advantage: use "
             "advantage = returns - values.",
+            _ACTOR_LOSS_FIX,
         ),
         Mistake(
             "loss/prob-not-log-prob", np.mean(-taken * advantage),
-            "use the LOG of the probability of the action taken (tf.math.log).",
+            "use the LOG of the probability of the action taken.",
+            _ACTOR_LOSS_FIX,
         ),
         Mistake(
             "loss/first-action", np.mean(-np.log(p[:, 0]) * advantage),
-            "you used the probability of action 0 at every step: pick the "
-            "probability of the action actually taken (e.g. tf.gather(probs, "
-            "actions, batch_dims=1)).",
+            "you used the probability of action 0 at every step: pick, in each "
+            "row, the probability of the action actually taken at that step.",
+            _ACTOR_LOSS_FIX,
         ),
         Mistake(
             "loss/broadcast", np.mean(-np.log(taken) * (g - v.mean())),
             "the advantage has the wrong shape: (T,) - (T, 1) broadcasts to (T, T), "
             "so every step is weighted by the mean value. Keep values and returns "
             "of shape (T,).",
+            _ACTOR_LOSS_FIX,
         ),
     ]
 
@@ -1451,23 +1494,28 @@ def _critic_mistakes(case: dict[str, np.ndarray]) -> list[Mistake]:
     return [
         Mistake(
             "loss/critic-mse", np.mean(errors**2),
-            "this is the mean squared error; the critic uses the Huber loss "
-            "(keras.losses.Huber()), which grows only linearly for errors larger "
+            "this is the mean squared error; the critic uses the Huber loss, "
+            "which grows only linearly for errors larger "
             "than 1, so a few surprising returns do not blow up the update.",
+            _CRITIC_LOSS_FIX,
         ),
         Mistake(
             "loss/critic-half-squared", np.mean(0.5 * errors**2),
             "this is half the squared error, which Huber only equals for small "
-            "errors: use keras.losses.Huber().",
+            "errors: use the Huber loss.",
+            _CRITIC_LOSS_FIX,
         ),
         Mistake(
             "loss/critic-absolute", np.mean(np.abs(errors)),
-            "this is the absolute error; use keras.losses.Huber().",
+            "this is the absolute error; use the Huber loss (squared for small "
+            "errors, linear for large ones).",
+            _CRITIC_LOSS_FIX,
         ),
         Mistake(
             "loss/critic-summed", np.sum(reference_huber(errors)),
-            "you summed over the steps; take the mean (keras.losses.Huber() "
+            "you summed over the steps; take the mean (the course's Huber loss "
             "averages for you).",
+            _CRITIC_LOSS_FIX,
         ),
     ]
 
@@ -1520,12 +1568,14 @@ def _judge_one_loss(
         actor, expected_actor, "actor_loss", shown,
         _consistent_first(records, cases, 0, _actor_mistakes(case), _actor_mistakes),
         "actor_loss = mean over steps of -log(prob of the action taken) * advantage.",
+        _ACTOR_LOSS_FIX,
     )
     _judge_loss_value(
         critic, expected_critic, "critic_loss", shown,
         _consistent_first(records, cases, 1, _critic_mistakes(case),
                           _critic_mistakes),
-        "critic_loss = keras.losses.Huber()(returns, values).",
+        "critic_loss is the Huber loss between the returns and the values, "
+        "averaged over the steps.", _CRITIC_LOSS_FIX,
     )
     _judge_graph_call(records, key, (expected_actor, expected_critic))
     tensors = as_array(records[f"{key}/tensors"], name="tensor flags", shape=(2,),
@@ -1587,9 +1637,11 @@ def _consistent_first(
 def _judge_loss_value(
     got: np.ndarray, expected: float, what: str, shown: dict, mistakes: list[Mistake],
     hint: str,
+    fix: str | None = None,
 ) -> None:
     assert_close_naming(
-        got, expected, mistakes, what=what, case=shown, hint=hint, **LOSS_TOLERANCE
+        got, expected, mistakes, what=what, case=shown, hint=hint, fix=fix,
+        **LOSS_TOLERANCE,
     )
 
 
@@ -1636,9 +1688,9 @@ def _judge_loss_gradients(
             "actor_loss sends a gradient into the critic's values "
             f"(d actor_loss / d values = {np.round(d_actor_values, 4)}). The "
             "advantage must be a constant for the actor, otherwise the actor's loss "
-            "also trains the critic, in the wrong direction. Hint: "
-            "advantage = tf.stop_gradient(returns - values).",
-            "loss/advantage-not-detached",
+            "also trains the critic, in the wrong direction. Hint: stop the "
+            "gradient on the advantage, returns - values.",
+            "loss/advantage-not-detached", _ACTOR_LOSS_FIX,
         )
     expected = np.zeros_like(p)
     expected[np.arange(T), a] = -errors / (p[np.arange(T), a] * T)
@@ -1652,7 +1704,7 @@ def _judge_loss_gradients(
         case=shown,
         hint="only the probability of the action taken should matter, through "
         "-log(prob) * advantage.",
-        mistake="loss/actor-gradient",
+        mistake="loss/actor-gradient", fix=_ACTOR_LOSS_FIX,
         **LOSS_TOLERANCE,
     )
     assert_close(
@@ -1661,8 +1713,8 @@ def _judge_loss_gradients(
         what="the gradient of critic_loss with respect to values",
         case=shown,
         hint="critic_loss must be computed from the values tensor you were given "
-        "(keras.losses.Huber()(returns, values)).",
-        mistake="loss/critic-gradient",
+        "(the Huber loss between returns and values).",
+        mistake="loss/critic-gradient", fix=_CRITIC_LOSS_FIX,
         **LOSS_TOLERANCE,
     )
 
@@ -1944,7 +1996,7 @@ def _judge_hidden_nonlinearity(records: Records, key: str, name: str) -> None:
         raise CheckFailed(
             f"network '{name}': its actor's outputs are not probabilities (each row "
             ">= 0 and summing to 1), yet the training loop samples the actions "
-            "from them. Hint: give the actor head activation=\"softmax\", as in "
+            "from them. Hint: give the actor head a softmax activation, as in "
             "build_agent.",
             "choice/no-softmax",
         )
@@ -1957,7 +2009,7 @@ def _judge_hidden_nonlinearity(records: Records, key: str, name: str) -> None:
             "and its value are linear functions of the state. Dense layers without "
             "an activation compose into one linear map, W2 (W1 s + b1) + b2 = W s + "
             "b, so stacking them adds no features, whatever their size. Give the "
-            "hidden layers an activation (activation=\"relu\" or \"tanh\").",
+            "hidden layers an activation (ReLU or tanh).",
             "choice/linear-network",
         )
     # Only the critic's head is linear: a hidden layer without activation merges
@@ -1973,8 +2025,8 @@ def _judge_hidden_nonlinearity(records: Records, key: str, name: str) -> None:
             "an activation; only the critic's one-unit head should be linear. A "
             "hidden layer without activation adds nothing: with the layer after it, "
             "it composes into one (W2 (W1 s + b1) + b2 = W s + b), so the network is "
-            "not the one you meant to try. Hint: give every hidden layer "
-            "activation=\"relu\" or \"tanh\".",
+            "not the one you meant to try. Hint: give every hidden layer an "
+            "activation (ReLU or tanh).",
             "choice/linear-layer",
         )
 

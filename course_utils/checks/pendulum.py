@@ -147,6 +147,28 @@ _GRAPH_ONLY = (
     "calls it on symbolic TensorFlow tensors. Hint: use arithmetic (+, -, *, **) "
     "and tf.* functions, not np.* functions, .numpy() or float()."
 )
+# The lines that fix each exercise (shown on request, see hints.py).
+_OU_FIX = "`return x + theta * (mu - x) * dt + sigma * np.sqrt(dt) * normal_sample`"
+_RECORD_FIX = (
+    "in record(), write every field at `row = self.count % self.capacity` "
+    "(e.g. `self.states[row] = state`), then `self.count += 1`."
+)
+_SAMPLE_FIX = (
+    "in sample(), draw `rows = rng.integers(0, len(self), size=batch_size)` "
+    "(len(self) = min(count, capacity), the rows filled) and return "
+    "`self.states[rows], self.actions[rows], ...`, every field at the same rows."
+)
+_TARGET_FIX = "`return rewards + gamma * (1.0 - terminated) * next_q`"
+_CRITIC_FIX = (
+    "`next_q = target_critic([next_states, target_actor(next_states)])`, "
+    "`y = critic_target(rewards, next_q, terminated, truncated, gamma)`, "
+    "`critic_loss = tf.reduce_mean(tf.square(y - critic([states, actions])))`"
+)
+_ACTOR_FIX = "`actor_loss = -tf.reduce_mean(critic([states, actor(states)]))`"
+_SOFT_FIX = (
+    "`return [target + tau * (online - target) for target, online in "
+    "zip(target_weights, online_weights)]`"
+)
 
 
 def _unchanged(
@@ -325,12 +347,14 @@ def _ou_mistakes(c: dict[str, Any]) -> list[Mistake]:
             x + sg * np.sqrt(dt) * n,
             "your noise is not mean-reverting: it never drifts back toward mu. Add "
             "the pull theta * (mu - x) * dt.",
+            _OU_FIX,
         ),
         Mistake(
             "ou/pull-sign",
             x + th * (x - mu) * dt + sg * np.sqrt(dt) * n,
             "the pull has the wrong sign: theta * (x - mu) pushes the noise AWAY "
             "from mu. Use theta * (mu - x) * dt.",
+            _OU_FIX,
         ),
         Mistake(
             "ou/kick-dt",
@@ -338,39 +362,49 @@ def _ou_mistakes(c: dict[str, Any]) -> list[Mistake]:
             "the random kick is scaled by dt instead of sqrt(dt). A random walk "
             "spreads like the square root of time, so the kick is "
             "sigma * sqrt(dt) * normal_sample.",
+            _OU_FIX,
         ),
         Mistake(
             "ou/kick-no-sqrt-dt",
             x + th * (mu - x) * dt + sg * n,
             "the random kick is missing its sqrt(dt) factor: use "
             "sigma * sqrt(dt) * normal_sample.",
+            _OU_FIX,
         ),
         Mistake(
             "ou/pull-no-dt",
             x + th * (mu - x) + sg * np.sqrt(dt) * n,
             "the pull toward mu is missing its dt factor: theta * (mu - x) * dt.",
+            _OU_FIX,
         ),
         Mistake(
             "ou/dt-swapped",
             x + th * (mu - x) * np.sqrt(dt) + sg * dt * n,
             "dt and sqrt(dt) are swapped: the pull gets dt, the random kick "
             "gets sqrt(dt).",
+            _OU_FIX,
         ),
         Mistake(
             "ou/returns-change",
             th * (mu - x) * dt + sg * np.sqrt(dt) * n,
             "you returned the change dx, not the new value: return x + dx.",
+            _OU_FIX,
         ),
         Mistake(
             "ou/sigma-in-sqrt",
             x + th * (mu - x) * dt + np.sqrt(sg * dt) * n,
             "sigma is inside the square root: the kick is sigma * sqrt(dt) * "
             "normal_sample.",
+            _OU_FIX,
         ),
     ]
 
 
-_OU_FORMULA = "x_next = x + theta * (mu - x) * dt + sigma * sqrt(dt) * normal_sample."
+_OU_FORMULA = (
+    "one Ornstein-Uhlenbeck step is x_next = x + θ (μ - x) dt + σ √dt ε, with ε "
+    "the given normal sample: a pull back toward the mean, over a time dt, plus a "
+    "random kick that grows like the square root of time."
+)
 
 
 def _probe_ou(probe: Probe, ou_step: Callable[..., Any]) -> None:
@@ -394,7 +428,7 @@ def _judge_ou(records: Records) -> str:
             assert_close(
                 values, expected, what="the new noise x", case=case,
                 hint=mistake.hint if mistake else _OU_FORMULA,
-                mistake=mistake.id if mistake else None, **_TOL,
+                mistake=mistake.id if mistake else None, fix=_OU_FIX, **_TOL,
             )
         _unchanged(
             records, f"case{index}", case, function="ou_step",
@@ -653,11 +687,12 @@ def _record(
             if mistake is None and i > capacity and "out of bounds" in message:
                 message += (
                     f"\nHint: after {capacity} transitions the buffer is full and "
-                    "row count lies past its end: write at row count % capacity, so "
-                    "that the newest transition overwrites the oldest."
+                    "row count lies past its end: the row to write must wrap around "
+                    "to 0, so that the newest transition overwrites the oldest."
                 )
                 mistake = "buffer/never-wraps"
-            raise CheckFailed(message, mistake) from None
+            fix = _RECORD_FIX if mistake == "buffer/never-wraps" else failure.fix
+            raise CheckFailed(message, mistake, fix) from None
 
 
 # ---- judge
@@ -684,10 +719,10 @@ def _sampled(records: Records, key: str, batch_size: int) -> list[np.ndarray]:
         if failure.mistake is None and _NOT_COUNTING.search(str(failure)):
             raise CheckFailed(
                 f"{failure}\nsample() found no filled rows although record() was "
-                "called: does record() count the transitions it stores? Hint: end "
-                "record() with self.count += 1, and draw among min(count, capacity) "
-                "rows.",
-                "buffer/record-not-counting",
+                "called: does record() count the transitions it stores? Hint: "
+                "record() adds 1 to its count at each transition, and sample() draws "
+                "among the rows filled (the count, at most the capacity).",
+                "buffer/record-not-counting", _RECORD_FIX,
             ) from None
         raise
     batch = unpack(result, _FIELDS, function="sample()")
@@ -722,7 +757,7 @@ def _transition_ids(batch: list[np.ndarray], plan: _BufferPlan) -> np.ndarray:
             f"{r[0]:.3g}, next_state {np.round(s2, 3)}, terminated {te[0]:.0f}, "
             f"truncated {tr[0]:.0f}. Hint: use the SAME indices for every array, and "
             "store each argument of record() in its own array.",
-            "buffer/mixed-rows",
+            "buffer/mixed-rows", _SAMPLE_FIX,
         )
     return ids
 
@@ -739,23 +774,24 @@ def _empty_rows(ids: np.ndarray, recorded: Sequence[int], context: str) -> Check
             f"never transition {recorded[-1]}, the last one recorded. That is "
             "record()'s doing: it writes each transition one row ahead (it counts "
             "the transition before writing it), so row 0 stays empty and the newest "
-            "row is out of sample()'s reach. Hint: in record(), write at row "
-            "count % capacity first, then add 1 to count.",
-            "buffer/record-ahead",
+            "row is out of sample()'s reach. Hint: in record(), write the "
+            "transition at the row of the current count first, then add 1 to the "
+            "count.",
+            "buffer/record-ahead", _RECORD_FIX,
         )
     if seen == set(recorded[1:]):
         return CheckFailed(
             f"{context}, sample() returned empty rows (all zeros) in {count} and "
             f"never transition {recorded[0]}, the first one: sample() draws rows "
-            "1 to n instead of 0 to n - 1. Hint: rng.integers(0, number_filled, "
-            "size=batch_size) draws from 0 to number_filled - 1.",
-            "buffer/sample-off-by-one",
+            "1 to n instead of 0 to n - 1. Hint: the filled rows are numbered from "
+            "0 to number_filled - 1.",
+            "buffer/sample-off-by-one", _SAMPLE_FIX,
         )
     return CheckFailed(
         f"{context}, sample() returned empty rows (all zeros) in {count}: it picks "
         "rows that were never written. Hint: draw indices only among the rows "
         "filled so far, i.e. below min(number recorded, capacity).",
-        "buffer/empty-rows",
+        "buffer/empty-rows", _SAMPLE_FIX,
     )
 
 
@@ -787,16 +823,16 @@ def _judge_partly_filled(records: Records, plan: _BufferPlan) -> None:
         raise CheckFailed(
             f"{context}, {size} draws never returned transition {first[-1]}, the "
             "newest: sample() draws below number_filled - 1. rng.integers(low, "
-            "high) never returns high itself, so rng.integers(0, number_filled) "
+            "high) never returns high itself, so an upper end of number_filled "
             "already stops at the last filled row; subtracting 1 leaves it out.",
-            "buffer/sample-off-by-one",
+            "buffer/sample-off-by-one", _SAMPLE_FIX,
         )
     if seen != set(first):
         raise CheckFailed(
             f"{context}, {size} draws only ever returned transitions {sorted(seen)}: "
             "sampling should pick uniformly among ALL the rows filled so far. Hint: "
-            "indices = rng.integers(0, number_filled, size=batch_size).",
-            "buffer/misses-rows",
+            "each index is drawn uniformly among all the filled rows.",
+            "buffer/misses-rows", _SAMPLE_FIX,
         )
     repeat = _sampled(records, "repeat", size)
     if not all(np.array_equal(a, b) for a, b in zip(batch, repeat, strict=True)):
@@ -805,7 +841,7 @@ def _judge_partly_filled(records: Records, plan: _BufferPlan) -> None:
             f"{plan.seed_first} returned different batches: draw the indices with "
             "the rng argument (rng.integers), not with np.random, so that training "
             "is repeatable.",
-            "buffer/not-repeatable",
+            "buffer/not-repeatable", _SAMPLE_FIX,
         )
     one = _transition_ids(_sampled(records, "one", 1), plan)
     _only_recorded(one, first, f"{context}, with a batch of 1")
@@ -828,15 +864,16 @@ def _judge_wrapped(records: Records, plan: _BufferPlan) -> None:
             raise CheckFailed(
                 f"{context}, sample() still returns transitions {sorted(seen)}: "
                 f"the buffer never wraps, the newest transitions {_listed(newest)} "
-                "were dropped. Hint: write at row count % capacity, so that once "
-                "full the oldest row is overwritten.",
-                "buffer/never-wraps",
+                "were dropped. Hint: once the buffer is full, the row to write "
+                "wraps around to 0, so that the oldest row is overwritten.",
+                "buffer/never-wraps", _RECORD_FIX,
             )
         raise CheckFailed(
             f"{context}, sample() returned transitions "
             f"{sorted(seen & set(first))}, which should have been overwritten by "
-            f"{_listed(newest)}. Hint: write at row count % capacity.",
-            "buffer/not-overwritten",
+            f"{_listed(newest)}. Hint: once the buffer is full, the next row to "
+            "write is the oldest one (the rows wrap around).",
+            "buffer/not-overwritten", _RECORD_FIX,
         )
     _only_recorded(ids, held, context)
     span = f"{held[0]} to {held[-1]}"
@@ -846,15 +883,16 @@ def _judge_wrapped(records: Records, plan: _BufferPlan) -> None:
             f"{plan.wrapped_batch} draws (rng seeded {plan.seed_wrapped}) never "
             f"returned {sorted(set(held) - seen)}. Hint: once the buffer is full, "
             "sample among all `capacity` rows.",
-            "buffer/misses-rows",
+            "buffer/misses-rows", _SAMPLE_FIX,
         )
     counts = np.bincount(ids, minlength=held[-1] + 1)[held[0]:]
     if counts.min() < 0.6 * counts.mean():
         raise CheckFailed(
             f"{plan.wrapped_batch} draws from transitions {span} gave counts "
             f"{counts.tolist()}: sampling should be uniform over the stored rows. "
-            "Hint: rng.integers(0, number_filled, size=batch_size).",
-            "buffer/not-uniform",
+            "Hint: draw each index uniformly, every filled row with the same "
+            "chance.",
+            "buffer/not-uniform", _SAMPLE_FIX,
         )
 
 
@@ -899,22 +937,22 @@ def _judge_many_rows(records: Records, plan: _BufferPlan) -> None:
             "every call. Hint: draw with the rng passed to sample(), which moves on "
             "from call to call; a generator created (and seeded) inside sample() "
             "repeats itself.",
-            "buffer/same-batch",
+            "buffer/same-batch", _SAMPLE_FIX,
         )
     if max(seen) <= size:
         raise CheckFailed(
             f"{context}, {draws} only ever returned transitions {sorted(seen)}: "
             f"sample() draws among the first batch_size = {size} rows only. "
-            "Every filled row must be able to come out. Hint: rng.integers(0, "
-            "number_filled, size=batch_size), where number_filled is "
-            "min(count, capacity), not batch_size.",
-            "buffer/first-rows-only",
+            "Every filled row must be able to come out. Hint: the indices range "
+            "over the number of filled rows, min(count, capacity), not over "
+            "batch_size.",
+            "buffer/first-rows-only", _SAMPLE_FIX,
         )
     raise CheckFailed(
         f"{context}, {draws} never returned transitions "
         f"{sorted(set(recorded) - seen)}: every filled row must be able to come "
-        "out. Hint: rng.integers(0, number_filled, size=batch_size).",
-        "buffer/misses-rows",
+        "out. Hint: draw each index uniformly among all the filled rows.",
+        "buffer/misses-rows", _SAMPLE_FIX,
     )
 
 
@@ -1056,36 +1094,44 @@ def _target_mistakes(c: dict[str, Any]) -> list[Mistake]:
             "you stop bootstrapping on truncated rows too. Truncation is the time "
             "limit (200 steps for Pendulum): the pendulum would have gone on, so its "
             "future still counts. Only `terminated` means there is no future.",
+            _TARGET_FIX,
         ),
         Mistake(
             "target/truncated-for-terminated",
             r + g * (1 - tr) * q,
             "you used `truncated` where `terminated` belongs: the time limit is not "
             "the end of the task, keep bootstrapping there.",
+            _TARGET_FIX,
         ),
         Mistake(
             "target/no-terminal",
             r + g * q,
             "the terminated rows still add gamma * next_q: after a terminal state "
-            "there is nothing more to earn, so y = r there. Multiply by "
-            "(1 - terminated).",
+            "there is nothing more to earn, so y = r there, and y = r + gamma * "
+            "next_q in the other rows. The flag is 1 or 0: use it to switch the "
+            "future value off.",
+            _TARGET_FIX,
         ),
         Mistake(
             "target/inverted-flag",
             r + g * te * q,
-            "the flag is inverted: multiply by (1 - terminated), so terminated rows "
-            "get y = r and the others y = r + gamma * next_q.",
+            "the flag is inverted: terminated rows must get y = r and the others "
+            "y = r + gamma * next_q; yours do the opposite.",
+            _TARGET_FIX,
         ),
         Mistake(
             "target/no-gamma",
             r + (1 - te) * q,
-            "gamma is missing: future values are discounted, y = r + gamma * "
-            "(1 - terminated) * next_q.",
+            "gamma is missing: the future value is discounted by gamma before it is "
+            "added to the reward.",
+            _TARGET_FIX,
         ),
         Mistake(
             "target/no-reward",
             g * (1 - te) * q,
-            "the reward r is missing: y = r + gamma * (1 - terminated) * next_q.",
+            "the reward r is missing: the target is the reward received now plus "
+            "the discounted future value.",
+            _TARGET_FIX,
         ),
     ]
 
@@ -1110,7 +1156,10 @@ def _judge_target(records: Records) -> str:
         assert_close_naming(
             records[f"case{index}"], expected, _target_mistakes(case),
             what="the target y", case=case,
-            hint="y = rewards + gamma * (1 - terminated) * next_q.", **_TOL,
+            hint="the target is the reward plus gamma times the target critic's "
+            "next value; a terminated row gets the reward alone (a truncated one "
+            "keeps its future): y = r + γ (1 - terminated) Q'.",
+            fix=_TARGET_FIX, **_TOL,
         )
         _unchanged(
             records, f"case{index}", case, function="critic_target",
@@ -1128,7 +1177,7 @@ def _judge_target(records: Records) -> str:
         hint="use arithmetic (+, -, *) or tf.* functions, which work on tensors in "
         "the compiled update step; NumPy functions need concrete arrays.",
         graph_only=("target/graph-only", _GRAPH_ONLY),
-        mistake="target/graph-differs",
+        mistake="target/graph-differs", fix=_TARGET_FIX,
         **_TOL,
     )
     return f"critic target: {len(cases)} cases right, also inside tf.function"
@@ -1347,11 +1396,11 @@ _CRITIC_MISTAKES = (
      "target_actor and target_critic: they change slowly, so the critic is not "
      "chasing a target that moves with every update it makes."),
     ("critic_online_actor", "losses/critic-online-actor",
-     "the target uses the online actor for mu'(s'): use target_actor(next_states) "
-     "(with target_critic)."),
+     "the target uses the online actor for mu'(s'): the next action comes from "
+     "target_actor (and its value from target_critic)."),
     ("critic_online_critic", "losses/critic-online-critic",
-     "the target uses the online critic for Q'(s', a'): use "
-     "target_critic([next_states, target_actor(next_states)])."),
+     "the target uses the online critic for Q'(s', a'): the next value comes from "
+     "target_critic, at the target actor's action."),
     ("critic_done", "losses/critic-truncated-too",
      "the target stops bootstrapping on truncated rows too (check critic_target): "
      "only `terminated` means there is no future."),
@@ -1359,20 +1408,21 @@ _CRITIC_MISTAKES = (
      "the target uses `truncated` where `terminated` belongs."),
     ("critic_no_flag", "losses/critic-no-terminal",
      "terminated rows still bootstrap: the target is "
-     "y = r + gamma * (1 - terminated) * Q'(s', mu'(s')) (use critic_target)."),
+     "y = r + γ (1 - terminated) Q'(s', μ'(s')) (critic_target computes it)."),
     ("critic_abs", "losses/critic-absolute-error",
      "this is the mean ABSOLUTE error; the critic's loss is the mean squared "
-     "error, mean((y - Q(s, a))**2)."),
+     "error, the mean of (y - Q(s, a))²."),
     ("critic_sum", "losses/critic-sum",
-     "you summed over the batch; take the mean (tf.reduce_mean), so the step size "
-     "does not depend on the batch size."),
+     "you summed over the batch; take the mean, so the step size does not depend "
+     "on the batch size."),
     ("critic_half", "losses/critic-half-mse",
-     "this is half the mean squared error; use mean((y - Q(s, a))**2)."),
+     "this is half the mean squared error; the loss is the mean of "
+     "(y - Q(s, a))², without the 1/2."),
     ("critic_rmse", "losses/critic-rmse",
      "this is the ROOT mean squared error; drop the square root."),
     ("critic_target_q", "losses/critic-q-from-target",
      "Q(s, a) comes from the target critic; the critic being trained is the "
-     "online one: critic([states, actions])."),
+     "online one, at the stored (state, action) pairs."),
     ("critic_broadcast", "losses/critic-broadcast",
      "y has shape (B, 1) and your Q(s, a) shape (B,) (squeezed), so y - Q "
      "broadcasts to (B, B): every target against every prediction. Keep both "
@@ -1381,26 +1431,29 @@ _CRITIC_MISTAKES = (
 _ACTOR_MISTAKES = (
     ("actor_plus", "losses/actor-sign",
      "the actor loss has the wrong sign. The actor wants actions the critic values "
-     "HIGHLY, and optimisers minimise, so the loss is -mean(Q(s, mu(s)))."),
+     "HIGHLY, and optimisers minimise, so the loss is minus the mean of "
+     "Q(s, μ(s))."),
     ("actor_buffer", "losses/actor-buffer-actions",
      "the actor loss uses the actions stored in the buffer. It must score the "
-     "actor's OWN actions, critic([states, actor(states)]), or no gradient reaches "
-     "the actor."),
+     "actor's OWN actions, μ(s), or no gradient reaches the actor."),
     ("actor_target", "losses/actor-target-networks",
-     "the actor loss uses the target networks; use the online actor and critic: "
-     "-mean(critic([states, actor(states)]))."),
+     "the actor loss uses the target networks; use the online actor and critic, "
+     "the ones being trained."),
     ("actor_target_critic", "losses/actor-target-critic",
      "the actor loss uses target_critic; use the online critic (the one being "
-     "trained): -mean(critic([states, actor(states)]))."),
+     "trained)."),
     ("actor_sum", "losses/actor-sum",
-     "you summed over the batch; take the mean (tf.reduce_mean)."),
+     "you summed over the batch; take the mean."),
 )
 _CRITIC_FORMULA = (
-    "critic_loss = mean((y - critic([states, actions]))**2) with y from "
-    "critic_target(rewards, target_critic([next_states, target_actor(next_states)]), "
-    "terminated, truncated, gamma)."
+    "critic_loss is the mean over the batch of (y - Q(s, a))², Q the online "
+    "critic, with y = r + γ (1 - terminated) Q'(s', μ'(s')) from the TARGET "
+    "networks (critic_target computes y)."
 )
-_ACTOR_FORMULA = "actor_loss = -mean(critic([states, actor(states)]))."
+_ACTOR_FORMULA = (
+    "actor_loss is minus the mean of Q(s, μ(s)): the online critic's value of the "
+    "online actor's actions."
+)
 
 
 def _judge_losses(records: Records) -> str:
@@ -1432,7 +1485,8 @@ def _judge_losses(records: Records) -> str:
     # The probe's compiled call used the last batch.
     refs = _loss_references(setup["batches"][-1], setup["weights"], setup["gamma"])
     got = graph_value(
-        records, "graph", mistake="losses/graph-only", hint=_GRAPH_ONLY
+        records, "graph", mistake="losses/graph-only", hint=_GRAPH_ONLY,
+        fix=f"{_CRITIC_FIX}; {_ACTOR_FIX}",
     )
     pair = unpack(got, _LOSS_NAMES, function="ddpg_losses (inside tf.function)")
     hint = (
@@ -1444,6 +1498,7 @@ def _judge_losses(records: Records) -> str:
             value, refs[name.split("_")[0]], what=name,
             case="the last batch, inside tf.function", hint=hint,
             mistake="losses/graph-differs", **_LOSS_TOL,
+            fix=_ACTOR_FIX if name.startswith("actor") else _CRITIC_FIX,
         )
     return (
         f"DDPG losses: values and gradients right on {len(setup['batches'])} "
@@ -1501,17 +1556,17 @@ def _judge_loss_values(
             "actor_loss, critic_loss, in that order.",
             "losses/swapped-pair",
         )
-    for slot, (value, name, table, formula) in enumerate((
-        (actor, "actor", _ACTOR_MISTAKES, _ACTOR_FORMULA),
-        (critic, "critic", _CRITIC_MISTAKES, _CRITIC_FORMULA),
+    for slot, (value, name, table, formula, fix) in enumerate((
+        (actor, "actor", _ACTOR_MISTAKES, _ACTOR_FORMULA, _ACTOR_FIX),
+        (critic, "critic", _CRITIC_MISTAKES, _CRITIC_FORMULA, _CRITIC_FIX),
     )):
         if close(value, name):
             continue
         ordered = _ordered_loss_mistakes(table, slot, values, refs_all, index)
         assert_close_naming(
             value, refs[name],
-            [Mistake(id_, refs[ref], hint) for ref, id_, hint in ordered],
-            what=f"{name}_loss", case=shown, hint=formula, **_LOSS_TOL,
+            [Mistake(id_, refs[ref], hint, fix) for ref, id_, hint in ordered],
+            what=f"{name}_loss", case=shown, hint=formula, fix=fix, **_LOSS_TOL,
         )
 
 
@@ -1698,15 +1753,15 @@ def _probe_soft_variables(probe: Probe, soft_update: Callable[..., Any]) -> None
 
 def _soft_result(result: Any, shapes: list[tuple], what: str) -> list[np.ndarray]:
     if isinstance(result, StudentError):
-        raise CheckFailed(result.message, result.mistake)
+        raise CheckFailed(result.message, result.mistake, result.fix)
     if not isinstance(result, (list, tuple)):
         got = result.description if isinstance(result, Opaque) else (
             "None" if result is None else f"{type(result).__name__}"
         )
         raise CheckFailed(
             f"soft_update should return a list with one new array per weight, got "
-            f"{got}. Hint: return [tau * o + (1 - tau) * t for ...] without "
-            "changing the inputs."
+            f"{got}. Hint: build a new list, one new array for each pair (target, "
+            "online), without changing the inputs.", None, _SOFT_FIX,
         )
     if len(result) != len(shapes):
         raise CheckFailed(
@@ -1730,15 +1785,19 @@ def _soft_mistakes(case: dict, i: int) -> list[Mistake]:
             "tau is applied the wrong way round: tau is the share of the ONLINE "
             "weights. With tau = 0.005 the target moves 0.5% of the way toward the "
             "online network at each update, so it changes slowly.",
+            _SOFT_FIX,
         ),
         Mistake(
             "soft/hard-copy", online,
             "you copied the online weights: the target should only move a "
             "fraction tau of the way toward them.",
+            _SOFT_FIX,
         ),
         Mistake(
             "soft/not-moved", target,
-            "the target weights did not move: add tau * (online - target).",
+            "the target weights did not move: each should move a fraction tau of "
+            "the way toward the online weight.",
+            _SOFT_FIX,
         ),
     ]
 
@@ -1761,8 +1820,9 @@ def _judge_soft(records: Records) -> str:
             }
             assert_close_naming(
                 value, ref, _soft_mistakes(case, i), what=f"new target weight {i}",
-                case=shown, hint="new target = tau * online + (1 - tau) * target.",
-                **_TOL,
+                case=shown, hint="each new target weight moves a fraction tau of "
+                "the way toward the online one: θ' ← τ θ + (1 - τ) θ'.",
+                fix=_SOFT_FIX, **_TOL,
             )
         _unchanged(
             records, f"case{index}", case, function="soft_update",
@@ -1778,7 +1838,8 @@ def _judge_soft(records: Records) -> str:
 def _judge_soft_variables(records: Records) -> None:
     case = _soft_cases()[0]
     got = graph_value(
-        records, "variables", mistake="soft/graph-only", hint=_GRAPH_ONLY
+        records, "variables", mistake="soft/graph-only", hint=_GRAPH_ONLY,
+        fix=_SOFT_FIX,
     )
     inputs = {k: case[k] for k in ("target_weights", "online_weights")}
     # float32 variables: compare with the float32 values they were given.
@@ -1797,9 +1858,9 @@ def _judge_soft_variables(records: Records) -> None:
         assert_close(
             value, ref, what=f"{what} {i}",
             case="the first case, as Keras variables",
-            hint="use arithmetic on the weights (tau * o + (1 - tau) * t), which "
-            "works for NumPy arrays and for TensorFlow variables alike.",
-            mistake="soft/graph-differs", **_LOSS_TOL,
+            hint="use arithmetic on the weights, which works for NumPy arrays "
+            "and for TensorFlow variables alike.",
+            mistake="soft/graph-differs", fix=_SOFT_FIX, **_LOSS_TOL,
         )
 
 

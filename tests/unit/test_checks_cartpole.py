@@ -258,7 +258,8 @@ def test_network_the_numpy_copy_cannot_read_is_rejected_saying_why(heads):
     # their activation only: it crashed on a nested Sequential and silently acted
     # with another policy when the activation was a layer of its own.
     mistake_of(cartpole.check_agent_network, functional(heads),
-               "network/uncopyable-layer", "NumPy copy", "Dense(units")
+               "network/uncopyable-layer", "NumPy copy",
+               "a Dense layer with its activation inside it")
 
 
 def test_network_subclass_model_is_rejected_saying_why():
@@ -269,7 +270,8 @@ def test_network_subclass_model_is_rejected_saying_why():
         "network/no-inputs",
         "model.inputs[0].shape[-1]",
         "subclass",
-        "keras.Input(shape=(num_inputs,))",
+        "functional API",
+        fix=("keras.Input(shape=(num_inputs,))",),
     )
     assert "AttributeError" in message
 
@@ -329,7 +331,8 @@ def test_network_without_hidden_activation_fails_saying_why():
         ]
 
     mistake_of(cartpole.check_agent_network, functional(linear_hidden),
-               "network/linear-hidden", "no activation", 'activation="relu"')
+               "network/linear-hidden", "no activation", "non-linear activation",
+               fix=('activation="relu"',))
 
 
 def test_network_ignoring_num_hidden_fails():
@@ -887,7 +890,8 @@ def test_loss_not_detached_fails():
         return -tf.reduce_mean(taken_log_prob(p, a) * (g - v))
 
     mistake_of(cartpole.check_actor_critic_loss, variant(actor=attached),
-               "loss/advantage-not-detached", "tf.stop_gradient")
+               "loss/advantage-not-detached", "stop the gradient",
+               fix=("tf.stop_gradient(returns - values)",))
 
 
 def test_loss_without_baseline_fails():
@@ -1261,7 +1265,7 @@ def test_choice_rejects_an_actor_without_softmax():
     networks, experiment = standard()
     networks["deep"] = no_softmax
     mistake_of(choice(networks, experiment, "wide"), None, "choice/no-softmax",
-               "'deep'", "not probabilities", 'activation="softmax"')
+               "'deep'", "not probabilities", "a softmax activation")
 
 
 @pytest.mark.parametrize(

@@ -356,3 +356,161 @@ def test_other_value_errors_get_no_truth_hint():
     with pytest.raises(CheckFailed) as info:
         call_student(bad, 1, exercise="2")
     assert info.value.mistake is None and "ONE True" not in str(info.value)
+
+
+# --------------------------------------------------------------------------------------
+# Feedback in stages (issue 23): the line that fixes it only on request
+# --------------------------------------------------------------------------------------
+def _staged_check():
+    """A check that names two mistakes, each with its fix, and one without a fix."""
+    from course_utils.checks.core import Check, Mistake, assert_close_naming
+
+    def probe(recorder, fn):
+        recorder.call("value", fn, 2.0)
+
+    def judge(records):
+        got = records["value"]
+        if isinstance(got, np.ndarray) and got.shape == () and float(got) < 0:
+            raise CheckFailed("negative: think about the sign.", "toy/negative")
+        assert_close_naming(
+            got, 4.0,
+            [Mistake("toy/half", 2.0, "you returned x, not twice x.",
+                     "`return 2 * x`"),
+             Mistake("toy/triple", 6.0, "three times is one too many.",
+                     "`return 2 * x`")],
+            what="twice x", case="x=2", hint="double it.", fix="`return 2 * x`",
+        )
+        return "twice x: right"
+
+    return Check("9 (toy)", probe, judge)
+
+
+def _failure(check, answer):
+    from course_utils.checks.core import run_check
+
+    with pytest.raises(CheckFailed) as info:
+        run_check(check, answer)
+    return info.value
+
+
+def test_first_failure_offers_the_fix_without_showing_it():
+    from course_utils.checks import hints
+
+    hints.reset()
+    failure = _failure(_staged_check(), lambda x: x)
+    message = str(failure)
+    assert failure.mistake == "toy/half" and failure.fix == "`return 2 * x`"
+    assert "you returned x, not twice x." in message
+    assert "return 2 * x" not in message and hints.FIX_LEAD not in message
+    assert message.endswith(hints.FIX_OFFER)
+    assert "cu.show_fix()" in message
+
+
+def test_same_mistake_again_shows_the_fix_and_another_resets():
+    from course_utils.checks import hints
+
+    hints.reset()
+    check = _staged_check()
+    first = str(_failure(check, lambda x: x))
+    second = _failure(check, lambda x: x + 0.0)  # a change that still fails
+    assert second.mistake == "toy/half"
+    assert str(second).endswith("Fix: `return 2 * x`")
+    assert hints.FIX_OFFER not in str(second)
+    assert str(second).startswith(first[: -len(hints.FIX_OFFER)])
+    other = _failure(check, lambda x: 3 * x)  # another mistake: first stage again
+    assert other.mistake == "toy/triple" and str(other).endswith(hints.FIX_OFFER)
+    back = _failure(check, lambda x: x)  # and back: the streak starts again
+    assert str(back).endswith(hints.FIX_OFFER)
+
+
+def test_a_pass_forgets_the_failures():
+    from course_utils.checks import hints
+    from course_utils.checks.core import run_check
+
+    hints.reset()
+    check = _staged_check()
+    _failure(check, lambda x: x)
+    run_check(check, lambda x: 2 * x)
+    assert str(_failure(check, lambda x: x)).endswith(hints.FIX_OFFER)
+
+
+def test_show_fix_prints_the_last_fix_or_says_why_not(capsys):
+    import course_utils as cu
+    from course_utils.checks import hints
+    from course_utils.checks.core import run_check
+
+    hints.reset()
+    cu.show_fix()
+    assert "No check has failed" in capsys.readouterr().out
+    check = _staged_check()
+    _failure(check, lambda x: 3 * x)
+    cu.show_fix()
+    assert capsys.readouterr().out.strip() == (
+        "Exercise 9 (toy): Fix: `return 2 * x`"
+    )
+    # Asked for once: the next failure of the same mistake shows it too.
+    assert str(_failure(check, lambda x: 3 * x)).endswith("Fix: `return 2 * x`")
+    failure = _failure(check, lambda x: -x)  # a mistake without a fix
+    assert str(failure) == "negative: think about the sign."  # nothing offered
+    cu.show_fix()
+    assert "no fix line to show" in capsys.readouterr().out
+    run_check(check, lambda x: 2 * x)
+    capsys.readouterr()
+    cu.show_fix()
+    assert "no fix to show" in capsys.readouterr().out
+
+
+def test_unnamed_failure_with_a_fix_is_staged_by_its_fix():
+    from course_utils.checks import hints
+
+    hints.reset()
+    check = _staged_check()
+    first = _failure(check, lambda x: x + 7)  # no typical mistake: the generic hint
+    assert first.mistake is None and str(first).endswith(hints.FIX_OFFER)
+    assert str(_failure(check, lambda x: x + 9)).endswith("Fix: `return 2 * x`")
+
+
+def test_grader_report_holds_both_stages():
+    # judge_payload is the grader's: the instructor's report shows the fix at once.
+    from course_utils.checks import hints
+    from course_utils.checks.core import judge_payload, run_probe
+    from course_utils.checks.plain import dumps
+
+    hints.reset()
+    check = _staged_check()
+    with pytest.raises(CheckFailed) as info:
+        judge_payload(check, dumps(run_probe(check, lambda x: x)))
+    message = str(info.value)
+    assert info.value.mistake == "toy/half"
+    assert "you returned x, not twice x." in message
+    assert message.endswith("Fix: `return 2 * x`")
+    assert hints.FIX_OFFER not in message
+
+
+def test_fix_of_a_probe_failure_travels_in_the_payload():
+    from course_utils.checks.core import Check, run_check
+    from course_utils.checks.plain import (
+        MalformedProbe,
+        StudentError,
+        decode,
+        encode,
+        validate,
+    )
+
+    def probe(recorder, fn):
+        raise CheckFailed("record() overflows.", "toy/overflow", "`row = n % size`")
+
+    check = Check("9 (toy)", probe, lambda records: "never")
+    from course_utils.checks import hints
+
+    hints.reset()
+    failure = _failure(check, lambda: None)
+    assert failure.mistake == "toy/overflow" and failure.fix == "`row = n % size`"
+    assert "row = n % size" not in str(failure)
+    with pytest.raises(CheckFailed, match="Fix: `row = n % size`"):
+        run_check(check, lambda: None)
+    record = encode(StudentError("m", "toy/x", "`fix`"), repr)
+    assert decode(record) == StudentError("m", "toy/x", "`fix`")
+    assert "fix" not in encode(StudentError("m"), repr)  # unchanged without one
+    with pytest.raises(MalformedProbe):
+        validate({"records": {"a": dict(record, fix=["not", "text"])}})

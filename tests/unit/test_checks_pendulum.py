@@ -365,16 +365,35 @@ def test_buffer_mistakes_fail(answer, mistake, fragments):
 
 def test_buffer_counting_before_writing_blames_record_not_sample():
     message = mistake_of(
-        pendulum.check_replay_buffer, CountsBeforeWriting, "buffer/record-ahead"
+        pendulum.check_replay_buffer, CountsBeforeWriting, "buffer/record-ahead",
+        fix=("self.count % self.capacity", "then `self.count += 1`"),
     )
-    assert "in record(), write at row count % capacity first" in message
+    assert "in record(), write the transition at the row of the current count " \
+        "first" in message
+    assert "% capacity" not in message  # the line itself is the fix
     assert "picks rows that were never written" not in message
+
+
+def test_fixes_of_each_exercise_are_held_back():
+    # Issue 23: the first failure says what is wrong; the line is the fix.
+    cases = [
+        (pendulum.check_critic_target, lambda r, q, te, tr, g: r + g * q,
+         "(1.0 - terminated) * next_q"),
+        (pendulum.check_soft_update,
+         lambda ts, os_, tau: [(1 - tau) * o + tau * t for t, o in zip(ts, os_,
+                                                                      strict=True)],
+         "target + tau * (online - target)"),
+    ]
+    for check, answer, line in cases:
+        message = fails(check, answer, fix=(line,))
+        assert line not in message
 
 
 def test_buffer_error_in_record_names_record():
     message = mistake_of(
         pendulum.check_replay_buffer, GrowsPastCapacity, "buffer/never-wraps",
-        "IndexError", "write at row count % capacity",
+        "IndexError", "must wrap around to 0",
+        fix=("row = self.count % self.capacity",),  # from the probe, in the payload
     )
     assert "record() failed on transition 6, recorded after 5 others" in message
     assert "of record()" in message  # the student's line
@@ -461,7 +480,7 @@ def test_target_written_differently_passes(answer):
         (lambda r, q, te, tr, g: r + g * (1 - tr) * q,
          "target/truncated-for-terminated", "used `truncated`"),
         (lambda r, q, te, tr, g: r + g * q,
-         "target/no-terminal", "Multiply by (1 - terminated)"),
+         "target/no-terminal", "switch the future value off"),
         (lambda r, q, te, tr, g: r + g * te * q, "target/inverted-flag", "inverted"),
         (lambda r, q, te, tr, g: r + (1 - te) * q,
          "target/no-gamma", "gamma is missing"),
