@@ -207,6 +207,10 @@ cu.cartpole_widget(seed=SEED)
 # both computed from one shared Dense layer of `num_hidden` ReLU units. Use Keras's
 # functional API: `keras.Input(shape=(num_inputs,))` (a tuple), layers called on
 # tensors, then `keras.Model(inputs=..., outputs=[action_probs, value])`.
+#
+# If a check fails, its message says what is wrong and how to think about it; run
+# `cu.show_fix()` for the line that fixes it (it also shows when the same mistake
+# fails again).
 
 
 # %%

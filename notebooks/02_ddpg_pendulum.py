@@ -219,6 +219,10 @@ cu.pendulum_widget(seed=SEED)
 # Write `ou_step`, which returns $x_{t+1}$ from the formula above. `normal_sample`
 # holds the standard normal draws $\varepsilon_t$ (same shape as `x`): use it rather
 # than drawing random numbers yourself, so that the noise stays seeded.
+#
+# If a check fails, its message says what is wrong and how to think about it; run
+# `cu.show_fix()` for the line that fixes it (it also shows when the same mistake
+# fails again).
 
 
 # %%

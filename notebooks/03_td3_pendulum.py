@@ -665,6 +665,10 @@ print(f"the smaller of the two estimates of that action: {smaller:+.2f}")
 # or 1. The compiled update step will call it on TensorFlow tensors: use arithmetic
 # and functions that work on both, such as `tf.minimum` (NumPy's functions do not
 # work inside the compiled step).
+#
+# If a check fails, its message says what is wrong and how to think about it; run
+# `cu.show_fix()` for the line that fixes it (it also shows when the same mistake
+# fails again).
 
 
 # %%
