@@ -72,6 +72,14 @@ class Plan:
     located: dict[str, Located] = field(default_factory=dict)
 
 
+MAX_COMPARED = 100_000  # characters: longer cells are never a course's check cell
+
+
+def compared(source: str) -> str:
+    """A cell's code as recognition reads it: "" beyond ``MAX_COMPARED``."""
+    return source if len(source) <= MAX_COMPARED else ""
+
+
 def code_key(source: str) -> str:
     """Code compared while ignoring blank space."""
     return " ".join(source.split())
@@ -79,7 +87,8 @@ def code_key(source: str) -> str:
 
 def signals(cells) -> Signals:
     """Collect the identifying features of a list of cells."""
-    code = [source_of(cell) for cell in cells if cell.get("cell_type") == "code"]
+    code = [compared(source_of(cell)) for cell in cells
+            if cell.get("cell_type") == "code"]
     headings = {exercise_heading(cell) for cell in cells} - {None}
     return Signals(
         title=notebook_title(cells),
@@ -142,7 +151,10 @@ class Cells:
 
     def __init__(self, cells) -> None:
         self.cells = cells
-        self.sources = [source_of(cell) for cell in cells]
+        # What recognition reads of each cell: a cell longer than any exercise or
+        # check ever is counts as empty (its names and calls would cost time on
+        # student bytes and identify nothing); it still runs as written.
+        self.sources = [compared(source_of(cell)) for cell in cells]
         self.headings = [exercise_heading(cell) for cell in cells]
         self.cache: dict[tuple[str, int], object] = {}
 

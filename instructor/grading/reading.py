@@ -137,7 +137,7 @@ def open_below(root: Path, relative: Path) -> int:
         raise InvalidNotebook("a link that changed while it was read") from None
 
 
-def read_limited(fd: int, max_bytes: int) -> bytes:
+def read_limited(fd: int, max_bytes: int) -> bytearray:
     """Read a regular file's bytes, at most ``max_bytes``; closes ``fd``.
 
     Raises:
@@ -153,9 +153,13 @@ def read_limited(fd: int, max_bytes: int) -> bytes:
                 f"larger than the {limit_mb} limit ({info.st_size / MB:.1f} MB): "
                 "not read (see --max-size-mb)"
             )
-        data = handle.read(info.st_size + 1)
-        if len(data) > info.st_size:  # grew since fstat: read on, to the limit
-            data += handle.read(max_bytes + 1 - len(data))
+        # A bytearray, so that parsing can free it once decoded, whoever else
+        # holds it (``parse_notebook``): one copy of the content at a time.
+        data = bytearray(info.st_size + 1)
+        size = handle.readinto(data) or 0
+        del data[size:]
+        if size > info.st_size:  # grew since fstat: read on, to the limit
+            data += handle.read(max_bytes + 1 - size)
     if len(data) > max_bytes:
         raise InvalidNotebook(f"larger than the {limit_mb} limit: not read")
     return data
@@ -194,7 +198,9 @@ def parse_notebook(data: bytes):
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidNotebook(f"not UTF-8 text (byte {error.start})") from None
-    del data  # keep one copy of the content in memory, not two
+    if isinstance(data, bytearray):  # read by read_limited: nothing else needs it
+        data.clear()  # keep one copy of the content in memory, not two
+    del data
     try:
         content = json.loads(text)
     except json.JSONDecodeError as error:

@@ -326,3 +326,27 @@ def test_the_count_of_submissions_is_the_count_of_rows(tmp_path, course):
     assert [s.name for s in found] == ["a.zip/1.ipynb", "a.zip/2.ipynb", "b.zip",
                                        "c.txt"]
     assert len(rows_of(subs, course)) == len(found)
+
+
+def test_reading_keeps_one_copy_of_a_large_file_at_a_time(tmp_path):
+    """The file's bytes are freed once decoded: the peak is the text plus its
+    parsed cells (twice the file), not three copies."""
+    import json
+    import tracemalloc
+
+    from instructor.grading.reading import read_submission
+
+    size = 20 * 2**20
+    cell = {"cell_type": "code", "source": "x" * size, "metadata": {},
+            "outputs": [], "execution_count": None}
+    path = tmp_path / "big.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                                "cells": [cell]}), encoding="utf-8")
+    tracemalloc.start()
+    try:
+        cells = read_submission(tmp_path, Path("big.ipynb"), 50 * 2**20).cells
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(cells[0]["source"]) == size
+    assert peak < 2.1 * size, f"peak {peak / 2**20:.1f} MB for a 20 MB file"
