@@ -59,6 +59,8 @@ class Exercise:
             kernel runs without looking anything up in the student's globals
             (``course_utils.checks.grading_probe``); None when the check call
             passes anything but plain names (the probe cell runs instead).
+        solution_shape: the solution cells' code, normalised
+            (``copying.code_shape``), for the ``copied-solution`` flag.
     """
 
     number: str
@@ -70,6 +72,7 @@ class Exercise:
     probe: str | None = None
     check_target: tuple[str, str] | None = None
     request: str | None = None
+    solution_shape: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -384,8 +387,12 @@ def build_exercise(heading: tuple[str, str], cells: list, where: str, aliases=No
         raise CourseError(f"{where}: {name} has no check cell after it")
     names = frozenset().union(*(defined_names(source) for source in stubbed))
     probe, target = probe_cell(check, aliases or {})
+    from instructor.grading.copying import code_shape
+
+    shapes = (code_shape(source_of(cells[i])) for i in marked)
     return Exercise(number, title, stubbed, names, check, check_calls(check), probe,
-                    target, probe_request(check, target))
+                    target, probe_request(check, target),
+                    tuple(shape for shape in shapes if shape))
 
 
 def course_notebook(notebook, name: str) -> CourseNotebook:

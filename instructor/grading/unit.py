@@ -229,6 +229,8 @@ def grade_one(submission: Submission, course, limits, stop, max_bytes: int,
     """
     from instructor.grading import match, runner, verdict
     from instructor.grading.challenges import challenges_for
+    from instructor.grading.copying import FLAG as COPIED
+    from instructor.grading.copying import copied_exercises
     from instructor.grading.flags import notebook_flags
     from instructor.grading.reading import InvalidNotebook, read_submission
     from instructor.grading.report import Row
@@ -247,6 +249,8 @@ def grade_one(submission: Submission, course, limits, stop, max_bytes: int,
         return [Row(name, "", "", verdict.UNRECOGNISED, message, flags)]
     challenges = challenges_for(secret, submission.name, notebook)
     plan = match.prepare(cells, notebook, challenges)
+    if copied_exercises(cells, plan.located, notebook):
+        flags = ";".join(sorted(filter(None, {*flags.split(";"), COPIED})))
     outcome = runner.run_submission(plan.notebook, limits, stop)
     rows = []
     for exercise in notebook.exercises:
