@@ -1786,7 +1786,7 @@ def graded_seconds(console: str) -> dict[str, float]:
     ... (18 s)``), by its name as printed."""
     found = {}
     for line in console.splitlines():
-        matched = PROGRESS.match(line)
+        matched = PROGRESS.match(printable(line))
         if matched:
             found[matched["name"]] = float(matched["seconds"])
     return found
@@ -1988,7 +1988,7 @@ def check_side_effects(context, before, run: GraderRun, report_hash, exclude,
     bad = sorted({f"U+{ord(c):04X}" for c in INVISIBLE.findall(text)})
     if bad:
         found["console"].append(f"invisible characters printed: {' '.join(bad)}")
-    seconds = graded_seconds(printable(text))
+    seconds = graded_seconds(text)
     for sub in submissions:
         if "time" in sub.effects:
             took = seconds.get(printable(sub.report_name))
@@ -2065,10 +2065,11 @@ def effects_table(submissions, problems_by_sub, found) -> list[str]:
         expected = ", ".join(f"{n or 'file'}: {'/'.join(allowed(s))}"
                              for n, s in sub.expected.items())
         got = ", ".join(f"{n or 'file'}: {row['status']}"
-                        for n, row in sorted(problems_by_sub[sub.name].items()))
+                        for n, row in sorted(problems_by_sub[sub.report_name].items()))
         bad = [check for check in sub.effects if found.get(check)]
         effects = "yes" if not bad else "NO: " + ", ".join(bad)
-        lines.append(f"| {sub.category} | {printable(sub.name)[:40]} | {expected} | "
+        lines.append(f"| {sub.category} | {printable(sub.report_name)[:40]} | "
+                     f"{expected} | "
                      f"{got or '(no row)'} | {effects} |")
     return lines
 
@@ -2152,7 +2153,7 @@ def main(argv: list[str] | None = None) -> int:
         *(f"- {printable(problem)}" for problem in problems),
     ]
     if args.section != "honest":
-        by_sub = {sub.name: rows_of(sub, rows) for sub in submissions}
+        by_sub = {sub.report_name: rows_of(sub, rows) for sub in submissions}
         lines += ["", *effects_table(submissions, by_sub, found), ""]
     lines.append("Side effects: " + ("none." if not effect_problems else
                                      f"{len(effect_problems)} found:"))
