@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from .core import CheckFailed, Probe, Records, assert_close
 
 
@@ -103,6 +105,7 @@ def assert_graph_close(
     atol: float = 1e-5,
     rtol: float = 1e-4,
     fix: str | None = None,
+    float32: tuple[str, str] | None = None,
 ) -> None:
     """Fail unless the graph call of the first case gave the reference's values.
 
@@ -119,14 +122,60 @@ def assert_graph_close(
         atol: absolute tolerance.
         rtol: relative tolerance.
         fix: the line that fixes the exercise (shown on request), for both failures.
+        float32: ``(id, exercise)`` when the compiled step needs the value in
+            float32 (see :func:`require_float32`), or None.
 
     Raises:
-        CheckFailed: the graph call failed, or its values differ.
+        CheckFailed: the graph call failed, its dtype is not float32 (with
+            ``float32``), or its values differ.
     """
     only_id, only_hint = graph_only
     got = graph_value(records, key, mistake=only_id, hint=only_hint, fix=fix)
+    if float32 is not None:
+        require_float32(got, what=what, exercise=float32[1], mistake=float32[0],
+                        fix=fix)
     assert_close(
         got, expected, what=what,
         case="the first case, as float32 TensorFlow tensors", hint=hint,
         mistake=mistake, atol=atol, rtol=rtol, fix=fix,
     )
+
+
+def require_float32(
+    value: Any, *, what: str, exercise: str, mistake: str, fix: str | None = None
+) -> None:
+    """Fail when a graph result the compiled update step needs in float32 is not.
+
+    On float32 tensors a function that casts to float64 (``tf.cast(..., tf.float64)``,
+    a ``tf.float64`` constant) returns the right numbers in float64; the update step
+    then meets them with float32 tensors and stops with a raw TensorFlow error that
+    names neither the exercise nor the dtype. So the dtype is checked here, where it
+    is produced.
+
+    Args:
+        value: the decoded graph result (an array, or a list/tuple of arrays).
+        what: the value's name in messages, e.g. ``"the target y"``.
+        exercise: the exercise's name, e.g. ``"3 (the critic's target)"``.
+        mistake: the id of "computes in another float dtype", e.g.
+            ``"target/float64"``.
+        fix: the line that fixes the exercise (shown on request), or None.
+
+    Raises:
+        CheckFailed: a floating-point array that is not float32.
+    """
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if not isinstance(item, np.ndarray) or item.dtype.kind != "f":
+            continue  # not a float array: the value checks report it
+        if item.dtype == np.float32:
+            continue
+        raise CheckFailed(
+            f"Exercise {exercise}: given float32 tensors inside tf.function, "
+            f"{what.removesuffix(' inside tf.function')} came back as "
+            f"{item.dtype.name}. The compiled update step "
+            f"computes in float32: a {item.dtype.name} tensor there fails with a "
+            "TensorFlow dtype error when it meets the float32 ones.\n"
+            "Hint: keep the inputs' dtype: no cast to float64 and no float64 "
+            "constants (`tf.float64`, `np.float64`).",
+            mistake, fix,
+        )

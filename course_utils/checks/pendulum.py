@@ -34,7 +34,13 @@ from typing import Any
 import numpy as np
 
 from .challenge import case_rng
-from .compiled import Compiled, assert_graph_close, call_compiled, graph_value
+from .compiled import (
+    Compiled,
+    assert_graph_close,
+    call_compiled,
+    graph_value,
+    require_float32,
+)
 from .core import (
     NOT_DONE,
     Check,
@@ -1178,6 +1184,7 @@ def _judge_target(records: Records) -> str:
         "the compiled update step; NumPy functions need concrete arrays.",
         graph_only=("target/graph-only", _GRAPH_ONLY),
         mistake="target/graph-differs", fix=_TARGET_FIX,
+        float32=("target/float64", EX_TARGET),
         **_TOL,
     )
     return f"critic target: {len(cases)} cases right, also inside tf.function"
@@ -1489,6 +1496,11 @@ def _judge_losses(records: Records) -> str:
         fix=f"{_CRITIC_FIX}; {_ACTOR_FIX}",
     )
     pair = unpack(got, _LOSS_NAMES, function="ddpg_losses (inside tf.function)")
+    for value, name in zip(pair, _LOSS_NAMES, strict=True):
+        require_float32(
+            value, what=name, exercise=EX_LOSSES, mistake="losses/float64",
+            fix=_ACTOR_FIX if name.startswith("actor") else _CRITIC_FIX,
+        )
     hint = (
         "it works eagerly but not in the compiled update step: use tf.* functions "
         "and arithmetic on tensors, not NumPy or .numpy()."
@@ -1850,6 +1862,10 @@ def _judge_soft_variables(records: Records) -> None:
     )
     shapes = [np.shape(w) for w in case["target_weights"]]
     what = "new target weight (Keras variables, inside tf.function)"
+    require_float32(
+        got, what="the new target weights", exercise=EX_SOFT,
+        mistake="soft/float64", fix=_SOFT_FIX,
+    )
     new = _soft_result(got, shapes, what)
     expected = reference_soft_update(
         case["target_weights"], case["online_weights"], case["tau"]

@@ -40,7 +40,12 @@ from typing import Any
 import numpy as np
 
 from .challenge import case_rng
-from .compiled import Compiled, assert_graph_close, call_compiled, graph_value
+from .compiled import (
+    Compiled,
+    assert_graph_close,
+    call_compiled,
+    graph_value,
+)
 from .core import (
     Check,
     CheckFailed,
@@ -511,6 +516,7 @@ def _judge_double_q(records: Records) -> str:
         "the compiled update step; NumPy functions need concrete arrays.",
         graph_only=("double-q/graph-only", _GRAPH_ONLY),
         mistake="double-q/graph-differs", fix=_DOUBLE_Q_FIX,
+        float32=("double-q/float64", EX_DOUBLE_Q),
         **_TOL,
     )
     return (
@@ -860,6 +866,7 @@ def _judge_smoothing(records: Records) -> str:
         "and arithmetic, which work on tensors in the compiled update step.",
         graph_only=("smoothing/graph-only", _GRAPH_ONLY),
         mistake="smoothing/graph-differs", fix=_SMOOTHING_FIX,
+        float32=("smoothing/float64", EX_SMOOTHING),
         **_TOL,
     )
     return (

@@ -6,6 +6,7 @@ plain arithmetic or tf functions, as the compiled update step calls it on tensor
 """
 
 import numpy as np
+import tensorflow as tf
 
 from instructor.tools.mutation.catalogue import wrong
 
@@ -71,3 +72,12 @@ def bitwise_not(rewards, next_q, terminated, truncated, gamma):
 @wrong("missing brackets: gamma * 1 - terminated * next_q")
 def precedence(rewards, next_q, terminated, truncated, gamma):
     return rewards + gamma * 1.0 - terminated * next_q
+
+
+@wrong("casts to float64: right numbers, a dtype the float32 update step refuses",
+       mistake="target/float64")
+def float64(rewards, next_q, terminated, truncated, gamma):
+    rewards, next_q, terminated = (
+        tf.cast(x, tf.float64) for x in (rewards, next_q, terminated)
+    )
+    return rewards + gamma * (1.0 - terminated) * next_q

@@ -165,3 +165,13 @@ def prediction_from_target(batch, actor, critic, target_actor, target_critic, ga
     critic_loss = tf.reduce_mean(tf.square(y - target_critic([states, actions])))
     actor_loss = -tf.reduce_mean(critic([states, actor(states)]))
     return actor_loss, critic_loss
+
+
+@wrong("the critic's loss cast to float64 (values right)", mistake="losses/float64")
+def critic_loss_float64(batch, actor, critic, target_actor, target_critic, gamma):
+    states, actions, rewards, next_states, terminated, truncated = batch
+    y = _target(batch, target_actor, target_critic, gamma)
+    error = tf.cast(y, tf.float64) - tf.cast(critic([states, actions]), tf.float64)
+    critic_loss = tf.reduce_mean(tf.square(error))
+    actor_loss = -tf.reduce_mean(critic([states, actor(states)]))
+    return actor_loss, critic_loss

@@ -87,3 +87,12 @@ def missing_term(target_weights, online_weights, tau):
         target + tau * online
         for target, online in zip(target_weights, online_weights, strict=True)
     ]
+
+
+@wrong("returns float64 weights (values right): the float32 variables refuse them",
+       mistake="soft/float64")
+def float64(target_weights, online_weights, tau):
+    return [
+        tf.cast(tau * o + (1.0 - tau) * t, tf.float64)
+        for t, o in zip(target_weights, online_weights, strict=True)
+    ]

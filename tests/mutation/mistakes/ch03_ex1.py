@@ -75,3 +75,11 @@ def numpy_minimum(rewards, next_q1, next_q2, terminated, gamma):
 def in_place(rewards, next_q1, next_q2, terminated, gamma):
     np.minimum(next_q1, next_q2, out=next_q1)
     return rewards + gamma * (1.0 - terminated) * next_q1
+
+
+@wrong("computes in float64 (values right): the float32 update step refuses it",
+       mistake="double-q/float64")
+def float64(rewards, next_q1, next_q2, terminated, gamma):
+    smaller = tf.cast(tf.minimum(next_q1, next_q2), tf.float64)
+    return (tf.cast(rewards, tf.float64)
+            + gamma * (1.0 - tf.cast(terminated, tf.float64)) * smaller)

@@ -114,3 +114,12 @@ def in_place(target_action, normal_sample, noise_std, noise_clip, action_bound):
 def numpy_clip(target_action, normal_sample, noise_std, noise_clip, action_bound):
     noise = np.clip(noise_std * normal_sample, -noise_clip, noise_clip)
     return np.clip(target_action + noise, -action_bound, action_bound)
+
+
+@wrong("a float64 noise constant (values right): the float32 update step refuses it",
+       mistake="smoothing/float64")
+def float64(target_action, normal_sample, noise_std, noise_clip, action_bound):
+    noise = tf.constant(noise_std, tf.float64) * tf.cast(normal_sample, tf.float64)
+    noise = clip(noise, -noise_clip, noise_clip)
+    return clip(tf.cast(target_action, tf.float64) + noise, -action_bound,
+                action_bound)
