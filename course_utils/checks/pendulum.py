@@ -26,6 +26,7 @@ judges use NumPy only.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -892,14 +893,58 @@ def _judge_wrapped(records: Records, plan: _BufferPlan) -> None:
             "buffer/misses-rows", _SAMPLE_FIX,
         )
     counts = np.bincount(ids, minlength=held[-1] + 1)[held[0]:]
-    if counts.min() < 0.6 * counts.mean():
-        raise CheckFailed(
-            f"{plan.wrapped_batch} draws from transitions {span} gave counts "
-            f"{counts.tolist()}: sampling should be uniform over the stored rows. "
-            "Hint: draw each index uniformly, every filled row with the same "
-            "chance.",
-            "buffer/not-uniform", _SAMPLE_FIX,
-        )
+    _uniform_counts(
+        counts, f"{plan.wrapped_batch} draws from transitions {span} "
+        f"(rng seeded {plan.seed_wrapped})",
+    )
+
+
+# A uniform sample() fails a uniformity test with probability below 1e-6 in all:
+# each of the two tests (step 2's draws, step 3's) rejects when Pearson's statistic
+# sum((count - N/k)^2 / (N/k)) over the k rows has a chi-square tail (k - 1 degrees
+# of freedom) below 1e-7 (2e-7 for both). The chi-square law is the statistic's
+# limit; at these sizes (N/k >= 285 expected draws per row in step 2, >= 25 in
+# step 3) its tail at 1e-7 is within a small factor of the exact one, which the
+# margin of 5 to 1e-6 covers. Power: one row of k = 7 twice as likely as the others
+# over N = 2,000 draws gives a statistic near 190 (non-centrality N k sum (p -
+# 1/k)^2), against 43.4 at the 1e-7 tail (6 degrees of freedom).
+_UNIFORM_TAIL = 1e-7
+
+
+def _chi_square_tail(statistic: float, df: int) -> float:
+    """P(X >= statistic) for X chi-square with ``df`` degrees of freedom (exact
+    series of the regularised upper incomplete gamma function, integer df)."""
+    half = statistic / 2.0
+    if df % 2 == 0:
+        term = total = math.exp(-half)
+        for i in range(1, df // 2):
+            term *= half / i
+            total += term
+        return total
+    total = math.erfc(math.sqrt(half))
+    term = math.exp(-half) * math.sqrt(half) / math.gamma(1.5)
+    for i in range((df - 1) // 2):
+        total += term
+        term *= half / (i + 1.5)
+    return total
+
+
+def _uniform_counts(counts: np.ndarray, draws: str) -> None:
+    """Fail (buffer/not-uniform) when per-row counts are too uneven for uniform
+    draws (see ``_UNIFORM_TAIL``)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    expected = counts.sum() / counts.size
+    statistic = float(np.sum((counts - expected) ** 2) / expected)
+    if counts.size < 2 or _chi_square_tail(statistic, counts.size - 1) >= _UNIFORM_TAIL:
+        return
+    raise CheckFailed(
+        f"{draws} gave counts {counts.astype(int).tolist()} per row, about "
+        f"{expected:.0f} each expected: uniform draws spread this unevenly with a "
+        f"probability below {_UNIFORM_TAIL:g} (chi-square test). Hint: draw each "
+        "index uniformly among the filled rows, every row with the same chance "
+        "(no rounding of scaled floats, no modulo of a wider range).",
+        "buffer/not-uniform", _SAMPLE_FIX,
+    )
 
 
 def _judge_len(records: Records, plan: _BufferPlan) -> None:
@@ -932,9 +977,11 @@ def _judge_many_rows(records: Records, plan: _BufferPlan) -> None:
     fields = zip(*batches, strict=True)
     ids = _transition_ids([np.concatenate(field) for field in fields], plan)
     seen = _only_recorded(ids, recorded, context)
-    if seen == set(recorded):
-        return
     draws = f"{calls} calls of sample({size}, rng) ({ids.size} draws)"
+    if seen == set(recorded):
+        counts = np.bincount(ids, minlength=rows + 1)[1:]
+        _uniform_counts(counts, f"{context}, {draws}")
+        return
     per_call = ids.reshape(calls, size)
     if np.all(per_call == per_call[0]):
         raise CheckFailed(

@@ -1283,3 +1283,23 @@ def test_probes_and_case_builders_reach_no_reference_judge_or_mistake():
         "_np_actor", "_np_critic", "_loss_references", "_reference_gradients",
         "_transition_ids", "_CRITIC_MISTAKES", "_ACTOR_MISTAKES",
     }
+
+
+def test_chi_square_tail_matches_known_quantiles():
+    for statistic, df in ((3.841, 1), (5.991, 2), (7.815, 3), (54.572, 39)):
+        assert abs(pendulum._chi_square_tail(statistic, df) - 0.05) < 1e-4
+
+
+@pytest.mark.parametrize("rows", [4, 5, 6, 7])
+def test_buffer_uniformity_catches_one_row_twice_as_likely(rows):
+    rng = np.random.default_rng(rows)
+    doubled = np.full(rows, 1.0)
+    doubled[0] = 2.0
+    for _ in range(20):  # the smallest step-2 sample: 2,000 draws
+        counts = rng.multinomial(2000, doubled / doubled.sum())
+        with pytest.raises(CheckFailed) as failure:
+            pendulum._uniform_counts(counts, "2000 draws")
+        assert failure.value.mistake == "buffer/not-uniform"
+        assert "twice" not in str(failure.value)  # the numbers show unevenness only
+        fair = rng.multinomial(2000, np.full(rows, 1.0 / rows))
+        pendulum._uniform_counts(fair, "2000 draws")

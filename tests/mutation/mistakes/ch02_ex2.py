@@ -130,3 +130,19 @@ class ReseedsEveryCall:
 class WithoutReplacement:
     def sample(self, batch_size, rng):
         return _rows(self, rng.choice(len(self), size=batch_size, replace=False))
+
+
+@wrong("modulo of a range one wider: row 0 drawn twice as often as the others",
+       mistake="buffer/not-uniform")
+class ModuloBias:
+    def sample(self, batch_size, rng):
+        n = len(self)
+        return _rows(self, rng.integers(0, n + 1, size=batch_size) % n)
+
+
+@wrong("rounds a scaled float: the first and last rows drawn half as often",
+       mistake="buffer/not-uniform")
+class RoundedIndex:
+    def sample(self, batch_size, rng):
+        n = len(self)
+        return _rows(self, np.round(rng.random(batch_size) * (n - 1)).astype(int))
