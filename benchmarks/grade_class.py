@@ -1102,11 +1102,11 @@ SETUID_FILES = """
         try:
             with open(path, "w") as script:
                 script.write("#!/bin/sh\\nid\\n")
-            os.chmod(path, 0o4755)
             try:
-                os.chown(path, 0, 0)
+                os.chown(path, 0, 0)  # before chmod: a chown clears the setuid bit
             except OSError:
                 pass
+            os.chmod(path, 0o4755)
             made.append((path, oct(os.stat(path).st_mode), os.stat(path).st_uid))
         except OSError:
             pass
