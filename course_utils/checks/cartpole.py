@@ -722,8 +722,11 @@ def _judge_unchanged(records: Records, key: str, case: str, count: int) -> None:
         )
 
 
-# The layers the chapter's NumPy copy of the network (numpy_policy) can read.
-COPYABLE_LAYERS = frozenset({"InputLayer", "Dense"})
+# The layers a right network is made of: Dense layers, with their activation as an
+# argument or as a layer of its own (ReLU(), Activation("relu"), Softmax()): the
+# model computes the same function either way (issue 23, item 8: a right answer
+# written with activation layers was rejected).
+COPYABLE_LAYERS = frozenset({"InputLayer", "Dense", "Activation", "ReLU", "Softmax"})
 
 
 def _judge_copyable(
@@ -731,9 +734,11 @@ def _judge_copyable(
 ) -> None:
     """The network is made of layers the training loop's NumPy copy reads.
 
-    The chapter acts with a NumPy copy of the network (section 6), which reads Dense
-    layers and their activation: a separate Activation layer, a nested model or a
-    Dropout layer would be skipped and the agent would act with another policy.
+    The chapter acts with a NumPy copy of the network (section 6), which reads its
+    layers one by one: a nested model or any other kind of layer (Dropout,
+    normalisation...) would be skipped and the agent would act with another policy.
+    Activation layers (ReLU, Activation, Softmax) are accepted: they are one way of
+    writing the activation.
     """
     names = records[f"{key}/layers"]
     if not isinstance(names, (list, tuple)) or not all(
@@ -748,10 +753,9 @@ def _judge_copyable(
         raise CheckFailed(
             f"{case}: the model has layers of type {', '.join(other)}. The training "
             "loop acts with a NumPy copy of the network that reads Dense layers and "
-            "their activation only, so it would act with another policy (or "
-            "crash). Hint: make every layer a Dense layer with its activation "
-            "inside it (no separate Activation layer), directly in the model (no "
-            "nested Sequential).",
+            "their activations only, so it would act with another policy (or "
+            "crash). Hint: build the model from Dense layers (with their "
+            "activations), directly in the model (no nested Sequential).",
             "network/uncopyable-layer", _NETWORK_FIX,
         )
 

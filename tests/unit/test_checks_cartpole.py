@@ -252,14 +252,27 @@ def test_network_written_differently_passes():
     cartpole.check_agent_network(functional(tuple_heads))
 
 
-@pytest.mark.parametrize("heads", [sequential_trunk, separate_activations])
-def test_network_the_numpy_copy_cannot_read_is_rejected_saying_why(heads):
-    # Right as a Keras model, but the chapter's numpy_policy reads Dense layers and
-    # their activation only: it crashed on a nested Sequential and silently acted
-    # with another policy when the activation was a layer of its own.
-    mistake_of(cartpole.check_agent_network, functional(heads),
-               "network/uncopyable-layer", "NumPy copy",
-               "a Dense layer with its activation inside it")
+def test_network_the_numpy_copy_cannot_read_is_rejected_saying_why():
+    # Right as a Keras model, but the chapter's numpy_policy reads the model's
+    # layers one by one: it crashed on a nested Sequential.
+    mistake_of(cartpole.check_agent_network, functional(sequential_trunk),
+               "network/uncopyable-layer", "NumPy copy", "no nested Sequential")
+
+
+def relu_layer(inputs, num_actions, num_hidden):
+    hidden = keras.layers.ReLU()(keras.layers.Dense(num_hidden)(inputs))
+    return [
+        keras.layers.Dense(num_actions, activation="softmax")(hidden),
+        keras.layers.Dense(1)(hidden),
+    ]
+
+
+@pytest.mark.parametrize("heads", [separate_activations, relu_layer])
+def test_network_with_activation_layers_passes(heads):
+    # Issue 23, item 8: Dense(n) then ReLU() / Activation("relu") is the same
+    # network as Dense(n, activation="relu"); it was rejected, saying the NumPy
+    # copy could not read it.
+    cartpole.check_agent_network(functional(heads))
 
 
 def test_network_subclass_model_is_rejected_saying_why():
@@ -1382,7 +1395,7 @@ def test_module_does_not_import_tensorflow_at_top():
 # --------------------------------------------------------------------------------------
 MISTAKES_DIR = Path(__file__).resolve().parents[1] / "mutation" / "mistakes"
 CHALLENGE_CHECKS = {  # exercise: (check, right answers, as the tests above use them)
-    1: (cartpole.NETWORK, (RIGHT_NETWORK,)),
+    1: (cartpole.NETWORK, (RIGHT_NETWORK, functional(relu_layer))),
     2: (cartpole.RETURNS, (returns_loop, returns_tf_style, returns_python_floats,
                            returns_cumsum, returns_matrix)),
     3: (cartpole.NORMALISE, (normalise_reference,)),
