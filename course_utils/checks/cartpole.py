@@ -679,12 +679,12 @@ def _judge_hidden_activation(
     values = as_array(outputs[1], name="value", shape=(count, 1))
     if _affine_heads(probs, values):
         raise CheckFailed(
-            f"{case}: the hidden layer has no activation, so the actor's "
-            "preferences (before its softmax) and the critic's value are linear "
-            "functions of the state: the agent could only learn a linear policy, "
-            "and the hidden layer adds nothing (two Dense layers without activation "
-            "are one linear map). Hint: give the hidden layer a non-linear "
-            "activation (ReLU is the usual one).",
+            f"{case}: the actor's preferences (before its softmax) and the "
+            "critic's value are linear functions of the state: no non-linear "
+            "activation acts between the inputs and the heads, so the agent could "
+            "only learn a linear policy (two Dense layers with nothing non-linear "
+            "between them are one linear map). Hint: the heads must read the hidden "
+            "layer's output AFTER a non-linear activation (ReLU is the usual one).",
             "network/linear-hidden", _NETWORK_FIX,
         )
 

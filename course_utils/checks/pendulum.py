@@ -994,11 +994,11 @@ def _judge_many_rows(records: Records, plan: _BufferPlan) -> None:
         )
     if max(seen) <= size:
         raise CheckFailed(
-            f"{context}, {draws} only ever returned transitions {sorted(seen)}: "
-            f"sample() draws among the first batch_size = {size} rows only. "
-            "Every filled row must be able to come out. Hint: the indices range "
-            "over the number of filled rows, min(count, capacity), not over "
-            "batch_size.",
+            f"{context}, {draws} only ever returned transitions {sorted(seen)}, "
+            f"none beyond row {max(seen)} (batch_size is {size}): every filled row "
+            "must be able to come out. Hint: the indices range over the number of "
+            "filled rows, min(count, capacity), not over batch_size or a fixed "
+            "number.",
             "buffer/first-rows-only", _SAMPLE_FIX,
         )
     raise CheckFailed(

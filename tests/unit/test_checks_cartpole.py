@@ -344,8 +344,24 @@ def test_network_without_hidden_activation_fails_saying_why():
         ]
 
     mistake_of(cartpole.check_agent_network, functional(linear_hidden),
-               "network/linear-hidden", "no activation", "non-linear activation",
-               fix=('activation="relu"',))
+               "network/linear-hidden", "linear functions of the state",
+               "non-linear activation", fix=('activation="relu"',))
+
+
+def test_network_activation_the_heads_skip_is_not_called_missing():
+    # Issue 23, item 8: the layer list shows a ReLU, applied to a tensor the heads
+    # do not read; the message says what the outputs show, not "no activation".
+    def relu_unused(inputs, num_actions, num_hidden):
+        hidden = keras.layers.Dense(num_hidden)(inputs)
+        keras.layers.ReLU()(hidden)
+        return [
+            keras.layers.Dense(num_actions, activation="softmax")(hidden),
+            keras.layers.Dense(1)(hidden),
+        ]
+
+    message = mistake_of(cartpole.check_agent_network, functional(relu_unused),
+                         "network/linear-hidden", "between the inputs and the heads")
+    assert "no activation" not in message
 
 
 def test_network_ignoring_num_hidden_fails():

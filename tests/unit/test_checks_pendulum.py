@@ -346,7 +346,7 @@ def test_buffer_written_differently_passes(answer):
         (LastRowsOnly, "buffer/misses-rows", ("uniformly",)),
         (RecordNotDone, "not-done", ("not done yet",)),
         (FirstBatchRowsOnly, "buffer/first-rows-only",
-         ("first batch_size = 5 rows", "Every filled row")),
+         ("none beyond row 5 (batch_size is 5)", "every filled row")),
         (CountsBeforeWriting, "buffer/record-ahead",
          ("record()'s doing", "never transition 3")),
         (SampleOffByOne, "buffer/sample-off-by-one", ("never transition 1",)),
