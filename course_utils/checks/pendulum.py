@@ -1186,6 +1186,34 @@ def _target_mistakes(c: dict[str, Any]) -> list[Mistake]:
             "the discounted future value.",
             _TARGET_FIX,
         ),
+        Mistake(
+            "target/gamma-twice",
+            r + g * g * (1 - te) * q,
+            "the future value is discounted twice (gamma squared): one step ahead "
+            "is discounted once, by gamma.",
+            _TARGET_FIX,
+        ),
+        Mistake(
+            "target/future-subtracted",
+            r - g * (1 - te) * q,
+            "the discounted future value is subtracted: the target ADDS it to the "
+            "reward, y = r + gamma * (1 - terminated) * next_q.",
+            _TARGET_FIX,
+        ),
+        Mistake(
+            "target/reward-discounted",
+            g * (r + g * (1 - te) * q),
+            "the reward is discounted too: it is received now, so only the "
+            "future value is multiplied by gamma.",
+            _TARGET_FIX,
+        ),
+        Mistake(
+            "target/reward-and-q-swapped",
+            q + g * (1 - te) * r,
+            "next_q and the reward trade places: the reward comes undiscounted, "
+            "and gamma multiplies next_q (the target critic's value of s').",
+            _TARGET_FIX,
+        ),
     ]
 
 
@@ -1856,6 +1884,30 @@ def _soft_mistakes(case: dict, i: int) -> list[Mistake]:
             "soft/not-moved", target,
             "the target weights did not move: each should move a fraction tau of "
             "the way toward the online weight.",
+            _SOFT_FIX,
+        ),
+        Mistake(
+            "soft/moves-away", target + tau * (target - online),
+            "the target moved AWAY from the online weights: the step is tau * "
+            "(online - target), toward the online weight.",
+            _SOFT_FIX,
+        ),
+        Mistake(
+            "soft/no-one-minus-tau", target + tau * online,
+            "the target keeps all of itself and adds tau * online: its share is "
+            "(1 - tau), so that the two shares sum to 1.",
+            _SOFT_FIX,
+        ),
+        Mistake(
+            "soft/tau-on-both", tau * (online + target),
+            "both weights are multiplied by tau: the target's share is (1 - tau), "
+            "so that the two shares sum to 1.",
+            _SOFT_FIX,
+        ),
+        Mistake(
+            "soft/averaged", (online + target) / 2,
+            "the new weights are the average of the two: tau is the online "
+            "weights' share (0.005 in training), not one half.",
             _SOFT_FIX,
         ),
     ]

@@ -419,6 +419,27 @@ def _double_q_mistakes(c: dict[str, Any]) -> list[Mistake]:
             "the discounted future value.",
             _DOUBLE_Q_FIX,
         ),
+        Mistake(
+            "double-q/gamma-twice",
+            r + g * g * (1 - d) * smaller,
+            "the future value is discounted twice (gamma squared): one step ahead "
+            "is discounted once, by gamma.",
+            _DOUBLE_Q_FIX,
+        ),
+        Mistake(
+            "double-q/future-subtracted",
+            r - g * (1 - d) * smaller,
+            "the discounted future value is subtracted: the target ADDS it to the "
+            "reward.",
+            _DOUBLE_Q_FIX,
+        ),
+        Mistake(
+            "double-q/sum",
+            r + g * (1 - d) * (q1 + q2),
+            "the two critics' values are added: the target takes the smaller of "
+            "the two, row by row.",
+            _DOUBLE_Q_FIX,
+        ),
     ]
 
 
@@ -797,6 +818,13 @@ def _smoothing_mistakes(c: dict[str, Any]) -> list[Mistake]:
             _clip(a, -bound, bound),
             "no noise was added: the smoothing is the clipped noise "
             "noise_std * normal_sample added to the target action.",
+            _SMOOTHING_FIX,
+        ),
+        Mistake(
+            "smoothing/no-action",
+            _clip(noise, -bound, bound),
+            "the target action is missing: the result is the target actor's "
+            "action plus the clipped noise, not the noise alone.",
             _SMOOTHING_FIX,
         ),
     ]

@@ -81,3 +81,23 @@ def float64(rewards, next_q, terminated, truncated, gamma):
         tf.cast(x, tf.float64) for x in (rewards, next_q, terminated)
     )
     return rewards + gamma * (1.0 - terminated) * next_q
+
+
+@wrong("discounts the future twice: gamma ** 2", mistake="target/gamma-twice")
+def gamma_twice(rewards, next_q, terminated, truncated, gamma):
+    return rewards + gamma * gamma * (1.0 - terminated) * next_q
+
+
+@wrong("subtracts the discounted future", mistake="target/future-subtracted")
+def future_subtracted(rewards, next_q, terminated, truncated, gamma):
+    return rewards - gamma * (1.0 - terminated) * next_q
+
+
+@wrong("discounts the reward too", mistake="target/reward-discounted")
+def reward_discounted(rewards, next_q, terminated, truncated, gamma):
+    return gamma * (rewards + gamma * (1.0 - terminated) * next_q)
+
+
+@wrong("reward and next_q swapped", mistake="target/reward-and-q-swapped")
+def reward_and_q_swapped(rewards, next_q, terminated, truncated, gamma):
+    return next_q + gamma * (1.0 - terminated) * rewards

@@ -96,3 +96,25 @@ def float64(target_weights, online_weights, tau):
         tf.cast(tau * o + (1.0 - tau) * t, tf.float64)
         for t, o in zip(target_weights, online_weights, strict=True)
     ]
+
+
+@wrong("steps away from the online weights", mistake="soft/moves-away")
+def moves_away(target_weights, online_weights, tau):
+    return [t + tau * (t - o) for t, o in zip(target_weights, online_weights,
+                                              strict=True)]
+
+
+@wrong("forgets the (1 - tau) on the target", mistake="soft/no-one-minus-tau")
+def no_one_minus_tau(target_weights, online_weights, tau):
+    return [tau * o + t for t, o in zip(target_weights, online_weights, strict=True)]
+
+
+@wrong("tau on both weights", mistake="soft/tau-on-both")
+def tau_on_both(target_weights, online_weights, tau):
+    return [tau * o + tau * t for t, o in zip(target_weights, online_weights,
+                                              strict=True)]
+
+
+@wrong("averages the two networks", mistake="soft/averaged")
+def averaged(target_weights, online_weights, tau):
+    return [(o + t) / 2 for t, o in zip(target_weights, online_weights, strict=True)]

@@ -83,3 +83,18 @@ def float64(rewards, next_q1, next_q2, terminated, gamma):
     smaller = tf.cast(tf.minimum(next_q1, next_q2), tf.float64)
     return (tf.cast(rewards, tf.float64)
             + gamma * (1.0 - tf.cast(terminated, tf.float64)) * smaller)
+
+
+@wrong("discounts the future twice: gamma ** 2", mistake="double-q/gamma-twice")
+def gamma_twice(rewards, next_q1, next_q2, terminated, gamma):
+    return rewards + gamma * gamma * (1.0 - terminated) * tf.minimum(next_q1, next_q2)
+
+
+@wrong("subtracts the discounted future", mistake="double-q/future-subtracted")
+def future_subtracted(rewards, next_q1, next_q2, terminated, gamma):
+    return rewards - gamma * (1.0 - terminated) * tf.minimum(next_q1, next_q2)
+
+
+@wrong("adds the two critics' values", mistake="double-q/sum")
+def summed(rewards, next_q1, next_q2, terminated, gamma):
+    return rewards + gamma * (1.0 - terminated) * (next_q1 + next_q2)

@@ -123,3 +123,10 @@ def float64(target_action, normal_sample, noise_std, noise_clip, action_bound):
     noise = clip(noise, -noise_clip, noise_clip)
     return clip(tf.cast(target_action, tf.float64) + noise, -action_bound,
                 action_bound)
+
+
+@wrong("returns the clipped noise without the target action",
+       mistake="smoothing/no-action")
+def noise_only(target_action, normal_sample, noise_std, noise_clip, action_bound):
+    noise = clip(noise_std * normal_sample, -noise_clip, noise_clip)
+    return clip(noise, -action_bound, action_bound)
