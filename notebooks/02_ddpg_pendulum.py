@@ -585,22 +585,38 @@ checks.check_soft_update(soft_update)
 # network's gradients with its own optimiser, then nudge both targets. We compile it
 # with `tf.function`, which turns the Python code into one TensorFlow graph.
 #
-# Why bother? The networks are tiny, so the arithmetic of one step is cheap; what
-# costs is the *overhead* of every call from Python into TensorFlow (a fraction of a
-# millisecond per compiled call, milliseconds per eager one). So our compiled
-# `update_step` goes further: it takes a stack of several batches and runs one update
-# per batch inside the same call. We call it every `UPDATE_EVERY` = 10 environment
-# steps with 20 batches: two gradient steps per environment step
-# (`UPDATES_PER_STEP`), for the overhead of one call every 10 steps.
+# Why bother, when the networks are tiny? Think it over, then open the answer.
+#
+# <details>
+# <summary><b>Show the answer</b></summary>
+#
+# Because the networks are tiny, the arithmetic of one step is cheap; what costs is
+# the *overhead* of every call from Python into TensorFlow (a fraction of a
+# millisecond per compiled call, milliseconds per eager one). Compiling makes each
+# call cheaper; fewer calls save the rest.
+#
+# </details>
+#
+# So our compiled `update_step` goes further: it takes a stack of several batches
+# and runs one update per batch inside the same call. We call it every
+# `UPDATE_EVERY` = 10 environment steps with 20 batches: two gradient steps per
+# environment step (`UPDATES_PER_STEP`), for the overhead of one call every 10 steps.
 #
 # `make_update_step` receives everything the step works on (the four networks, the
 # two optimisers, $\gamma$ and $\tau$) and returns the compiled function, so that
 # nothing inside it depends on a variable defined elsewhere in the notebook.
 #
-# Why two? Each transition in the memory is then learnt from twice as often, so the
-# critic's values, and with them the actor, improve in fewer episodes. The price is
-# twice the arithmetic per environment step, which the small networks make
-# affordable.
+# Why two gradient steps per environment step, rather than the usual one? Think it
+# over, then open the answer.
+#
+# <details>
+# <summary><b>Show the answer</b></summary>
+#
+# Each transition in the memory is then learnt from twice as often, so the critic's
+# values, and with them the actor, improve in fewer episodes. The price is twice the
+# arithmetic per environment step, which the small networks make affordable.
+#
+# </details>
 
 
 # %%
@@ -678,11 +694,17 @@ def make_update_step(
 #
 # One change to the original: the first `WARMUP_EPISODES` = 10 episodes play
 # uniformly random torques in $[-2, 2]$ instead of the actor's, and the networks
-# learn from them as from any other transition. Why? The critic learns $Q(s, a)$
-# only for the actions it has seen, and the actor improves by following the
-# critic's slope *at its own action*. At first the actor outputs almost 0 everywhere
-# (its tiny last layer) and the OU noise adds small, slow pushes, so in many states
-# the critic never sees what a full push either way does.
+# learn from them as from any other transition. Why? Think it over, then open the
+# answer.
+#
+# <details>
+# <summary><b>Show the answer</b></summary>
+#
+# The critic learns $Q(s, a)$ only for the actions it has seen, and the actor
+# improves by following the critic's slope *at its own action*. At first the actor
+# outputs almost 0 everywhere (its tiny last layer) and the OU noise adds small,
+# slow pushes, so in many states the critic never sees what a full push either way
+# does.
 #
 # The actor can then settle on a tempting mistake: near the bottom, push as hard as
 # it can the short way up. The motor is too weak for that. Pendulum's equation of
@@ -692,7 +714,11 @@ def make_update_step(
 # No *small* change of the torque gets it out, so the critic's local slope never
 # points to the right move, which is very different: push the other way first, and
 # pump. Random torques show the critic strong pushes both ways in all kinds of
-# states before the actor starts relying on it. (The Stable-Baselines3 settings our
+# states before the actor starts relying on it.
+#
+# </details>
+#
+# (The Stable-Baselines3 settings our
 # benchmark uses, rl-baselines3-zoo's, do the same for their first 10,000 steps:
 # `learning_starts`.) The price is 10 poor episodes: the 10-episode training
 # average cannot reach the goal before episode 20. With 5, the trap still showed up

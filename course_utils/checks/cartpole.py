@@ -1808,13 +1808,28 @@ def _probe_choice(
 
     probe.keep("pick", pick)
     probe.keep("baseline", baseline)
-    for name, value in (("networks", networks), ("experiment", experiment)):
-        if not isinstance(value, Mapping):
-            raise CheckFailed(
-                f"Exercise {EX_BETTER}: expected `{name}` as a dict "
-                f"{{network name: ...}}, got {type(value).__name__}.",
-                "choice/not-a-dict",
-            )
+    if not isinstance(experiment, Mapping):
+        raise CheckFailed(
+            f"Exercise {EX_BETTER}: expected `experiment` as a dict "
+            f"{{network name: ...}}, got {type(experiment).__name__}.",
+            "choice/not-a-dict",
+        )
+    names = _probe_choice_names(probe, networks)
+    for index, name in enumerate(names):
+        _probe_choice_network(probe, f"net{index}", networks[name])
+        _probe_choice_runs(probe, f"net{index}", experiment.get(name))
+
+
+def _probe_choice_names(probe: Probe, networks: Any) -> list:
+    """Keep the networks' names (the dict's keys), or fail on a dict of another kind."""
+    from collections.abc import Mapping
+
+    if not isinstance(networks, Mapping):
+        raise CheckFailed(
+            f"Exercise {EX_BETTER}: expected `networks` as a dict "
+            f"{{network name: ...}}, got {type(networks).__name__}.",
+            "choice/not-a-dict",
+        )
     names = list(networks)
     if not all(isinstance(name, str) for name in names):
         raise CheckFailed(
@@ -1823,13 +1838,14 @@ def _probe_choice(
             "choice/not-a-dict",
         )
     probe.keep("names", names)
-    for index, name in enumerate(names):
-        _probe_choice_network(probe, f"net{index}", networks[name])
-        _probe_choice_runs(probe, f"net{index}", experiment.get(name))
+    return names
 
 
 def _probe_choice_network(probe: Probe, key: str, build: Any) -> None:
-    """A fresh network from the builder: its layers and its outputs on the states."""
+    """A fresh network from the builder: whether it is a Keras model (True, else its
+    type's name), its layers and its outputs on the states."""
+    import keras
+
     from .core import call_student
 
     try:
@@ -1837,6 +1853,11 @@ def _probe_choice_network(probe: Probe, key: str, build: Any) -> None:
     except CheckFailed as failure:
         probe.keep(f"{key}/outputs", StudentError(str(failure), failure.mistake))
         return
+    if not isinstance(model, keras.Model):
+        probe.keep(f"{key}/keras", type(model).__name__)
+        probe.keep(f"{key}/outputs", None)  # not called: the loop could not use it
+        return
+    probe.keep(f"{key}/keras", True)
     layers = [_layer_text(layer) for layer in getattr(model, "layers", None) or []]
     probe.keep(f"{key}/layers", [text for text in layers if text])
     probe.call(f"{key}/outputs", model, _affine_states())
@@ -1922,12 +1943,15 @@ def _choice_baseline(records: Records, names: list[str]) -> str:
     return baseline
 
 
-def _choice_pick(records: Records, names: list[str]) -> str:
+def _choice_pick(records: Records, names: list[str]) -> str | None:
     pick = records["pick"]
+    if pick is None:
+        return None  # "no network won clearly": judged with the medians
     if not isinstance(pick, str) or pick not in names:
         raise CheckFailed(
             f"MY_PICK should be the name of one of the networks you trained "
-            f"({', '.join(repr(n) for n in names)}), got {_shown(pick)}.",
+            f"({', '.join(repr(n) for n in names)}), or None when none won clearly; "
+            f"got {_shown(pick)}.",
             "choice/unknown-pick",
         )
     return pick
@@ -1985,7 +2009,23 @@ def _judge_hidden_nonlinearity(records: Records, key: str, name: str) -> None:
     and the value. For a network without a hidden activation both are affine in the
     state, f(t x + (1 - t) y) = t f(x) + (1 - t) f(y), whatever its number of layers.
     """
-    outputs = records[f"{key}/outputs"]
+    try:
+        outputs = records[f"{key}/outputs"]
+    except CheckFailed as failure:  # the build or the call raised: say which network
+        raise CheckFailed(f"network '{name}': {failure}", failure.mistake,
+                          failure.fix) from None
+    kind = records[f"{key}/keras"]
+    if not (isinstance(kind, np.ndarray) and kind.shape == () and kind.dtype.kind == "b"
+            and bool(kind)):
+        raise CheckFailed(
+            f"network '{name}': build(num_inputs, num_actions) returned "
+            f"{_shown(kind) if isinstance(kind, str) else 'something'} that is not a "
+            "keras.Model; the training loop needs one (its trainable_variables, "
+            "one call on a batch of states). Hint: end build with "
+            "`return keras.Model(inputs=inputs, outputs=[action_probs, value])`, "
+            "as build_agent does.",
+            "choice/not-a-model",
+        )
     if not isinstance(outputs, (list, tuple)) or len(outputs) != 2:
         raise CheckFailed(
             f"network '{name}': calling it on a batch of states should give "
@@ -2109,16 +2149,22 @@ def _same_claim(claimed: Any, truth: Any) -> bool:
 
 def _judge_medians(
     solved_at: dict[str, dict[int, int | None]], seeds: list[int], baseline: str,
-    pick: str,
+    pick: str | None,
 ) -> str:
-    """The picked network must need the fewest episodes (median over the seeds),
-    and fewer than the cramped one. A run that never solved counts as slower than
-    any that did."""
-    def median(name: str) -> float:
-        at = [solved_at[name][s] for s in seeds]
-        return float(np.median([np.inf if a is None else a for a in at]))
+    """The pick must be the network that won clearly, or None when none did.
 
-    medians = {name: median(name) for name in solved_at}
+    A network wins clearly when even its slowest seed needed fewer episodes than the
+    median of every other network, the cramped one included: the gap to each of them
+    is then larger than the spread of its own seeds. At most one network can. A run
+    that never solved counts as slower than any that did.
+    """
+    def episodes(name: str) -> list[float]:
+        return [np.inf if solved_at[name][s] is None else solved_at[name][s]
+                for s in seeds]
+
+    medians = {name: float(np.median(episodes(name))) for name in solved_at}
+    slowest = {name: max(episodes(name)) for name in solved_at}
+
     def runs_text(name: str) -> str:
         return ", ".join(
             f"seed {seed}: {_episodes_text(solved_at[name][seed])}" for seed in seeds
@@ -2128,6 +2174,28 @@ def _judge_medians(
         f"'{name}': median {_episodes_text(medians[name])} ({runs_text(name)})"
         for name in solved_at
     )
+    rule = ("A clear win: even the network's slowest seed needed fewer episodes "
+            "than the median of every other network.")
+    clear = [
+        name for name in solved_at if name != baseline
+        and all(slowest[name] < medians[other] for other in solved_at if other != name)
+    ]
+    winner = clear[0] if clear else None
+    if pick is None:
+        if winner is not None:
+            raise CheckFailed(
+                f"MY_PICK is None, but '{winner}' won clearly: its slowest seed needed "
+                f"{_episodes_text(slowest[winner])} episodes, fewer than the median of "
+                f"every other network. {rule} Your data: {table}.",
+                "choice/missed-clear-win",
+                fix=f"MY_PICK = {winner!r}",
+            )
+        return (
+            "network choice: no network won clearly on seeds "
+            f"{', '.join(map(str, seeds))} (medians: "
+            + ", ".join(f"'{n}' {_episodes_text(m)}" for n, m in medians.items())
+            + "), so MY_PICK = None is what the data supports. " + rule
+        )
     best = min(medians.values())
     own_best = min(m for name, m in medians.items() if name != baseline)
     if medians[pick] > best and own_best < medians[baseline]:
@@ -2144,16 +2212,35 @@ def _judge_medians(
             f"your pick '{pick}' needed a median of {_episodes_text(medians[pick])} "
             f"episodes, the cramped network {_episodes_text(medians[baseline])}: not "
             f"fewer, and none of your networks did better. Your data: {table}. That "
-            "is a finding too; now try other networks. Hint: more hidden units give "
-            "the actor and the critic more features to share; a much larger network "
-            "learns slowly with a learning rate tuned for 128 units.",
+            "is a finding too: state it in MY_PICK, or try other networks. "
+            "Hint: more hidden units give the actor and the critic more features to "
+            "share; a much larger network learns slowly with a learning rate tuned "
+            "for 128 units.",
             "choice/not-better-than-cramped",
+            fix="MY_PICK = None",
+        )
+    if pick != winner:
+        rivals = [other for other in solved_at
+                  if other != pick and slowest[pick] >= medians[other]]
+        rivals_text = ", ".join(
+            f"'{other}' (median {_episodes_text(medians[other])})" for other in rivals
+        )
+        raise CheckFailed(
+            f"your pick '{pick}' has the smallest median "
+            f"({_episodes_text(medians[pick])}), but its slowest seed needed "
+            f"{_episodes_text(slowest[pick])} episodes, no fewer than the median of "
+            f"{rivals_text}: the seeds overlap, and a gap that small may well reverse "
+            f"on three other seeds. {rule} Your data: {table}. When no network won "
+            "clearly, that is the conclusion the data supports: state it in MY_PICK.",
+            "choice/unsupported-gap",
+            fix="MY_PICK = None",
         )
     return (
-        f"network choice: '{pick}' needed the fewest episodes of the "
-        f"{len(medians)} networks tried (median over seeds "
-        f"{', '.join(map(str, seeds))}: {_episodes_text(medians[pick])}, the cramped "
-        f"network {_episodes_text(medians[baseline])})"
+        f"network choice: '{pick}' won clearly over the {len(medians) - 1} other "
+        f"networks (seeds {', '.join(map(str, seeds))}: median "
+        f"{_episodes_text(medians[pick])}, slowest seed "
+        f"{_episodes_text(slowest[pick])}; the cramped network's median "
+        f"{_episodes_text(medians[baseline])})"
     )
 
 
@@ -2177,15 +2264,68 @@ def check_network_choice(
         experiment: ``{name: [run, ...]}``, one run per comparison seed, each the
             dict ``train`` returns (``rewards``, ``episodes``, ``solved``,
             ``solved_at``) plus the ``seed`` it ran with.
-        pick: the name of the network the student concludes learns fastest.
+        pick: the name of the network the student concludes learns fastest, or
+            None when no network won clearly.
         baseline: the cramped network's name.
 
     The judge recomputes every run's episodes to solve from its rewards, then
-    requires the pick to have the smallest median over the seeds, and a smaller one
-    than the cramped network. Every network must have a hidden non-linearity
-    (tested on its outputs, not on its layers' names).
+    requires the pick to be the network that won clearly (even its slowest seed
+    needed fewer episodes than the median of every other network, the cramped one
+    included), or None when no network did. Every network must have a hidden
+    non-linearity (tested on its outputs, not on its layers' names).
 
     Raises:
         CheckFailed: with what is wrong and a hint.
     """
     run_check(CHOICE, networks, experiment, pick, baseline=baseline)
+
+
+def _probe_choice_builds(probe: Probe, networks: Any) -> None:
+    """Build each network once (no training): its layers, its outputs on the states."""
+    names = _probe_choice_names(probe, networks)
+    for index, name in enumerate(names):
+        _probe_choice_network(probe, f"net{index}", networks[name])
+
+
+def _judge_choice_builds(records: Records) -> str:
+    """At least two networks, each a Keras model the training loop can use, with a
+    hidden non-linearity (the judge of :func:`check_network_choice`'s networks)."""
+    names = _choice_names(records)
+    if len(names) < MIN_OWN_NETWORKS:
+        raise CheckFailed(
+            f"MY_NETWORKS holds {len(names)} network(s): propose at least "
+            f"{MIN_OWN_NETWORKS}, so that the experiment compares ideas, not just "
+            "one guess against the cramped network.",
+            "choice/too-few-networks",
+        )
+    for index, name in enumerate(names):
+        _judge_hidden_nonlinearity(records, f"net{index}", name)
+    return (
+        f"networks ready to train: {', '.join(repr(name) for name in names)}, each a "
+        "Keras model with a hidden non-linearity, giving action probabilities and a "
+        "value per state. Now run the training cell."
+    )
+
+
+CHOICE_BUILDS = Check(EX_BETTER, _probe_choice_builds, _judge_choice_builds)
+
+
+def vet_networks(networks: Any) -> None:
+    """Exercise 5, before the long training: build each proposed network once.
+
+    Not named ``check_*``: the exercise's graded check is :func:`check_network_choice`
+    (nbgrader's export and the grader take the first ``checks.check_*`` call after
+    the exercise's solution cells as its check); this one only saves the student a
+    training run of a network the final check would reject.
+
+    Args:
+        networks: ``MY_NETWORKS``, ``{name: build(num_inputs, num_actions)}``.
+
+    Raises:
+        CheckFailed: fewer than two networks; a builder that raises, returns no
+            Keras model, or one whose outputs are not ``[action_probs, value]`` of
+            the right shapes on a batch of CartPole states; a network without a
+            hidden non-linearity (its heads affine in the state) or with a hidden
+            layer left linear.
+    """
+    run_check(CHOICE_BUILDS, networks)

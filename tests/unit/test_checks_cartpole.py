@@ -1179,8 +1179,9 @@ def choice(networks, experiment, pick, baseline=CRAMPED):
     )
 
 
-STANDARD = {"cramped": (300, 350, 400), "wide": (200, 250, 500),
-            "deep": (260, 240, None)}
+# 'wide' wins clearly: its slowest seed (255) beats every other network's median.
+STANDARD = {"cramped": (300, 350, 400), "wide": (200, 250, 255),
+            "deep": (260, 270, None)}
 
 
 def standard():
@@ -1192,8 +1193,8 @@ def test_choice_of_the_best_network_passes(capsys):
     networks, experiment = standard()
     cartpole.check_network_choice(networks, experiment, "wide", baseline=CRAMPED)
     out = capsys.readouterr().out
-    assert out.startswith("✔ network choice: 'wide'")
-    assert "median over seeds 0, 1, 2: 250" in out and "cramped network 350" in out
+    assert out.startswith("✔ network choice: 'wide' won clearly")
+    assert "median 250, slowest seed 255" in out and "median 350" in out
 
 
 def test_choice_written_differently_passes(capsys):
@@ -1211,14 +1212,52 @@ def test_choice_not_the_best_fails_with_the_data():
     message = fails(choice(networks, experiment, "deep"), None,
                     "not the network that needed the fewest", "'wide'",
                     "seed 2: not solved")
-    assert "'deep': median 260" in message
+    assert "'deep': median 270" in message
 
 
-def test_choice_ties_count_as_best():
+def test_choice_on_a_gap_the_seeds_do_not_support_fails():
+    """The smallest median, but a seed as slow as the runner-up's median: MY_PICK =
+    None is the conclusion the data supports (the solution's own data, recorded)."""
+    networks, experiment = experiment_of(**{CRAMPED: (456, 318, 281),
+                                            "wide": (228, 276, 148),
+                                            "deep": (282, 218, 244)})
+    mistake_of(choice(networks, experiment, "wide"), None, "choice/unsupported-gap",
+               "smallest median (228)", "slowest seed needed 276",
+               "'deep' (median 244)", "state it in MY_PICK", fix=["MY_PICK = None"])
+    cartpole.check_network_choice(networks, experiment, None, baseline=CRAMPED)
+
+
+def test_choice_none_passes_only_without_a_clear_win(capsys):
     networks, experiment = experiment_of(**{CRAMPED: (300, 350, 400),
                                             "wide": (200, 250, 500),
                                             "deep": (250, 240, 900)})
-    cartpole.check_network_choice(networks, experiment, "deep", baseline=CRAMPED)
+    cartpole.check_network_choice(networks, experiment, None, baseline=CRAMPED)
+    assert "no network won clearly" in capsys.readouterr().out
+    networks, experiment = standard()
+    mistake_of(choice(networks, experiment, None), None, "choice/missed-clear-win",
+               "'wide' won clearly", "255", fix=["MY_PICK = 'wide'"])
+
+
+def test_choice_ties_are_no_clear_win():
+    networks, experiment = experiment_of(**{CRAMPED: (300, 350, 400),
+                                            "wide": (200, 250, 500),
+                                            "deep": (250, 240, 900)})
+    mistake_of(choice(networks, experiment, "deep"), None, "choice/unsupported-gap")
+
+
+def test_choice_a_clear_win_must_beat_the_cramped_median_too():
+    """Ahead of the runner-up, but a seed slower than the cramped median: no clear
+    win; an unsolved seed never wins clearly."""
+    networks, experiment = experiment_of(**{CRAMPED: (300, 310, 320),
+                                            "wide": (100, 110, 315),
+                                            "deep": (400, 420, 440)})
+    mistake_of(choice(networks, experiment, "wide"), None, "choice/unsupported-gap",
+               "'cramped (8 units)' (median 310)")
+    networks, experiment = experiment_of(**{CRAMPED: (300, 310, 320),
+                                            "wide": (100, 110, None),
+                                            "deep": (400, 420, 440)})
+    mistake_of(choice(networks, experiment, "wide"), None, "choice/unsupported-gap",
+               "not solved")
 
 
 def test_choice_no_better_than_cramped_fails():
@@ -1228,6 +1267,8 @@ def test_choice_no_better_than_cramped_fails():
     with pytest.raises(CheckFailed, match="not fewer") as info:
         cartpole.check_network_choice(networks, experiment, "wide", baseline=CRAMPED)
     assert info.value.mistake == "choice/not-better-than-cramped"
+    assert info.value.fix == "MY_PICK = None"
+    cartpole.check_network_choice(networks, experiment, None, baseline=CRAMPED)
     with pytest.raises(CheckFailed, match="the cramped network itself"):
         cartpole.check_network_choice(networks, experiment, CRAMPED,
                                       baseline=CRAMPED)
@@ -1345,7 +1386,7 @@ def test_choice_needs_two_networks_of_ones_own_and_the_cramped_one():
           "'tiny' is not among")
 
 
-@pytest.mark.parametrize("pick", ["Wide", None, 3, ["wide"]])
+@pytest.mark.parametrize("pick", ["Wide", 3, ["wide"]])
 def test_choice_pick_must_name_a_network(pick):
     networks, experiment = standard()
     fails(choice(networks, experiment, pick), None, "MY_PICK should be the name",
@@ -1375,6 +1416,71 @@ def test_choice_builder_errors_are_the_students():
     )
     fails(choice(networks, experiment, "wide"), None, "network 'deep'",
           "[action_probs, value]")
+
+
+def test_vetting_passes_networks_the_loop_can_use(capsys):
+    networks, _ = standard()
+    cartpole.vet_networks({"wide": networks["wide"], "deep": networks["deep"]})
+    out = capsys.readouterr().out
+    assert out.startswith("✔ networks ready to train: 'wide', 'deep'")
+
+
+def vet(networks):
+    return lambda _: cartpole.vet_networks(networks)
+
+
+@pytest.mark.parametrize("linear", ["linear", "stacked linear"])
+def test_vetting_rejects_a_linear_network_before_training(linear):
+    networks, _ = experiment_of(**{"wide": (1, 1, 1),
+                                   linear.replace(" ", "_"): (1, 1, 1)})
+    mistake_of(vet(networks), None, "choice/linear-network", f"'{linear}'",
+               "no non-linearity")
+
+
+def test_vetting_rejects_what_the_training_loop_cannot_use():
+    networks, _ = standard()
+    wide = networks["wide"]
+    mistake_of(vet({"wide": wide}), None, "choice/too-few-networks", "at least 2")
+    mistake_of(vet({"wide": wide, "deep": one_linear_layer(True)}), None,
+               "choice/linear-layer", "'deep'")
+    mistake_of(vet({"wide": wide, "deep": no_softmax}), None, "choice/no-softmax",
+               "'deep'")
+    mistake_of(vet({"wide": wide, "f": lambda n, m: (lambda x: x)}), None,
+               "choice/not-a-model", "network 'f'", "'function'", "keras.Model")
+    fails(vet({"wide": wide, "five": lambda n, m: agent(16)(5, m)}), None,
+          "network 'five'")
+    fails(vet({"wide": wide, "three": lambda n, m: agent(16)(n, 3)}), None,
+          "'three' action_probs", "(48, 2)")
+
+    def broken(num_inputs, num_actions):
+        raise ValueError("units must be positive")
+
+    fails(vet({"wide": wide, "broken": broken}), None, "network 'broken'",
+          "units must be positive")
+    fails(vet([wide, wide]), None, "expected `networks` as a dict")
+
+
+def test_vetting_judge_never_trusts_the_data():
+    from course_utils.checks.plain import dumps
+
+    networks, _ = standard()
+    data = run_probe(cartpole.CHOICE_BUILDS, {"wide": networks["wide"],
+                                              "deep": networks["deep"]})
+    assert judge_payload(cartpole.CHOICE_BUILDS, dumps(data)).startswith("networks")
+    for key in data["records"]:
+        if key.endswith("/layers"):
+            continue
+        for forged in (None, {"kind": "none"}, {"kind": "text", "text": "x"}):
+            if forged == data["records"][key]:
+                continue
+            records = dict(data["records"])
+            if forged is None:
+                del records[key]
+            else:
+                records[key] = forged
+            with pytest.raises((CheckFailed, MalformedProbe)):
+                judge_payload(cartpole.CHOICE_BUILDS,
+                              dumps({**data, "records": records}))
 
 
 def test_choice_judge_never_trusts_the_data():
