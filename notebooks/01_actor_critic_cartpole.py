@@ -1069,7 +1069,7 @@ def won_clearly(name):
     """Whether even the slowest seed of `name` beats every other network's median."""
     return all(
         slowest_episodes(experiment[name]) < median_episodes(experiment[other])
-        for other in NETWORKS
+        for other in experiment
         if other != name
     )
 
