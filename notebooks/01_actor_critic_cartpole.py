@@ -500,20 +500,35 @@ def seconds_per_call(function, repeats):
 
 
 def dense_layers(model):
-    """The model's Dense layers: hidden ones (in order), then the actor head.
+    """The actor's path: ``(Dense layer, activation name)`` for each hidden layer in
+    order, then the actor head.
 
-    Assumes the shape used in this chapter: a chain of Dense hidden layers shared by
-    a softmax actor head and a one-unit linear critic head (the critic is skipped).
+    Assumes the shape used in this chapter: a chain of hidden layers shared by a
+    softmax actor head and a one-unit linear critic head (the critic is skipped).
+    A layer's activation is its own argument, or the ReLU / Activation / Softmax
+    layer that follows it (Keras lists a model's layers in the order it computes
+    them).
     """
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    actor = [layer for layer in dense if layer.activation.__name__ == "softmax"]
-    critic = [
-        layer
-        for layer in dense
-        if layer.units == 1 and layer.activation.__name__ == "linear"
-    ]
-    hidden = [layer for layer in dense if layer not in actor + critic]
-    return hidden + actor
+    path = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.layers.Dense):
+            if layer.units == 1 and layer.activation.__name__ == "linear":
+                continue  # the critic head
+            path.append([layer, layer.activation.__name__])
+        elif path and isinstance(layer, keras.layers.ReLU):
+            path[-1][1] = "relu"
+        elif path and isinstance(layer, keras.layers.Softmax):
+            path[-1][1] = "softmax"
+        elif path and isinstance(layer, keras.layers.Activation):
+            path[-1][1] = layer.activation.__name__
+        else:
+            # Skipping it would make the NumPy copy act with another policy than
+            # the one being trained.
+            raise ValueError(f"numpy_policy does not copy {layer.__class__.__name__} "
+                             "layers: use Dense layers and activations")
+    return [tuple(step) for step in path]
 
 
 NUMPY_ACTIVATIONS = {
@@ -530,8 +545,8 @@ def numpy_policy(model):
     The weights are copied now: call it again after each update.
     """
     layers = [
-        (layer.kernel.numpy(), layer.bias.numpy(), layer.activation.__name__)
-        for layer in dense_layers(model)
+        (layer.kernel.numpy(), layer.bias.numpy(), activation)
+        for layer, activation in dense_layers(model)
     ]
     for _, _, activation in layers[:-1]:
         if activation not in NUMPY_ACTIVATIONS:
