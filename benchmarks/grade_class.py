@@ -1436,11 +1436,13 @@ def new_attacks(context: Context) -> list[Submission]:
                 edit=insert_before("### Exercise 1:",
                                    nbformat.v4.new_markdown_cell(heading),
                                    nbformat.v4.new_code_cell(f"{long_name} = 1"))),
-        hostile("many_cells", "many-cells", BASE,
-                "100,000 markdown cells are read, recognised and skipped by the "
-                "kernel's run in linear time",
+        hostile("many_cells", "many-cells", {"": "invalid"},
+                "100,000 markdown cells: refused once parsed, before any cell is "
+                "built (over 5,000 cells, each built cell would cost the grader "
+                "about 5 kB outside the sandbox's cap)",
                 "", ("grader", "time", "report"),
-                edit=many_markdown_cells(100_000, "### Exercise 3:")),
+                edit=many_markdown_cells(100_000, "### Exercise 3:"),
+                fragments={"": "more than 5,000 cells"}),
         hostile("widget_flood", "widget-flood", BASE,
                 "the attack runs after the last check; the worker keeps 8 MB of "
                 "comm state and drops the rest",

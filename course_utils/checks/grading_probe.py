@@ -44,6 +44,10 @@ def handle(kernel: Any, shell: Any, stream: Any, idents: Any, msg: dict) -> None
         reply = run_request(shell.user_ns, msg.get("content") or {})
     except KeyboardInterrupt:  # the grader interrupted a probe over its time limit
         reply = failure("KeyboardInterrupt", "interrupted")
+    except BaseException as error:  # noqa: BLE001 (the student's SystemExit & co.)
+        # Whatever the student's code raised past the probe, the grader must get a
+        # reply, or it would wait for the cell's time limit and lose the error.
+        reply = failure(type(error).__name__, str(error))
     kernel.session.send(stream, REPLY, reply, msg, idents)
 
 

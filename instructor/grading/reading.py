@@ -212,6 +212,9 @@ def parse_notebook(data: bytes):
     return notebook_from(content)
 
 
+MAX_CELLS = 5_000  # the course's notebooks have about 60; a student adds a few dozen
+
+
 def notebook_from(content) -> object:
     """An nbformat version 4 notebook from parsed JSON; InvalidNotebook otherwise.
 
@@ -236,6 +239,11 @@ def notebook_from(content) -> object:
         cells = content.get("cells")
     if not isinstance(cells, list):
         raise InvalidNotebook(WRONG_FIELD)
+    if len(cells) > MAX_CELLS:
+        # Each cell costs the grader about 5 kB once built and prepared, outside
+        # the sandbox's cap: a file of tiny cells would weigh 50 times its size.
+        raise InvalidNotebook(f"more than {MAX_CELLS:,} cells (it has {len(cells):,}): "
+                              "not a notebook of this course")
     from nbformat import NotebookNode
 
     metadata = content.get("metadata", {})

@@ -93,11 +93,13 @@ TRIAL_SECONDS = 60.0
 # much more than the memory cap; the grader's polling holds the sandbox's resident
 # memory to the cap itself.
 ADDRESS_HEADROOM = 2 * 2**30
-# Largest message the worker accepts from a kernel: it carries outputs (kept up to the
-# output limit) and probe payloads (at most 4 MB, JSON-escaped inside the message).
-# A larger one closes the connection (ZMQ_MAXMSGSIZE), so that one message cannot
-# blow up the worker's memory.
-MESSAGE_LIMIT = 16 * 2**20
+# Largest message the worker accepts from a kernel (ZMQ_MAXMSGSIZE): a larger one
+# closes the connection, and every later output and probe of the notebook is lost,
+# so the limit stays well above what an honest cell prints at once (a 20 MB print
+# must not cost a student the exercises after it). The worker sits in the
+# submission's cgroup, so a flood of large messages meets the memory cap, not the
+# grader's machine.
+MESSAGE_LIMIT = 256 * 2**20
 # The socket folder: the kernel's connection file and its 5 sockets need a few kB.
 SOCKET_FOLDER_BYTES = 16 * 2**20
 # Messages the worker's ZMQ sockets queue before reading them (ZMQ's default, 1,000,
