@@ -433,3 +433,51 @@ def _in_notebook() -> bool:
         return False
     shell = ipython_module.get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def plot_bands(
+    ax,
+    curves: Mapping[str, Mapping[str, Any]],
+    *,
+    xlabel: str = "episode",
+    ylabel: str | None = None,
+    title: str | None = None,
+    zero_line: bool = True,
+    band_alpha: float = 0.2,
+) -> None:
+    """Draw, for each curve, a median line and the band between two quantiles.
+
+    On a linear axis, so that a difference of 10 looks the same size everywhere.
+
+    Args:
+        ax: matplotlib Axes.
+        curves: ``{label: {"x": (n,), "median": (n,), "low": (n,), "high": (n,)}}``;
+            ``low`` and ``high`` (for instance the first and third quartiles) may be
+            left out, and then no band is drawn for that curve; an optional
+            ``"mean"`` (n,) is drawn as a thin dashed line of the same colour.
+        xlabel, ylabel, title: texts of the Axes.
+        zero_line: draw a thin black line at 0.
+        band_alpha: opacity of the bands.
+    """
+    for index, (label, curve) in enumerate(curves.items()):
+        color = f"C{index % 10}"
+        x = np.asarray(curve["x"], dtype=float)
+        ax.plot(x, np.asarray(curve["median"], dtype=float), "o-", color=color,
+                label=label, markersize=4)
+        if "mean" in curve:
+            ax.plot(x, np.asarray(curve["mean"], dtype=float), "--", color=color,
+                    linewidth=1, label=f"{label} (mean)")
+        if "low" in curve and "high" in curve:
+            ax.fill_between(x, np.asarray(curve["low"], dtype=float),
+                            np.asarray(curve["high"], dtype=float), color=color,
+                            alpha=band_alpha, linewidth=0)
+    if zero_line:
+        ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if curves:
+        ax.legend(loc="best", fontsize="small")
+    ax.grid(alpha=0.3)
