@@ -25,7 +25,7 @@
 # to believe that things will go better than they do: it **over-estimates**. This
 # chapter first *measures* that, while DDPG learns, by comparing what the critic
 # predicts with what the agent then actually collects. Then it explains where the error
-# comes from, and fixes it with the three changes of **TD3** (*Twin Delayed DDPG*,
+# comes from, and counters it with the three changes of **TD3** (*Twin Delayed DDPG*,
 # Fujimoto, van Hoof and Meger, 2018), one exercise each:
 #
 # 1. **clipped double-Q**: two critics, and the learning target uses the smaller of
