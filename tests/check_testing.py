@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import inspect
+import json
 import re
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 from course_utils.checks import hints
+from course_utils.checks.challenge import challenged
 from course_utils.checks.core import Check, CheckFailed, judge_payload, run_probe
 from course_utils.checks.plain import MAX_PAYLOAD, MalformedProbe, dumps, loads
 
@@ -243,3 +247,43 @@ def replayed(check: Check, *objects, recorded_under: int | None, judged_under: i
     except MalformedProbe:
         return "malformed", None
     return "passed", None
+
+
+def plain_cases(cases):
+    """Cases as comparable, JSON-ready plain data (arrays with dtype and shape)."""
+    if dataclasses.is_dataclass(cases) and not isinstance(cases, type):
+        return plain_cases(dataclasses.asdict(cases))
+    if isinstance(cases, dict):
+        return {key: plain_cases(value) for key, value in cases.items()}
+    if isinstance(cases, (list, tuple)):
+        return [plain_cases(value) for value in cases]
+    if isinstance(cases, np.ndarray):
+        return [str(cases.dtype), list(cases.shape), cases.tolist()]
+    return [type(cases).__name__, cases]
+
+
+def built(builder, challenge: int | None):
+    """A case builder's cases under ``challenge`` (None: the notebook's), plain."""
+    with challenged(challenge):
+        return plain_cases(builder())
+
+
+def assert_replays_refused(check: Check, answer) -> None:
+    """A right answer's data, recorded on the notebook's cases or under another
+    challenge, answers other inputs than the judge's: never passed."""
+    for judged, recorded in zip(CHALLENGES, (None, *CHALLENGES[:-1]), strict=True):
+        verdict, _ = replayed(check, answer, recorded_under=recorded,
+                              judged_under=judged)
+        assert verdict in ("failed", "malformed"), (recorded, judged)
+
+
+def assert_cases_new_and_repeatable(builder) -> None:
+    """Without a challenge the notebook's cases; under each challenge new ones,
+    the same each time they are built (the probe's = the judge's), all different."""
+    fixed = built(builder, None)
+    assert plain_cases(builder()) == fixed
+    drawn = [built(builder, challenge) for challenge in CHALLENGES]
+    for challenge, cases in zip(CHALLENGES, drawn, strict=True):
+        assert cases != fixed, challenge
+        assert built(builder, challenge) == cases, challenge
+    assert len({json.dumps(cases) for cases in drawn}) == len(CHALLENGES)

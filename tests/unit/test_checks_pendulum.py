@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import collections
 import copy
-import dataclasses
 import inspect
 import json
 import os
@@ -21,8 +20,10 @@ from check_testing import (
     CHALLENGES,
     GARBAGE_PAYLOADS,
     OVERSIZED_PAYLOADS,
+    assert_cases_new_and_repeatable,
     assert_forged_records_refused,
     assert_genuine_passes,
+    assert_replays_refused,
     assert_stop_refused,
     fails,
     genuine_data,
@@ -30,7 +31,6 @@ from check_testing import (
     mistake_ids,
     mistake_of,
     refused,
-    replayed,
     top_level_imports,
 )
 
@@ -969,22 +969,8 @@ def catalogued(name):
     ]
 
 
-def plain_cases(cases):
-    """Cases as comparable plain data (arrays with their dtype)."""
-    if dataclasses.is_dataclass(cases):
-        return plain_cases(dataclasses.asdict(cases))
-    if isinstance(cases, dict):
-        return {key: plain_cases(value) for key, value in cases.items()}
-    if isinstance(cases, (list, tuple)):
-        return [plain_cases(value) for value in cases]
-    if isinstance(cases, np.ndarray):
-        return [str(cases.dtype), list(cases.shape), cases.tolist()]
-    return [type(cases).__name__, cases]
 
 
-def built(builder, challenge):
-    with challenged(challenge):
-        return plain_cases(builder())
 
 
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
@@ -1033,25 +1019,12 @@ def test_other_buffer_mistakes_keep_their_id_under_every_challenge(answer, mista
 
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
 def test_replayed_payloads_never_pass(name):
-    # A right answer's data, recorded on the notebook's cases or under another
-    # challenge, answers other inputs than the judge's: refused.
-    check, answer = getattr(pendulum, name), RIGHT_ANSWERS[name]
-    for judged, recorded in zip(CHALLENGES, (None, *CHALLENGES[:-1]), strict=True):
-        verdict, _ = replayed(check, answer, recorded_under=recorded,
-                              judged_under=judged)
-        assert verdict in ("failed", "malformed"), (recorded, judged)
+    assert_replays_refused(getattr(pendulum, name), RIGHT_ANSWERS[name])
 
 
 @pytest.mark.parametrize("builder", sorted(BUILDERS))
 def test_challenged_cases_are_new_and_repeatable(builder):
-    build = BUILDERS[builder]
-    fixed = built(build, None)
-    assert plain_cases(build()) == fixed  # no challenge: the notebook's cases
-    drawn = [built(build, challenge) for challenge in CHALLENGES]
-    for challenge, cases in zip(CHALLENGES, drawn, strict=True):
-        assert cases != fixed
-        assert built(build, challenge) == cases  # the probe's = the judge's
-    assert len({json.dumps(cases) for cases in drawn}) == len(CHALLENGES)
+    assert_cases_new_and_repeatable(BUILDERS[builder])
 
 
 def test_fixed_cases_are_the_notebook_ones():
