@@ -18,8 +18,6 @@ import ast
 
 from instructor.grading.match import MAX_COMPARED
 
-FLAG = "copied-solution"
-
 
 class _Renamer(ast.NodeTransformer):
     """Variables and parameters renamed ``v0, v1, ...`` in order of appearance;

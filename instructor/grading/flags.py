@@ -50,6 +50,10 @@ DYNAMIC = "dynamic-code"
 UNSCANNED = "unscanned"
 ORDER = (REFERENCE, INTERNALS, MONKEYPATCH, IPYTHON, FILES, PROCESSES, DYNAMIC,
          UNSCANNED)
+# Flags set outside the static scan, named here with the others: the code is the
+# published solution (copying.py), the name looks like another's (report.py).
+COPIED = "copied-solution"
+LOOKALIKE = "look-alike-name"
 # A code cell longer than MAX_SCAN characters is not scanned, nor are the cells after
 # the first MAX_SCAN_TOTAL characters of code: each is flagged instead. Python's ast
 # of 100,000 characters takes 0.2-0.7 s (more than linear beyond: the garbage

@@ -27,7 +27,7 @@ from instructor.grading.course import (
     source_of,
     with_challenge,
 )
-from instructor.grading.skipping import leave_out
+from instructor.grading.skipping import code_key, leave_out
 from instructor.grading.worker import GRADING_KEY
 
 
@@ -78,11 +78,6 @@ MAX_COMPARED = 100_000  # characters: longer cells are never a course's check ce
 def compared(source: str) -> str:
     """A cell's code as recognition reads it: "" beyond ``MAX_COMPARED``."""
     return source if len(source) <= MAX_COMPARED else ""
-
-
-def code_key(source: str) -> str:
-    """Code compared while ignoring blank space."""
-    return " ".join(source.split())
 
 
 def signals(cells) -> Signals:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from course_utils.contract import PASSED
+from instructor.grading.flags import LOOKALIKE
 
 CSV_FIELDS = (
     "submission", "notebook", "exercise", "status", "mistake", "message", "flags"
@@ -67,7 +68,7 @@ INVISIBLE = re.compile(
 # Combining marks in a row a name keeps on one letter (Vietnamese stacks two); more,
 # or a mark with no letter to sit on, is shown escaped.
 MAX_MARKS = 2
-LOOKALIKE_FLAG = "look-alike-name"
+LOOKALIKE_FLAG = LOOKALIKE  # named in flags.py with the other flags
 
 
 @dataclass(frozen=True)

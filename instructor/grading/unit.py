@@ -229,9 +229,8 @@ def grade_one(submission: Submission, course, limits, stop, max_bytes: int,
     """
     from instructor.grading import match, runner, verdict
     from instructor.grading.challenges import challenges_for
-    from instructor.grading.copying import FLAG as COPIED
     from instructor.grading.copying import copied_exercises
-    from instructor.grading.flags import notebook_flags
+    from instructor.grading.flags import COPIED, notebook_flags
     from instructor.grading.reading import InvalidNotebook, read_submission
     from instructor.grading.report import Row
 
