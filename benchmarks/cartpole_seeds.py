@@ -21,15 +21,15 @@ on the machine and on what else runs on it, so they are not printed.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import linecache
 import os
 import re
 import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chapter_code import code_cells, run_cells  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "01_actor_critic_cartpole.py"
@@ -43,16 +43,7 @@ _chapter: dict = {}
 
 def chapter_code(path: Path = NOTEBOOK) -> list[str]:
     """The notebook's code cells before the training cell, as source texts."""
-    import jupytext
-
-    cells = []
-    for cell in jupytext.read(path).cells:
-        if cell.cell_type != "code":
-            continue
-        if cell.source.lstrip().startswith(TRAINING_CELL):
-            return cells
-        cells.append(cell.source)
-    raise ValueError(f"{path} has no cell starting with {TRAINING_CELL!r}")
+    return code_cells(path, TRAINING_CELL)
 
 
 def chapter_constant(name: str, path: Path = NOTEBOOK) -> float:
@@ -66,18 +57,7 @@ def chapter_constant(name: str, path: Path = NOTEBOOK) -> float:
 def load_chapter() -> dict:
     """Run the chapter's cells once in this process; return their namespace."""
     if not _chapter:
-        os.environ.setdefault("MPLBACKEND", "Agg")
-        namespace = {"__name__": "chapter01"}
-        # The cells print and draw as they would for a student: not wanted here.
-        with contextlib.redirect_stdout(io.StringIO()):
-            for index, source in enumerate(chapter_code()):
-                # Each cell gets a file name of its own in linecache, as in a
-                # kernel: tf.function's AutoGraph reads the functions' source there.
-                name = f"<chapter 01, cell {index}>"
-                lines = source.splitlines(keepends=True)
-                linecache.cache[name] = (len(source), None, lines, name)
-                exec(compile(source, name, "exec"), namespace)  # noqa: S102
-        _chapter.update(namespace)
+        _chapter.update(run_cells(chapter_code(), "chapter 01"))
     return _chapter
 
 

@@ -21,13 +21,13 @@ when there is any. Episodes repeat on a machine (a seeded run repeats itself).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import linecache
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chapter_code import code_cells, run_cells  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "03_td3_pendulum.py"
@@ -39,34 +39,14 @@ _chapter: dict = {}
 
 def chapter_code(path: Path = NOTEBOOK) -> list[str]:
     """The notebook's untagged code cells before TD3's training cell."""
-    import jupytext
-
-    cells = []
-    for cell in jupytext.read(path).cells:
-        if cell.cell_type != "code":
-            continue
-        if cell.source.lstrip().startswith(STOP_CELL):
-            return cells
-        if SKIPPED_TAGS.intersection(cell.metadata.get("tags", [])):
-            continue
-        cells.append(cell.source)
-    raise ValueError(f"{path} has no cell starting with {STOP_CELL!r}")
+    return code_cells(path, STOP_CELL, SKIPPED_TAGS)
 
 
 def load_chapter() -> dict:
     """Run the chapter's cells once in this process; return their namespace."""
     if not _chapter:
-        os.environ.setdefault("MPLBACKEND", "Agg")
         os.environ.pop("COURSE_SEED", None)  # each run seeds itself below
-        namespace = {"__name__": "chapter03"}
-        with contextlib.redirect_stdout(io.StringIO()):
-            for index, source in enumerate(chapter_code()):
-                # tf.function's AutoGraph reads the functions' source in linecache.
-                name = f"<chapter 03, cell {index}>"
-                lines = source.splitlines(keepends=True)
-                linecache.cache[name] = (len(source), None, lines, name)
-                exec(compile(source, name, "exec"), namespace)  # noqa: S102
-        _chapter.update(namespace)
+        _chapter.update(run_cells(chapter_code(), "chapter 03"))
     return _chapter
 
 
