@@ -8,15 +8,18 @@ of first appearance). Function and attribute names, literals and the structure o
 code must match. The flag never changes a verdict: it points the instructor at code
 to read.
 
-Bounded on student bytes: a cell longer than ``match.MAX_COMPARED`` characters, or
-nested too deeply to parse, is not compared.
+Bounded on student bytes: a cell longer than ``MAX_COMPARED`` characters, or nested
+too deeply to parse, is not compared.
 """
 
 from __future__ import annotations
 
 import ast
 
-from instructor.grading.match import MAX_COMPARED
+# An exercise's solution is a few dozen lines (the course's longest code cell: 7,800
+# characters): longer code is not the solution's, and is not parsed (ast takes about
+# 0.15 s per 100,000 characters, on student bytes outside the sandbox's limits).
+MAX_COMPARED = 20_000
 
 
 class _Renamer(ast.NodeTransformer):

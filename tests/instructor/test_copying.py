@@ -59,5 +59,5 @@ def test_shapes_ignore_names_comments_and_docstrings_not_structure():
     assert first == second
     assert copying.code_shape("def f(b): return b + 2") != first
     assert copying.code_shape("def g(b): return b + 1") != first
-    assert copying.code_shape("x" * (match.MAX_COMPARED + 1)) is None
+    assert copying.code_shape("x" * (copying.MAX_COMPARED + 1)) is None
     assert copying.code_shape("def broken(:") is None
