@@ -313,6 +313,38 @@ def evaluation_note(records: list[dict]) -> str:
     )
 
 
+def compile_note(records: list[dict]) -> str:
+    """How much of the course's training time compiling took, from the records.
+
+    Each notebook times the first call of its update step (tracing it into a graph,
+    and XLA compiling it in chapters 02 and 03) as ``compile_seconds``; that call
+    counts in ``train_seconds``. One clause per task whose course records have it.
+    """
+    clauses = []
+    for task in NOTEBOOKS:
+        pairs = [
+            (r["compile_seconds"], r["train_seconds"])
+            for r in records
+            if r["task"] == task and r["implementation"] == "course"
+            and r.get("compile_seconds") is not None and r.get("train_seconds")
+        ]
+        if not pairs:
+            continue
+        seconds = statistics.median(c for c, _ in pairs)
+        share = statistics.median(c / t for c, t in pairs)
+        clauses.append(
+            f"{CRITERIA[task].split(':')[0]} {seconds:.1f} s ({share:.0%} of its "
+            "train s)"
+        )
+    if not clauses:
+        return ""
+    return (
+        "Compiling, counted in the course's *train s*: the first call of the update "
+        "step, which traces it (and, in chapters 02 and 03, XLA compiles it), took a "
+        "median of " + "; ".join(clauses) + "."
+    )
+
+
 def measured_text(when: str, where: str, seeds: list[int],
                   measured_by_task: dict[str, str] | None = None) -> str:
     """The table's first sentence: when, where and on which seeds.
@@ -348,6 +380,8 @@ def report(
         "",
         "Criteria: " + "; ".join(CRITERIA.values()) + ". " + evaluation_note(records),
     ]
+    if compile_note(records):
+        lines += ["", compile_note(records)]
     failures = [
         f"- {r['task']} {r['implementation']} seed {r['seed']}: "
         f"{r.get('error') or r.get('notebook_error')}"

@@ -73,6 +73,24 @@ def test_the_table_says_same_starts_only_when_every_record_does():
     assert bench.shared_start_states(unsaid) is None
 
 
+def test_the_compile_note_gives_each_chapters_median_compile_time_and_share():
+    bench = load("run")
+    runs = [
+        dict(record("course", seed, -120.0), compile_seconds=c, train_seconds=t)
+        for seed, (c, t) in enumerate(((1.0, 4.0), (1.5, 3.0), (2.0, 10.0)))
+    ]
+    others = [
+        dict(record("SB3 DDPG", 0, -120.0), compile_seconds=9.0, train_seconds=9.0),
+        dict(record("course", 0, -120.0), task="cartpole", train_seconds=2.0),
+    ]
+    note = bench.compile_note(runs + others)
+    # median compile 1.5 s; median share of 25%, 50%, 20% is 25%
+    assert "Pendulum-v1 1.5 s (25% of its train s)" in note
+    assert "CartPole" not in note  # no compile_seconds recorded: no clause
+    assert bench.compile_note(others) == ""
+    assert note in bench.report(runs, [0], [], when="now", where="here")
+
+
 def test_closing_note_reports_the_ablation_beside_the_course():
     bench = load("run")
     records = [
