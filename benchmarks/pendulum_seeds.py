@@ -1,13 +1,16 @@
-"""Run chapter 02's notebook once per seed and print one line per seed.
+"""Run chapter 02's (or 03's) notebook once per seed and print one line per seed.
 
-Each seed executes the committed ``notebooks/02_ddpg_pendulum.ipynb`` in a fresh
-kernel with ``COURSE_SEED`` set, exactly as ``make bench`` does (it calls
-``benchmarks/run.py --one pendulum SEED``), and reads the record the notebook writes:
-the episode where the 10-episode training average first reached the goal, the
-training seconds until then, and the noise-free evaluation on the shared start states.
+Each seed executes the committed ``notebooks/02_ddpg_pendulum.ipynb`` (with
+``--chapter 03``, ``notebooks/03_td3_pendulum.ipynb``) in a fresh kernel with
+``COURSE_SEED`` set, exactly as ``make bench`` does (it calls
+``benchmarks/run.py --one pendulum SEED``, or ``td3``), and reads the record the
+notebook writes: the episode where the 10-episode training average first reached the
+goal, the training seconds until then, and the noise-free evaluation on the shared
+start states.
 
     python benchmarks/pendulum_seeds.py --seeds 0 1 2 3 4 5 6 7 8 9
     python benchmarks/pendulum_seeds.py --set WARMUP_EPISODES=0   # without warm-up
+    python benchmarks/pendulum_seeds.py --chapter 03 --jobs 2
 
 ``--set NAME=VALUE`` trains a variant: a cell inserted after the hyperparameter cell
 sets the constant (as ``make bench``'s ablations do; the notebook is not changed).
@@ -22,14 +25,18 @@ import json
 import statistics
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 RUN = Path(__file__).resolve().parent / "run.py"
+TASKS = {"02": "pendulum", "03": "td3"}  # chapter -> run.py's task
 
 
-def run_seed(seed: int, timeout: int, overrides: list[str]) -> dict:
+def run_seed(
+    seed: int, timeout: int, overrides: list[str], task: str = "pendulum"
+) -> dict:
     """Execute the notebook with one seed; return its COURSE_RESULTS record."""
-    command = [sys.executable, str(RUN), "--one", "pendulum", str(seed)]
+    command = [sys.executable, str(RUN), "--one", task, str(seed)]
     if overrides:
         command += ["--implementation", "course " + " ".join(overrides)]
         command += ["--set", *overrides]
@@ -68,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--set", nargs="*", default=[], metavar="NAME=VALUE", help="train a variant"
     )
+    parser.add_argument("--chapter", choices=sorted(TASKS), default="02")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="notebooks run at once (seconds then "
+        "measure a shared machine; episodes and evaluations do not change)"
+    )
     args = parser.parse_args(argv)
     print(
         "| seed | crossing episode | s to crossing | s for all episodes "
@@ -77,13 +89,17 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     records = []
-    for seed in args.seeds:
-        record = run_seed(seed, args.timeout, args.set)
-        records.append(record)
-        if args.jsonl:
-            with args.jsonl.open("a") as handle:
-                handle.write(json.dumps(record) + "\n")
-        print(line(record), flush=True)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        runs = pool.map(
+            lambda seed: run_seed(seed, args.timeout, args.set, TASKS[args.chapter]),
+            args.seeds,
+        )
+        for record in runs:  # in the seeds' order
+            records.append(record)
+            if args.jsonl:
+                with args.jsonl.open("a") as handle:
+                    handle.write(json.dumps(record) + "\n")
+            print(line(record), flush=True)
     crossings = [r["episodes"] for r in records if r.get("episodes") is not None]
     evals = [r["eval_mean"] for r in records]
     seconds = [r["train_seconds"] for r in records if r.get("train_seconds")]

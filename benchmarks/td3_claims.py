@@ -63,7 +63,7 @@ def run_seed(seed: int) -> dict:
     for name, make in (("DDPG", c["make_ddpg"]), ("TD3", c["make_td3"])):
         if name == "TD3":
             rng = cu.seed_everything(seed)  # as the notebook's TD3 cell
-        actor, critic, step = make(env)
+        actor, critic, step, _ = make(env)
         result = c["train"](
             env, actor, step, rng, critic=critic, measure_env=measure_env, live=False
         )

@@ -607,6 +607,10 @@ print(
 #
 # The algorithm is unchanged: the update recomputes the probabilities and values of the
 # whole episode with the same weights the NumPy copy used to play it.
+#
+# Chapters 02 and 03 go one step further and hand their update to XLA, TensorFlow's
+# compiler (`jit_compile=True`). Not here: XLA compiles for fixed shapes, and every
+# episode has a length of its own, so each new length would mean a new compilation.
 
 # %% [markdown]
 # ## 7. Training
@@ -758,7 +762,8 @@ def train(
     Returns:
         dict: rewards (list of float, one per episode), solved (bool), solved_at
         (episodes played when solved, or None), episodes, env_steps (int),
-        seconds (float, training wall time).
+        seconds (float, training wall time), compile_seconds (float: the first
+        call of the update step, which traces it into a graph; part of seconds).
     """
     env = cu.make_env(env_id, seed)
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
@@ -772,7 +777,7 @@ def train(
         live=None if live else False,
     )
     episode_rewards, env_steps = [], 0
-    solved = False
+    solved, compile_seconds = False, None
     start = time.perf_counter()
     for episode in range(max_episodes):
         policy = numpy_policy(model)  # fresh copy of the weights
@@ -782,11 +787,14 @@ def train(
         bootstrap = 1 / (1 - gamma) if ended_by_time else 0.0
         returns = normalise(discounted_returns(rewards, gamma, bootstrap))
         if not (skip_perfect and ended_by_time):
+            called = time.perf_counter()
             update_step(
                 states.astype(np.float32),
                 actions.astype(np.int32),
                 returns.astype(np.float32),
             )
+            if compile_seconds is None:  # the first call traces the graph
+                compile_seconds = time.perf_counter() - called
         episode_rewards.append(float(rewards.sum()))
         env_steps += len(rewards)
         curve.update(episode_rewards)
@@ -804,6 +812,7 @@ def train(
         "episodes": len(episode_rewards),
         "env_steps": env_steps,
         "seconds": seconds,
+        "compile_seconds": compile_seconds,
     }
 
 
@@ -830,7 +839,8 @@ print(
     f"solved: {baseline['solved']} after {baseline['episodes']} episodes, "
     f"{baseline['env_steps']} steps, {baseline['seconds']:.1f} s "
     f"({baseline['seconds'] / baseline['env_steps'] * 1e6:.0f} µs per step, "
-    "update included)"
+    f"update included; {baseline['compile_seconds']:.1f} s of it tracing the "
+    "update step, at its first call)"
 )
 
 # %% tags=["instrumentation"]
@@ -843,6 +853,7 @@ cu.record_result(
     episodes=baseline["episodes"],
     env_steps=baseline["env_steps"],
     train_seconds=round(baseline["seconds"], 2),
+    compile_seconds=baseline["compile_seconds"],
 )
 assert baseline["solved"], "training did not reach the threshold"
 

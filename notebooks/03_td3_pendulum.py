@@ -87,7 +87,7 @@ SEED = cu.resolve_seed(0)  # COURSE_SEED, when set, overrides 0
 
 GAMMA = 0.99  # discount: a reward 100 steps ahead still counts for 37%
 TAU = 0.005  # share of the online weights blended into the targets per update
-ACTOR_LR = 2e-3  # Adam step size of the actor
+ACTOR_LR = 1e-3  # Adam step size of the actor
 CRITIC_LR = 3e-3  # Adam step size of the critic (of both critics in TD3)
 HIDDEN = 64  # units in the hidden layers
 BRANCH = 32  # units of the critic's state branch and of its action branch
@@ -259,7 +259,13 @@ def numpy_actor(weights, state, action_bound):
 # critic, and the targets follow by soft updates. Both update steps of this chapter
 # take the same arguments, so that one training loop drives both; DDPG's ignores the
 # last two (noise for the target action and the number of the first update), which
-# only TD3 uses.
+# only TD3 uses. As in chapter 02, XLA compiles each stack of updates into one
+# program (`jit_compile=True`): it costs a compilation at each new step's first
+# call, and saves more than that over a run's thousands of updates (the
+# training's printout says how long compiling took). XLA also keeps every program
+# it compiled in memory, so this chapter's experiments reuse compiled steps:
+# `restarter` puts a step's networks and optimisers back at a fresh start for the
+# next run, instead of building and compiling new ones.
 
 
 # %%
@@ -282,6 +288,9 @@ def make_ddpg_update_step(
         int32 scalar (both unused here); it returns the last batch's
         ``(actor_loss, critic_loss)``.
     """
+    # Adam's variables exist before the first call: one trace, one XLA compilation.
+    actor_optimizer.build(actor.trainable_variables)
+    critic_optimizer.build(critic.trainable_variables)
 
     def update(states, actions, rewards, next_states, terminated):
         next_q = target_critic([next_states, target_actor(next_states)])
@@ -300,7 +309,7 @@ def make_ddpg_update_step(
         soft_update(target_critic, critic, tau)
         return actor_loss, critic_loss
 
-    @tf.function
+    @tf.function(jit_compile=True)  # one XLA program per call, as in chapter 02
     def update_step(
         states, actions, rewards, next_states, terminated, target_noise, first_update
     ):
@@ -315,15 +324,44 @@ def make_ddpg_update_step(
     return update_step
 
 
+def restarter(env, networks, optimizers):
+    """A function ``restart(seed)`` that puts networks and optimisers back at a start.
+
+    XLA keeps every program it compiles, and compiling takes seconds: so the
+    experiments below train several times with one compiled step, restarting its
+    networks rather than building new ones. ``restart(seed)`` seeds everything, gives
+    each (build, online, target) of ``networks`` (in the order they were first
+    built) the weights a fresh ``with_target(build, env)`` gets from that seed, and
+    puts the optimisers' variables (Adam's moments, its step count) back to their
+    values before any update. It returns the seeded generator.
+    """
+    fresh_state = [[v.numpy() for v in o.variables] for o in optimizers]
+
+    def restart(seed):
+        rng = cu.seed_everything(seed)
+        for build, online, target in networks:
+            fresh, _ = with_target(build, env)
+            online.set_weights(fresh.get_weights())
+            target.set_weights(fresh.get_weights())
+        for optimizer, state in zip(optimizers, fresh_state, strict=True):
+            for variable, value in zip(optimizer.variables, state, strict=True):
+                variable.assign(value)
+        return rng
+
+    return restart
+
+
 def make_ddpg(env):
-    """DDPG's networks and compiled update step: (actor, critic, update_step)."""
+    """DDPG's networks and compiled update step: (actor, critic, update_step,
+    restart), ``restart`` from :func:`restarter`."""
     actor, target_actor = with_target(build_actor, env)
     critic, target_critic = with_target(build_critic, env)
+    optimizers = keras.optimizers.Adam(ACTOR_LR), keras.optimizers.Adam(CRITIC_LR)
     update_step = make_ddpg_update_step(
-        actor, critic, target_actor, target_critic,
-        keras.optimizers.Adam(ACTOR_LR), keras.optimizers.Adam(CRITIC_LR), GAMMA, TAU,
+        actor, critic, target_actor, target_critic, *optimizers, GAMMA, TAU,
     )
-    return actor, critic, update_step
+    networks = (build_actor, actor, target_actor), (build_critic, critic, target_critic)
+    return actor, critic, update_step, restarter(env, networks, optimizers)
 
 
 # %% [markdown]
@@ -441,7 +479,9 @@ def train(
         average reached GOAL), ``solved_at`` (the episode where it first did, or
         None), ``episodes``, ``env_steps``, ``seconds`` (training wall time,
         measurements excluded), ``env_steps_to_goal``, ``seconds_to_goal`` (at
-        ``solved_at``) and ``bias`` (the measurements, a list of dicts).
+        ``solved_at``), ``compile_seconds`` (the first call of ``update_step``,
+        which traces and compiles it; part of ``seconds``) and ``bias`` (the
+        measurements, a list of dicts).
     """
     action_dim = env.action_space.shape[0]
     bound = float(env.action_space.high[0])
@@ -454,7 +494,7 @@ def train(
     n_updates = UPDATE_EVERY * UPDATES_PER_STEP  # batches per call of update_step
     weights = actor.get_weights()
     rewards, bias, steps, updates, measuring = [], [], 0, 0, 0.0
-    solved_at = steps_to_goal = seconds_to_goal = None
+    solved_at = steps_to_goal = seconds_to_goal = compile_seconds = None
     start = time.perf_counter()
     for episode in range(1, episodes + 1):
         state, _ = env.reset()
@@ -477,7 +517,10 @@ def train(
                 target_noise = rng.standard_normal(
                     (n_updates, BATCH_SIZE, action_dim)
                 ).astype(np.float32)
+                called = time.perf_counter()
                 update_step(*stacks, target_noise, tf.constant(updates + 1))
+                if compile_seconds is None:  # the first call traces and compiles
+                    compile_seconds = time.perf_counter() - called
                 updates += n_updates
                 weights = actor.get_weights()
         rewards.append(float(total))
@@ -501,6 +544,7 @@ def train(
         "seconds": seconds,
         "env_steps_to_goal": steps_to_goal,
         "seconds_to_goal": seconds_to_goal,
+        "compile_seconds": compile_seconds,
         "bias": bias,
     }
 
@@ -512,7 +556,8 @@ def train(
 
 # %% tags=["training"]
 measure_env = cu.make_env(ENV_ID, seed=SEED, max_episode_steps=ROLLOUT_STEPS)
-ddpg_actor, ddpg_critic, ddpg_step = make_ddpg(env)
+ddpg_learner = make_ddpg(env)
+ddpg_actor, ddpg_critic, ddpg_step, _ = ddpg_learner
 ddpg = train(
     env, ddpg_actor, ddpg_step, rng, critic=ddpg_critic, measure_env=measure_env,
     title="DDPG on Pendulum-v1",
@@ -1112,7 +1157,7 @@ def make_td3_update_step(
             update_targets,
         )
 
-    @tf.function
+    @tf.function(jit_compile=True)
     def update_step(
         states, actions, rewards, next_states, terminated, target_noise, first_update
     ):
@@ -1127,7 +1172,8 @@ def make_td3_update_step(
 def make_td3(
     env, *, twin_target=True, target_noise=TARGET_NOISE, policy_delay=POLICY_DELAY
 ):
-    """TD3's networks and compiled update step: (actor, first critic, update_step).
+    """TD3's networks and compiled update step: (actor, first critic, update_step,
+    restart), ``restart`` from :func:`restarter`.
 
     The keywords switch TD3's changes off one by one, for the ablation below: one
     critic's target, no target smoothing (noise 0), no delay (policy_delay 1).
@@ -1135,13 +1181,18 @@ def make_td3(
     actor, target_actor = with_target(build_actor, env)
     critic_1, target_critic_1 = with_target(build_critic, env)
     critic_2, target_critic_2 = with_target(build_critic, env)
+    optimizers = keras.optimizers.Adam(ACTOR_LR), keras.optimizers.Adam(CRITIC_LR)
     update_step = make_td3_update_step(
         actor, (critic_1, critic_2), target_actor, (target_critic_1, target_critic_2),
-        keras.optimizers.Adam(ACTOR_LR), keras.optimizers.Adam(CRITIC_LR), GAMMA, TAU,
-        policy_delay, target_noise, NOISE_CLIP, float(env.action_space.high[0]),
-        twin_target,
+        *optimizers, GAMMA, TAU, policy_delay, target_noise, NOISE_CLIP,
+        float(env.action_space.high[0]), twin_target,
     )
-    return actor, critic_1, update_step
+    networks = (
+        (build_actor, actor, target_actor),
+        (build_critic, critic_1, target_critic_1),
+        (build_critic, critic_2, target_critic_2),
+    )
+    return actor, critic_1, update_step, restarter(env, networks, optimizers)
 
 
 # %% [markdown]
@@ -1153,7 +1204,8 @@ def make_td3(
 
 # %% tags=["training"]
 rng = cu.seed_everything(SEED)  # TD3 starts from the seed DDPG started from
-td3_actor, td3_critic, td3_step = make_td3(env)
+td3_learner = make_td3(env)
+td3_actor, td3_critic, td3_step, _ = td3_learner
 run = train(
     env, td3_actor, td3_step, rng, critic=td3_critic, measure_env=measure_env,
     title="TD3 on Pendulum-v1",
@@ -1170,7 +1222,8 @@ else:
     print(f"the {WINDOW}-episode average never reached {GOAL:.0f}")
 print(
     f"{run['episodes']} episodes, {run['env_steps']} steps, "
-    f"in {run['seconds']:.1f} s on this machine"
+    f"in {run['seconds']:.1f} s on this machine, of which "
+    f"{run['compile_seconds']:.1f} s compiling the update step (its first call)"
 )
 
 # %% [markdown]
@@ -1203,6 +1256,7 @@ cu.record_result(
     env_steps=run["env_steps_to_goal"],
     train_seconds=run["seconds_to_goal"],
     total_train_seconds=run["seconds"],
+    compile_seconds=run["compile_seconds"],
     eval_mean=evaluation.mean,
     eval_returns=evaluation.returns,
     eval_seed=EVAL_SEED,
@@ -1272,11 +1326,11 @@ ABLATIONS = {
 ablation_measure_env = cu.make_env(ENV_ID, seed=SEED, max_episode_steps=ROLLOUT_STEPS)
 
 
-def ablation_run(options):
-    """One TD3 variant, trained from SEED with a fresh environment (as DDPG was)."""
-    rng = cu.seed_everything(SEED)
+def ablation_run(learner):
+    """One TD3 variant, restarted from SEED with a fresh environment (as DDPG was)."""
+    actor, critic, update_step, restart = learner
+    rng = restart(SEED)
     train_env = cu.make_env(ENV_ID, seed=SEED)
-    actor, critic, update_step = make_td3(train_env, **options)
     return train(
         train_env, actor, update_step, rng, episodes=ABLATION_EPISODES, critic=critic,
         measure_env=ablation_measure_env, live=False,
@@ -1285,7 +1339,8 @@ def ablation_run(options):
 
 ablation = {}
 for name, options in ABLATIONS.items():
-    ablation[name] = ablation_run(options)
+    # TD3 itself restarts the chapter's TD3: its step is compiled already.
+    ablation[name] = ablation_run(make_td3(env, **options) if options else td3_learner)
     print(f"{name}: trained in {ablation[name]['seconds']:.0f} s")
 ablation["DDPG"] = {  # the chapter's DDPG run, cut at the same episode
     "bias": [m for m in ddpg["bias"] if m["episode"] <= ABLATION_EPISODES]
@@ -1396,12 +1451,12 @@ print("\n".join(describe_ablation({name: ablation[name] for name in order})))
 
 
 # %% tags=["training"]
-def compare(name, make, seed):
-    """Train one algorithm (``make``: make_ddpg or make_td3) on one seed for
-    COMPARE_EPISODES episodes; return its summary (a dict)."""
-    rng = cu.seed_everything(seed)
+def compare(name, learner, seed):
+    """Restart one algorithm (``learner``: what make_ddpg or make_td3 returned) from
+    one seed, train it for COMPARE_EPISODES episodes; return its summary (a dict)."""
+    actor, critic, update_step, restart = learner
+    rng = restart(seed)
     train_env = cu.make_env(ENV_ID, seed=seed)
-    actor, critic, update_step = make(train_env)
     result = train(
         train_env, actor, update_step, rng, episodes=COMPARE_EPISODES, live=False
     )
@@ -1423,8 +1478,8 @@ def compare(name, make, seed):
 
 
 comparison = {
-    name: [compare(name, make, seed) for seed in COMPARE_SEEDS]
-    for name, make in (("DDPG", make_ddpg), ("TD3", make_td3))
+    name: [compare(name, learner, seed) for seed in COMPARE_SEEDS]
+    for name, learner in (("DDPG", ddpg_learner), ("TD3", td3_learner))
 }
 print(
     f"algorithm  seed  goal reached at  eval after {COMPARE_EPISODES}  "
@@ -1556,7 +1611,7 @@ print(
 
 # %% tags=["training"]
 next_env = cu.make_env(NEXT_ENV_ID, seed=SEED)
-next_actor, next_critic, next_step = make_td3(next_env)
+next_actor, next_critic, next_step, _ = make_td3(next_env)
 first_try = train(
     next_env, next_actor, next_step, np.random.default_rng(SEED), episodes=1,
     warmup_episodes=0, live=False,
