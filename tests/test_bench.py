@@ -91,6 +91,22 @@ def test_the_compile_note_gives_each_chapters_median_compile_time_and_share():
     assert note in bench.report(runs, [0], [], when="now", where="here")
 
 
+def test_the_table_gives_the_whole_notebooks_seconds_of_every_run():
+    bench = load("run")
+    runs = [
+        dict(record("course", 0, -120.0), notebook_seconds=20.0),
+        dict(record("course", 1, -120.0), notebook_seconds=40.0, train_seconds=None),
+        dict(record("course", 2, -120.0), notebook_seconds=24.0),
+        record("SB3 DDPG", 0, -120.0),
+    ]
+    lines = bench.table(bench.summary_rows(runs)).splitlines()
+    assert "| whole notebook s |" in lines[0]
+    course, sb3 = lines[2], lines[3]
+    # the run that never reached the goal still counts: median of 20, 40, 24
+    assert "| 24 [20–40] |" in course
+    assert sb3.split("|")[7].strip() == "–"
+
+
 def test_closing_note_reports_the_ablation_beside_the_course():
     bench = load("run")
     records = [
