@@ -14,6 +14,7 @@
 #   make lint       ruff
 #   make bench      the course's training against Stable-Baselines3 (about 75 min)
 #   make bench-grade  the grader on a generated class and attacks (about 20 min)
+#   make env-size   the students' environment's installed size, before and after slimming
 #   make test-mutation  mutation testing of the exercise checks (mutmut + a catalogue
 #                   of typical wrong answers), per-exercise score table
 
@@ -176,6 +177,14 @@ $(BENCH_STAMP): benchmarks/requirements-sb3.txt
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS) --baselines \
 		--sb3-python $(BENCH_VENV)/bin/python --time-make-test --readme
+
+# The students' environment (environment.yml) in a fresh venv: its size before and
+# after instructor/tools/slim_env.py, pip check, a Keras step and chapter 02 run in the
+# slimmed one (about 3 minutes, 2 GB of /tmp); writes benchmarks/student_env_size.json,
+# which the README's figures are checked against. Standard library only: no .venv.
+.PHONY: env-size
+env-size:
+	$(PYTHON) benchmarks/student_env_size.py
 
 # The grader on a generated class of 30 submissions (right, wrong, broken, hostile):
 # checks every verdict and times the run (see the README's instructor guide).
