@@ -1022,7 +1022,7 @@ MY_NETWORKS = {"128 units": build_wide_agent, "512 units": build_large_agent}
 ### END SOLUTION
 
 # %% [markdown]
-# Training costs minutes, so first a quick look at your networks: the next cell builds
+# Training takes a while, so first a quick look at your networks: the next cell builds
 # each of them once, calls it on a batch of states, and checks that the training loop
 # can use it (a `keras.Model` giving action probabilities and a value for each state)
 # and that it has a hidden non-linearity. It trains nothing. (The graded check is the

@@ -1447,7 +1447,7 @@ print("\n".join(describe_ablation({name: ablation[name] for name in order})))
 # the `WINDOW`-episode average first reached `GOAL` (if it did within 30 episodes),
 # the greedy evaluation of the actor **after those 30 episodes** (an earlier snapshot
 # than the 50-episode evaluation above), and one measurement of the critic's error at
-# the end. Each run prints a line when it is done: the six runs take a few minutes.
+# the end. Each run prints a line when it is done.
 
 
 # %% tags=["training"]
