@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
+import functools
 import inspect
 import json
 import re
@@ -222,13 +223,34 @@ def assert_stop_refused(check: Check, data: dict, message: str) -> None:
 CHALLENGES = tuple(range(101, 111))  # ten challenges the tests grade under
 
 
-def graded(check: Check, *objects, challenge: int) -> tuple[str, str | None]:
+@functools.cache
+def probed_once(check: Check, *objects, challenge: int | None) -> str:
+    """The probe's JSON for a right answer under ``challenge``, probed once a process.
+
+    A right answer's data is judged under its own challenge (it passes) and under
+    others (a replay, refused): probing it again for each costs a TensorFlow
+    trace, and the grader itself probes a submission once. Only for answers
+    without state of their own across probes (a class is instantiated afresh by
+    its probe).
+    """
+    return dumps(run_probe(check, *objects, challenge=challenge))
+
+
+def graded(
+    check: Check, *objects, challenge: int, reuse: bool = False
+) -> tuple[str, str | None]:
     """Probe and judge as the grader does, under ``challenge``.
+
+    Args:
+        reuse: take the probe's data from :func:`probed_once` (right answers).
 
     Returns:
         ``("passed", None)`` or ``("failed", mistake id or None)``.
     """
-    payload = dumps(run_probe(check, *objects, challenge=challenge))
+    if reuse:
+        payload = probed_once(check, *objects, challenge=challenge)
+    else:
+        payload = dumps(run_probe(check, *objects, challenge=challenge))
     try:
         judge_payload(check, payload, challenge)
     except CheckFailed as failure:
@@ -238,8 +260,9 @@ def graded(check: Check, *objects, challenge: int) -> tuple[str, str | None]:
 
 def replayed(check: Check, *objects, recorded_under: int | None, judged_under: int):
     """A payload recorded under one challenge (None: the notebook's fixed cases),
-    judged under another: what the judge says (see :func:`graded`)."""
-    payload = dumps(run_probe(check, *objects, challenge=recorded_under))
+    judged under another: what the judge says (see :func:`graded`). A right
+    answer's data, so probed once (:func:`probed_once`)."""
+    payload = probed_once(check, *objects, challenge=recorded_under)
     try:
         judge_payload(check, payload, judged_under)
     except CheckFailed as failure:

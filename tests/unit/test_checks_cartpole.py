@@ -1539,7 +1539,8 @@ def catalogue(exercise: int) -> list:
 )
 def test_right_answers_pass_under_every_challenge(check, answer):
     for challenge in CHALLENGES:
-        assert graded(check, answer, challenge=challenge) == ("passed", None), challenge
+        verdict = graded(check, answer, challenge=challenge, reuse=True)
+        assert verdict == ("passed", None), challenge
 
 
 @pytest.mark.parametrize(

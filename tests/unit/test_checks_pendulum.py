@@ -973,21 +973,50 @@ def catalogued(name):
 
 
 
+_LOSS_NETS: dict = {}  # Exercise 4's four Keras networks, built once a process
+
+
+@pytest.fixture
+def loss_nets_built_once(monkeypatch):
+    """Exercise 4's probe with its four networks built once, not at every probe.
+
+    Building them is about 40% of that probe, and the challenge tests probe it about
+    250 times. Each probe still gets them with its own challenge's weights, set as
+    the check sets them (the same networks, the same numbers); networks an answer
+    left with other trainable weights are built again.
+    """
+    build = pendulum._keras_nets
+
+    def trainable(nets):
+        return [[id(v) for v in net.trainable_variables] for net in nets]
+
+    def nets(weights):
+        if not _LOSS_NETS or trainable(_LOSS_NETS["nets"]) != _LOSS_NETS["trainable"]:
+            _LOSS_NETS["nets"] = build(weights)
+            _LOSS_NETS["trainable"] = trainable(_LOSS_NETS["nets"])
+        for net, values in zip(_LOSS_NETS["nets"], weights, strict=True):
+            net.set_weights([x.astype(np.float32) for x in values])
+        return _LOSS_NETS["nets"]
+
+    monkeypatch.setattr(pendulum, "_keras_nets", nets)
+
+
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
-def test_right_answers_pass_under_every_challenge(name):
+def test_right_answers_pass_under_every_challenge(name, loss_nets_built_once):
     check = getattr(pendulum, name)
     for answer in (RIGHT_ANSWERS[name], *WRITTEN_DIFFERENTLY[name]):
         for challenge in CHALLENGES:
-            assert graded(check, answer, challenge=challenge) == ("passed", None), (
-                answer.__name__, challenge,
-            )
+            verdict = graded(check, answer, challenge=challenge, reuse=True)
+            assert verdict == ("passed", None), (answer.__name__, challenge)
 
 
 @pytest.mark.parametrize(
     ("name", "answer", "mistake"),
     [entry for name in sorted(CATALOGUES) for entry in catalogued(name)],
 )
-def test_catalogued_mistakes_keep_their_id_under_every_challenge(name, answer, mistake):
+def test_catalogued_mistakes_keep_their_id_under_every_challenge(
+    name, answer, mistake, loss_nets_built_once
+):
     check = getattr(pendulum, name)
     for challenge in CHALLENGES:
         status, named = graded(check, answer, challenge=challenge)
@@ -1018,7 +1047,7 @@ def test_other_buffer_mistakes_keep_their_id_under_every_challenge(answer, mista
 
 
 @pytest.mark.parametrize("name", sorted(RIGHT_ANSWERS))
-def test_replayed_payloads_never_pass(name):
+def test_replayed_payloads_never_pass(name, loss_nets_built_once):
     assert_replays_refused(getattr(pendulum, name), RIGHT_ANSWERS[name])
 
 
@@ -1168,11 +1197,7 @@ def test_loss_mistakes_stay_apart_under_many_challenges():
         (1, ref, id_) for ref, id_, _ in pendulum._CRITIC_MISTAKES
     ]
 
-    def named(setup, slot, ref):
-        refs_all = [
-            pendulum._loss_references(case, setup["weights"], setup["gamma"])
-            for case in setup["batches"]
-        ]
+    def named(refs_all, slot, ref):
         values = []
         for refs in refs_all:
             pair = [refs["actor"], refs["critic"]]
@@ -1191,8 +1216,13 @@ def test_loss_mistakes_stay_apart_under_many_challenges():
     for challenge in (None, *range(300)):
         with challenged(challenge):
             setup = pendulum._loss_setup()
+        # The references depend on the challenge only: once for every entry.
+        refs_all = [
+            pendulum._loss_references(case, setup["weights"], setup["gamma"])
+            for case in setup["batches"]
+        ]
         for slot, ref, mistake in entries:
-            assert named(setup, slot, ref) == mistake, (challenge, ref)
+            assert named(refs_all, slot, ref) == mistake, (challenge, ref)
 
 
 def probe_side_names():
