@@ -15,6 +15,7 @@ it must not have.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import importlib.util
 import inspect
@@ -259,12 +260,26 @@ def test_the_report_check_knows_a_dangerous_cell(tmp_path, cell, safe):
     assert (grade_class.report_problems(report) == []) is safe
 
 
-def test_the_host_checks_find_setuid_files_leftovers_and_deep_trees(tmp_path):
+@dataclasses.dataclass(frozen=True)
+class ScratchIn(grade_class.Context):
+    """A run whose grader's temporary folder is in ``place``, not in /tmp."""
+
+    place: Path = Path("/tmp")
+
+    @property
+    def scratch(self) -> Path:
+        return self.place / super().scratch.name
+
+
+def test_the_host_checks_find_setuid_files_leftovers_and_deep_trees(
+    tmp_path, memory_path
+):
     import os
     import time
     import uuid
 
-    context = grade_class.Context(tmp_path, f"hostile-{uuid.uuid4().hex[:12]}")
+    # In memory: the 10,000-deep tree below (see conftest.memory_path).
+    context = ScratchIn(tmp_path, f"hostile-{uuid.uuid4().hex[:12]}", memory_path)
     scratch = context.scratch
     scratch.mkdir()
     try:

@@ -62,11 +62,11 @@ def nested(depth: int, top) -> None:
 # ------------------------------------------------------------ without a kernel
 
 
-def test_remove_tree_removes_any_depth_without_following_links(tmp_path):
-    outside = tmp_path / "outside"
+def test_remove_tree_removes_any_depth_without_following_links(memory_path):
+    outside = memory_path / "outside"
     outside.mkdir()
     (outside / "keep").write_text("keep")
-    top = tmp_path / "tree"
+    top = memory_path / "tree"
     top.mkdir()
     nested(DEPTH, top)
     (top / "link").symlink_to(outside)
