@@ -318,6 +318,25 @@ def evaluation_note(records: list[dict]) -> str:
     )
 
 
+def compile_figures(records: list[dict], task: str) -> tuple[float, float] | None:
+    """Median compile seconds and median share of train s of a task's course runs.
+
+    None when no course record of the task has ``compile_seconds``.
+    """
+    pairs = [
+        (r["compile_seconds"], r["train_seconds"])
+        for r in records
+        if r["task"] == task and r["implementation"] == "course"
+        and r.get("compile_seconds") is not None and r.get("train_seconds")
+    ]
+    if not pairs:
+        return None
+    return (
+        statistics.median(c for c, _ in pairs),
+        statistics.median(c / t for c, t in pairs),
+    )
+
+
 def compile_note(records: list[dict]) -> str:
     """How much of the course's training time compiling took, from the records.
 
@@ -327,16 +346,10 @@ def compile_note(records: list[dict]) -> str:
     """
     clauses = []
     for task in NOTEBOOKS:
-        pairs = [
-            (r["compile_seconds"], r["train_seconds"])
-            for r in records
-            if r["task"] == task and r["implementation"] == "course"
-            and r.get("compile_seconds") is not None and r.get("train_seconds")
-        ]
-        if not pairs:
+        figures = compile_figures(records, task)
+        if figures is None:
             continue
-        seconds = statistics.median(c for c, _ in pairs)
-        share = statistics.median(c / t for c, t in pairs)
+        seconds, share = figures
         clauses.append(
             f"{CRITERIA[task].split(':')[0]} {seconds:.1f} s ({share:.0%} of its "
             "train s)"
@@ -528,6 +541,18 @@ def chapter_note(run: dict, task: str) -> str:
                 "implementation)"
             )
         body += "." + _ablations_text(rows, task)
+    whole = course.get("notebook_seconds")
+    if whole:
+        body += (
+            f" The whole notebook ran in {_median(whole, 0, ' s')}"
+            f"{_range(whole, 0, ' s')}."
+        )
+    figures = compile_figures(run["records"], task)
+    if figures:
+        body += (
+            f" Compiling the update step (its first call) took {figures[0]:.1f} s, "
+            f"{figures[1]:.0%} of the training time."
+        )
     note = head + body + _baselines_text(rows, BASELINE_TASK.get(task, task))
     note += " Your machine will give other figures."
     if run.get("source"):

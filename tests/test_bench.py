@@ -130,6 +130,26 @@ def test_closing_note_reports_the_ablation_beside_the_course():
     assert "Stable-Baselines3" not in note  # the variant is not a baseline
 
 
+def test_closing_note_gives_the_whole_notebooks_time_and_the_compile_time():
+    bench = load("run")
+    records = [
+        dict(record("course", seed, -120.0), notebook_seconds=whole,
+             compile_seconds=compiling, train_seconds=4.0)
+        for seed, (whole, compiling) in enumerate(((14.0, 1.0), (18.0, 2.0)))
+    ]
+    run = dict(measured="today", machine="here", seeds=[0, 1],
+               rows=bench.summary_rows(records), records=records)
+    note = bench.chapter_note(run, "pendulum")
+    assert "The whole notebook ran in 16 s (14 to 18 s)." in note
+    assert "took 1.5 s, 38% of the training time." in note
+    for key in ("notebook_seconds", "compile_seconds"):  # an older run: no sentence
+        for r in records:
+            del r[key]
+    run["rows"] = bench.summary_rows(records)
+    note = bench.chapter_note(run, "pendulum")
+    assert "whole notebook" not in note and "Compiling" not in note
+
+
 def test_an_ablation_sets_constants_after_the_hyperparameter_cell():
     bench = load("run")
     path = ROOT / "notebooks" / "02_ddpg_pendulum.ipynb"
