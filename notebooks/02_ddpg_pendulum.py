@@ -478,7 +478,9 @@ print(f"largest difference NumPy vs Keras on 5 states: {float(np.max(gap)):.1e}"
 #
 # Write `critic_target`. All arrays have shape (B, 1); `terminated` and `truncated`
 # hold 0. or 1. Use plain arithmetic (or `tf` functions): the compiled update step
-# will call it on TensorFlow tensors.
+# will call it on TensorFlow tensors. To look at values while you debug, call your
+# function yourself and `print` the result: `tf.print` inside it would stop the
+# training, because XLA, which compiles the update step, has no version of it.
 
 
 # %%

@@ -911,7 +911,7 @@ plt.show()
 # Write `clipped_double_q_target`. All arrays have shape (B, 1); `terminated` holds 0.
 # or 1. The compiled update step will call it on TensorFlow tensors: use arithmetic
 # and functions that work on both, such as `tf.minimum` (NumPy's functions do not
-# work inside the compiled step).
+# work inside the compiled step, nor does `tf.print`: XLA has no version of it).
 #
 # If a check fails, its message says what is wrong and how to think about it; run
 # `cu.show_fix()` for the line that fixes it (it also shows when the same mistake
