@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -96,8 +97,13 @@ def encode(value: Any, describe, depth: int = 0) -> dict:
     array = _numeric(value)
     if array is None:
         return {"kind": "opaque", "description": describe(value)[:MAX_TEXT]}
+    data = array.ravel().tolist()
+    # Only floats can be NaN or infinite: others, and finite floats, go as they are
+    # (one pass in NumPy, not a Python call per number).
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        data = [_number(x) for x in data]
     return {"kind": "array", "dtype": array.dtype.name, "shape": list(array.shape),
-            "data": [_number(x) for x in array.ravel().tolist()]}
+            "data": data}
 
 
 def _numeric(value: Any) -> np.ndarray | None:
@@ -202,8 +208,11 @@ def _validate_record(record: Any, depth: int) -> None:
             or len(data) != math.prod(shape)
         ):
             raise MalformedProbe("an array record is malformed")
+        # Numbers (bool is an int) pass in one pass in C; only then look closer.
+        if all(map(isinstance, data, repeat((int, float)))):
+            return
         for x in data:
-            if isinstance(x, bool) or isinstance(x, (int, float)):
+            if isinstance(x, (int, float)):
                 continue
             if x not in ("nan", "inf", "-inf"):
                 raise MalformedProbe("an array record holds something not a number")
@@ -231,6 +240,8 @@ def decode(record: dict) -> Any:
     if kind == "seq":
         items = [decode(item) for item in record["items"]]
         return tuple(items) if record["type"] == "tuple" else items
-    values = [float(x) if isinstance(x, str) else x for x in record["data"]]
+    values = record["data"]
+    if not all(map(isinstance, values, repeat((int, float)))):  # "nan", "inf"...
+        values = [float(x) if isinstance(x, str) else x for x in values]
     dtype = np.dtype(record["dtype"])
     return np.array(values, dtype=np.float64).astype(dtype).reshape(record["shape"])
