@@ -363,6 +363,36 @@ def compile_note(records: list[dict]) -> str:
     )
 
 
+# The course's time over a baseline's that issue #22 aims at: (task, baseline
+# implementation, aim). Chapter 03 is compared with Stable-Baselines3's TD3, which
+# trains under "pendulum" (BASELINE_TASK).
+RATIO_AIMS = (
+    ("cartpole", "SB3 PPO", 0.08),
+    ("pendulum", "SB3 DDPG", 0.08),
+    ("td3", "SB3 TD3", 0.06),
+)
+
+
+def targets_note(rows: list[dict]) -> str:
+    """The course's time ÷ the baseline's for each aim of :data:`RATIO_AIMS`."""
+    clauses = []
+    for task, baseline, aim in RATIO_AIMS:
+        course = find_row(rows, task, "course")
+        theirs = find_row(rows, BASELINE_TASK.get(task, task), baseline)
+        if not (course and theirs and course["train_seconds"]
+                and theirs["train_seconds"]):
+            continue
+        ratio = course["train_seconds"]["median"] / theirs["train_seconds"]["median"]
+        verdict = "met" if ratio <= aim else "not met"
+        clauses.append(
+            f"{CRITERIA[task].split(':')[0]} course ÷ {baseline} {ratio:.2f} "
+            f"(aim {aim:.2f}: {verdict})"
+        )
+    if not clauses:
+        return ""
+    return "Against the speed aims (median train s): " + "; ".join(clauses) + "."
+
+
 def measured_text(when: str, where: str, seeds: list[int],
                   measured_by_task: dict[str, str] | None = None) -> str:
     """The table's first sentence: when, where and on which seeds.
@@ -402,6 +432,8 @@ def report(
     ]
     if compile_note(records):
         lines += ["", compile_note(records)]
+    if targets_note(summary_rows(records)):
+        lines += ["", targets_note(summary_rows(records))]
     failures = [
         f"- {r['task']} {r['implementation']} seed {r['seed']}: "
         f"{r.get('error') or r.get('notebook_error')}"

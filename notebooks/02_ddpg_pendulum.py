@@ -1007,14 +1007,16 @@ print(
 
 # %% [markdown]
 # <!-- bench:start -->
-# **Measured on our machine** (`make bench`, 2026-12-01 02:43 UTC: AMD EPYC, 2 cores, 24
+# **Measured on our machine** (`make bench`, 2026-12-08 04:23 UTC: AMD EPYC, 2 cores, 24
 # GiB, Linux, Python 3.11.7; seeds 0, 1, 2, 3, 4). The 10-episode training average
-# reached the goal on 5 of 5 seeds, after a median of 23 episodes (20 to 27 over the
-# seeds) and 10.9 s of training (9.9 to 13.6 s); after its 50 episodes the actor without
-# noise averaged -123.6 (-139.7 to -122.1) over 20 evaluation episodes (the same 20
+# reached the goal on 5 of 5 seeds, after a median of 20 episodes (20 to 25 over the
+# seeds) and 2.4 s of training (2.3 to 2.8 s); after its 50 episodes the actor without
+# noise averaged -120.9 (-131.9 to -119.4) over 20 evaluation episodes (the same 20
 # start states for every seed and every implementation). The same seeds trained without
-# warm-up (`WARMUP_EPISODES = 0`): the goal on 5 of 5 seeds, after a median of 22
-# episodes (17 to 39); the actor averaged -132.9 (-139.1 to -130.0). On the same
-# machine, to the same criterion, Stable-Baselines3 needed 71 episodes and 55.3 s with
-# DDPG, 81 episodes and 86.5 s with TD3 (medians). Your machine will give other figures.
+# warm-up (`WARMUP_EPISODES = 0`): the goal on 5 of 5 seeds, after a median of 24
+# episodes (21 to 26); the actor averaged -129.4 (-143.1 to -121.9). The whole notebook
+# ran in 13 s (12 to 13 s). Compiling the update step (its first call) took 1.2 s, 47%
+# of the training time. On the same machine, to the same criterion, Stable-Baselines3
+# needed 71 episodes and 24.9 s with DDPG, 81 episodes and 36.0 s with TD3 (medians).
+# Your machine will give other figures.
 # <!-- bench:end -->

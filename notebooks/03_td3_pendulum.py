@@ -1659,12 +1659,14 @@ if not terminated:
 # and evaluation, repeated on several seeds); chapter 02's notebook has DDPG's.
 #
 # <!-- bench:start -->
-# **Measured on our machine** (`make bench`, 2026-12-01 02:43 UTC: AMD EPYC, 2 cores, 24
+# **Measured on our machine** (`make bench`, 2026-12-08 04:23 UTC: AMD EPYC, 2 cores, 24
 # GiB, Linux, Python 3.11.7; seeds 0, 1, 2, 3, 4). The 10-episode training average
-# reached the goal on 5 of 5 seeds, after a median of 20 episodes (20 to 23 over the
-# seeds) and 13.4 s of training (12.2 to 14.1 s); after its 50 episodes the actor
-# without noise averaged -122.2 (-128.7 to -119.4) over 20 evaluation episodes (the same
-# 20 start states for every seed and every implementation). On the same machine, to the
-# same criterion, Stable-Baselines3 needed 71 episodes and 55.3 s with DDPG, 81 episodes
-# and 86.5 s with TD3 (medians). Your machine will give other figures.
+# reached the goal on 5 of 5 seeds, after a median of 20 episodes (20 to 22 over the
+# seeds) and 3.4 s of training (3.1 to 3.6 s); after its 50 episodes the actor without
+# noise averaged -122.0 (-122.9 to -121.0) over 20 evaluation episodes (the same 20
+# start states for every seed and every implementation). The whole notebook ran in 49 s
+# (47 to 50 s). Compiling the update step (its first call) took 1.8 s, 55% of the
+# training time. On the same machine, to the same criterion, Stable-Baselines3 needed 71
+# episodes and 24.9 s with DDPG, 81 episodes and 36.0 s with TD3 (medians). Your machine
+# will give other figures.
 # <!-- bench:end -->

@@ -108,6 +108,24 @@ def test_the_table_gives_the_whole_notebooks_seconds_of_every_run():
     assert sb3.split("|")[7].strip() == "–"
 
 
+def test_the_targets_note_divides_the_course_by_each_aims_baseline():
+    bench = load("run")
+    records = [
+        dict(record("course", 0, -120.0), train_seconds=2.0),
+        dict(record("SB3 DDPG", 0, -120.0), train_seconds=25.0),
+        dict(record("SB3 TD3", 0, -120.0), train_seconds=40.0),
+        dict(record("course", 0, -120.0), task="td3", train_seconds=4.0),
+    ]
+    note = bench.targets_note(bench.summary_rows(records))
+    assert "Pendulum-v1 course ÷ SB3 DDPG 0.08 (aim 0.08: met)" in note
+    # chapter 03 against Stable-Baselines3's TD3, which trained under Pendulum-v1
+    assert "Pendulum-v1 TD3 (chapter 03) course ÷ SB3 TD3 0.10 (aim 0.06: not met)" in (
+        note
+    )
+    assert "CartPole" not in note  # no PPO run: no clause
+    assert bench.targets_note(bench.summary_rows(records[:1])) == ""
+
+
 def test_closing_note_reports_the_ablation_beside_the_course():
     bench = load("run")
     records = [
