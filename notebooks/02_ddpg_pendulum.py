@@ -604,17 +604,18 @@ checks.check_soft_update(soft_update)
 # `UPDATE_EVERY` = 10 environment steps with 20 batches: two gradient steps per
 # environment step (`UPDATES_PER_STEP`), for the overhead of one call every 10 steps.
 #
-# **One program instead of hundreds of operations.** Even as a graph, one update is
-# a few hundred separate TensorFlow operations: every matrix product, every addition,
+# **One program instead of thousands of operations.** Even as a graph, one update is
+# hundreds of separate TensorFlow operations: every matrix product, every addition,
 # each of Adam's moment updates, the soft update of each weight. TensorFlow launches
 # them one by one, and on layers of 64 units launching an operation costs about as
 # much as its arithmetic. `tf.function(jit_compile=True)` hands the graph to XLA,
 # TensorFlow's compiler. XLA knows every shape in advance (20 batches of 128 rows),
 # merges chains of element-wise operations into single loops that keep their
 # numbers in the processor's cache, and turns the whole stack of updates into one
-# piece of machine code: one launch per call instead of thousands. The price is
-# paid once, at the first call, which traces the Python code and compiles it; the
-# training's printout says how long that took.
+# piece of machine code: one launch per call instead of thousands (hundreds per
+# update, 20 updates per call). The price is paid once, at the first call, which
+# traces the Python code and compiles it; the training's printout says how long that
+# took.
 #
 # `make_update_step` receives everything the step works on (the four networks, the
 # two optimisers, $\gamma$ and $\tau$) and returns the compiled function, so that
