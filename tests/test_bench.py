@@ -8,25 +8,15 @@ so only when the records do, and an ablation changes constants, nothing else.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from bench_loading import load
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def load(name: str):
-    """A script of benchmarks/ as a module (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        f"bench_{name}", ROOT / "benchmarks" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def notebook_constant(name: str):

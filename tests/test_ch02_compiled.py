@@ -8,22 +8,18 @@ those facts from the chapter's own ``make_update_step``.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_loading import load
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def chapter():
-    spec = importlib.util.spec_from_file_location(
-        "bench_chapter_code", ROOT / "benchmarks" / "chapter_code.py"
-    )
-    loader = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loader)
+    loader = load("chapter_code")
     cells = loader.code_cells(
         ROOT / "notebooks" / "02_ddpg_pendulum.py", "def train(", {"demonstration"}
     )

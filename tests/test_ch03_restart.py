@@ -10,24 +10,15 @@ the same update on the same batches gives exactly what a fresh learner gives.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench_loading import load
 
 
 @pytest.fixture(scope="module")
 def chapter():
     """The chapter's untagged code cells up to TD3's training cell (as td3_claims)."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_td3_claims", ROOT / "benchmarks" / "td3_claims.py"
-    )
-    claims = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(claims)
-    return claims.load_chapter()
+    return load("td3_claims").load_chapter()
 
 
 def stacks(seed, updates=4, batch=16):
