@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chapter_code import code_cells, run_cells  # noqa: E402
+from seed_ranges import seed_list  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "01_actor_critic_cartpole.py"
@@ -97,19 +98,6 @@ def train_one(task: tuple[float, str, int, int]) -> dict:
         "env_steps": run["env_steps"],
         "collapsed": not run["solved"] and max(last) < COLLAPSED_EPISODE,
     }
-
-
-def seed_list(texts: list[str]) -> list[int]:
-    """Seeds from "0-99" ranges and single numbers."""
-    seeds = []
-    for text in texts:
-        first, _, last = text.partition("-")
-        try:
-            seeds += list(range(int(first), int(last or first) + 1))
-        except ValueError:
-            message = f"--seeds: {text!r} is not a seed or a range like 0-99"
-            raise SystemExit(message) from None
-    return seeds
 
 
 def summary(runs: list[dict], max_episodes: int) -> str:

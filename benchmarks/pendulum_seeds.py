@@ -8,7 +8,7 @@ notebook writes: the episode where the 10-episode training average first reached
 goal, the training seconds until then, and the noise-free evaluation on the shared
 start states.
 
-    python benchmarks/pendulum_seeds.py --seeds 0 1 2 3 4 5 6 7 8 9
+    python benchmarks/pendulum_seeds.py --seeds 0-9
     python benchmarks/pendulum_seeds.py --set WARMUP_EPISODES=0   # without warm-up
     python benchmarks/pendulum_seeds.py --chapter 03 --jobs 2
 
@@ -27,6 +27,9 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from seed_ranges import seed_list  # noqa: E402
 
 RUN = Path(__file__).resolve().parent / "run.py"
 TASKS = {"02": "pendulum", "03": "td3"}  # chapter -> run.py's task
@@ -69,7 +72,7 @@ def line(record: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", nargs="+", type=int, default=list(range(10)))
+    parser.add_argument("--seeds", nargs="+", default=["0-9"], metavar="SEEDS")
     parser.add_argument("--timeout", type=int, default=900, help="per seed, seconds")
     parser.add_argument("--jsonl", type=Path, help="also append the records here")
     parser.add_argument(
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         runs = pool.map(
             lambda seed: run_seed(seed, args.timeout, args.set, TASKS[args.chapter]),
-            args.seeds,
+            seed_list(args.seeds),
         )
         for record in runs:  # in the seeds' order
             records.append(record)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chapter_code import code_cells, run_cells  # noqa: E402
+from seed_ranges import seed_list  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "03_td3_pendulum.py"
@@ -124,18 +125,6 @@ def contradictions(runs: dict, text: list[str], ratio: float, floor: float,
     if expected not in joined:
         found.append(f"miscounts the measurements: expected {expected!r}")
     return found
-
-
-def seed_list(texts: list[str]) -> list[int]:
-    """Seeds from "0-9" ranges and single numbers."""
-    seeds = []
-    for text in texts:
-        first, _, last = text.partition("-")
-        try:
-            seeds += list(range(int(first), int(last or first) + 1))
-        except ValueError:
-            raise SystemExit(f"--seeds: {text!r} is not a seed or a range") from None
-    return seeds
 
 
 def main(argv: list[str] | None = None) -> int:
