@@ -318,6 +318,14 @@ def evaluation_note(records: list[dict]) -> str:
     )
 
 
+# What the first call of each chapter's update step does (chapter 01 has no XLA).
+FIRST_CALL = {
+    "cartpole": "Tracing the update step into a graph",
+    "pendulum": "Tracing and XLA-compiling the update step",
+    "td3": "Tracing and XLA-compiling the update step",
+}
+
+
 def compile_figures(records: list[dict], task: str) -> tuple[float, float] | None:
     """Median compile seconds and median share of train s of a task's course runs.
 
@@ -490,6 +498,8 @@ def _range(stat: dict | None, digits: int, unit: str = "", words: str = "") -> s
     if not stat or stat["n"] == 1:
         return ""
     low, high = f"{stat['min']:,.{digits}f}", f"{stat['max']:,.{digits}f}"
+    if low == high:  # "21 to 21 s" says nothing the median did not
+        return ""
     return f" ({low} to {high}{unit}{words})"
 
 
@@ -582,7 +592,7 @@ def chapter_note(run: dict, task: str) -> str:
     figures = compile_figures(run["records"], task)
     if figures:
         body += (
-            f" Compiling the update step (its first call) took {figures[0]:.1f} s, "
+            f" {FIRST_CALL[task]} (its first call) took {figures[0]:.1f} s, "
             f"{figures[1]:.0%} of the training time."
         )
     note = head + body + _baselines_text(rows, BASELINE_TASK.get(task, task))

@@ -1128,8 +1128,8 @@ checks.check_network_choice(NETWORKS, experiment, MY_PICK, baseline=CRAMPED)
 # GiB, Linux, Python 3.11.7; seeds 0, 1, 2, 3, 4). This chapter's agent solved
 # CartPole-v1 on 5 of 5 seeds, in a median of 155 episodes (147 to 308 over the seeds)
 # and 1.2 s of training (1.0 to 1.5 s), 52,946 environment steps; the notebook's kernel
-# peaked at 839 MB. The whole notebook ran in 21 s (21 to 21 s). Compiling the update
-# step (its first call) took 0.4 s, 30% of the training time. On the same machine, to
-# the same criterion, Stable-Baselines3 needed 775 episodes and 11.7 s with A2C, 263
+# peaked at 839 MB. The whole notebook ran in 21 s. Tracing the update step into a graph
+# (its first call) took 0.4 s, 30% of the training time. On the same machine, to the
+# same criterion, Stable-Baselines3 needed 775 episodes and 11.7 s with A2C, 263
 # episodes and 9.3 s with PPO (medians). Your machine will give other figures.
 # <!-- bench:end -->

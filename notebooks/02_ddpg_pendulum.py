@@ -607,8 +607,8 @@ checks.check_soft_update(soft_update)
 # **One program instead of thousands of operations.** Even as a graph, one update is
 # hundreds of separate TensorFlow operations: every matrix product, every addition,
 # each of Adam's moment updates, the soft update of each weight. TensorFlow launches
-# them one by one, and on layers of 64 units launching an operation costs about as
-# much as its arithmetic. `tf.function(jit_compile=True)` hands the graph to XLA,
+# them one by one, and on layers of 64 units each one's arithmetic is so small that
+# the launching counts. `tf.function(jit_compile=True)` hands the graph to XLA,
 # TensorFlow's compiler. XLA knows every shape in advance (20 batches of 128 rows),
 # merges chains of element-wise operations into single loops that keep their
 # numbers in the processor's cache, and turns the whole stack of updates into one
@@ -1016,8 +1016,8 @@ print(
 # start states for every seed and every implementation). The same seeds trained without
 # warm-up (`WARMUP_EPISODES = 0`): the goal on 5 of 5 seeds, after a median of 24
 # episodes (21 to 26); the actor averaged -129.4 (-143.1 to -121.9). The whole notebook
-# ran in 13 s (12 to 13 s). Compiling the update step (its first call) took 1.2 s, 47%
-# of the training time. On the same machine, to the same criterion, Stable-Baselines3
-# needed 71 episodes and 24.9 s with DDPG, 81 episodes and 36.0 s with TD3 (medians).
-# Your machine will give other figures.
+# ran in 13 s (12 to 13 s). Tracing and XLA-compiling the update step (its first call)
+# took 1.2 s, 47% of the training time. On the same machine, to the same criterion,
+# Stable-Baselines3 needed 71 episodes and 24.9 s with DDPG, 81 episodes and 36.0 s with
+# TD3 (medians). Your machine will give other figures.
 # <!-- bench:end -->

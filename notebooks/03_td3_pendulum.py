@@ -260,9 +260,8 @@ def numpy_actor(weights, state, action_bound):
 # take the same arguments, so that one training loop drives both; DDPG's ignores the
 # last two (noise for the target action and the number of the first update), which
 # only TD3 uses. As in chapter 02, XLA compiles each stack of updates into one
-# program (`jit_compile=True`): it costs a compilation at each new step's first
-# call, and saves more than that over a run's thousands of updates (the
-# training's printout says how long compiling took). XLA also keeps every program
+# program (`jit_compile=True`): the first call of each new step compiles it (the
+# training's printout says how long that took). XLA also keeps every program
 # it compiled in memory, so this chapter's experiments reuse compiled steps:
 # `restarter` puts a step's networks and optimisers back at a fresh start for the
 # next run, instead of building and compiling new ones.
@@ -340,6 +339,8 @@ def restarter(env, networks, optimizers):
     def restart(seed):
         rng = cu.seed_everything(seed)
         for build, online, target in networks:
+            # Both networks of the pair are built, as make_* builds them: the seeded
+            # draws then come in the same order, and give the same weights.
             fresh, _ = with_target(build, env)
             online.set_weights(fresh.get_weights())
             target.set_weights(fresh.get_weights())
@@ -1665,8 +1666,8 @@ if not terminated:
 # seeds) and 3.4 s of training (3.1 to 3.6 s); after its 50 episodes the actor without
 # noise averaged -122.0 (-122.9 to -121.0) over 20 evaluation episodes (the same 20
 # start states for every seed and every implementation). The whole notebook ran in 49 s
-# (47 to 50 s). Compiling the update step (its first call) took 1.8 s, 55% of the
-# training time. On the same machine, to the same criterion, Stable-Baselines3 needed 71
-# episodes and 24.9 s with DDPG, 81 episodes and 36.0 s with TD3 (medians). Your machine
-# will give other figures.
+# (47 to 50 s). Tracing and XLA-compiling the update step (its first call) took 1.8 s,
+# 55% of the training time. On the same machine, to the same criterion,
+# Stable-Baselines3 needed 71 episodes and 24.9 s with DDPG, 81 episodes and 36.0 s with
+# TD3 (medians). Your machine will give other figures.
 # <!-- bench:end -->

@@ -149,7 +149,14 @@ def test_closing_note_gives_the_whole_notebooks_time_and_the_compile_time():
                rows=bench.summary_rows(records), records=records)
     note = bench.chapter_note(run, "pendulum")
     assert "The whole notebook ran in 16 s (14 to 18 s)." in note
-    assert "took 1.5 s, 38% of the training time." in note
+    assert "XLA-compiling the update step (its first call) took 1.5 s, 38% of the" in (
+        note
+    )
+    assert "Tracing the update step into a graph" in bench.chapter_note(
+        dict(run, records=[dict(r, task="cartpole") for r in records],
+             rows=bench.summary_rows([dict(r, task="cartpole") for r in records])),
+        "cartpole",
+    )
     for key in ("notebook_seconds", "compile_seconds"):  # an older run: no sentence
         for r in records:
             del r[key]
@@ -325,3 +332,9 @@ def test_the_recorded_run_keeps_every_notebook_kernel_under_its_memory_budget():
     ]
     assert peaks, "benchmarks/last_run.json has no course record with its memory"
     assert max(peaks) < 1200, max(peaks)
+
+
+def test_a_range_whose_ends_read_the_same_is_left_out():
+    bench = load("run")
+    assert bench._range(bench.spread([21.2, 20.9, 21.0]), 0, " s") == ""
+    assert bench._range(bench.spread([21.0, 24.0]), 0, " s") == " (21 to 24 s)"
